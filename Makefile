@@ -1,0 +1,45 @@
+# Every target creates .venv (pinned by constraints.txt) when it is missing or out of date.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+VENV5 := .venv-blender5
+PY5 := $(VENV5)/bin/python
+STAMP5 := $(VENV5)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-blender5 extension bench venv clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) tools/demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The Blender-facing tests again, against bpy 5.0 (Action.fcurves removed, strips API).
+$(STAMP5): pyproject.toml constraints.txt
+	test -x $(PY5) || $(PYTHON) -m venv $(VENV5)
+	$(PY5) -m pip install -q --upgrade pip setuptools wheel
+	sed 's/^bpy==.*/bpy==5.0.1/' constraints.txt > $(VENV5)/constraints.txt
+	$(PY5) -m pip install -q -c $(VENV5)/constraints.txt -e '.[dev]' 'bpy==5.0.1'
+	touch $@
+
+test-blender5: $(STAMP5)
+	$(PY5) -m pytest -q tests/blender $(PYTEST_ARGS)
+
+extension: $(STAMP)
+	$(PY) tools/build_extension.py --out dist
+
+bench: $(STAMP)
+	$(PY) bench/keyframes.py
+
+clean:
+	rm -rf dist build *.egg-info demo/output

@@ -1,0 +1,74 @@
+"""Forward kinematics over any skeleton, vectorised over frames and over the joints of a level.
+
+The Python loop runs over tree depth (about 12 levels for SMPL-X), never over frames or joints.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from . import rotations as rot
+
+
+@lru_cache(maxsize=32)
+def _levels(parents: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """Joint indices grouped by depth; parents must come before children."""
+    depth = np.zeros(len(parents), dtype=np.int64)
+    for j, p in enumerate(parents):
+        if p >= j:
+            raise ValueError(f"joint {j} has parent {p}: parents must precede their children")
+        depth[j] = 0 if p < 0 else depth[p] + 1
+    return tuple(np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1))
+
+
+def forward_kinematics(local_quats, offsets, parents, root_positions):
+    """World rotations and positions of every joint.
+
+    local_quats: (..., J, 4) rotation of each joint relative to its parent (w, x, y, z).
+    offsets: (J, 3) rest offset of each joint from its parent; offsets[root] is ignored
+        because root_positions gives the root's world position.
+    parents: (J,) parent index, -1 for the root; parents precede children.
+    root_positions: (..., 3) world position of the root joint.
+    Returns (global_matrices (..., J, 3, 3), positions (..., J, 3)), float64.
+    """
+    local = rot.quat_to_matrix(local_quats)
+    offsets = np.asarray(offsets, dtype=np.float64)
+    parents_t = tuple(int(p) for p in np.asarray(parents))
+    par = np.asarray(parents_t)
+    glob = np.empty_like(local)
+    pos = np.empty(local.shape[:-1], dtype=np.float64)  # (..., J, 3)
+    for level in _levels(parents_t):
+        p = par[level]
+        if p[0] < 0:  # the root level holds only roots
+            glob[..., level, :, :] = local[..., level, :, :]
+            pos[..., level, :] = np.asarray(root_positions, dtype=np.float64)[..., None, :]
+            continue
+        pg = glob[..., p, :, :]
+        glob[..., level, :, :] = pg @ local[..., level, :, :]
+        pos[..., level, :] = pos[..., p, :] + np.einsum("...ij,...j->...i", pg, offsets[level])
+    return glob, pos
+
+
+def global_to_local(global_matrices, parents) -> np.ndarray:
+    """(..., J, 3, 3) world rotations -> (..., J, 3, 3) rotations relative to each parent."""
+    g = np.asarray(global_matrices, dtype=np.float64)
+    par = np.asarray(parents)
+    local = g.copy()
+    has_parent = par >= 0
+    pg = g[..., par[has_parent], :, :]
+    local[..., has_parent, :, :] = np.swapaxes(pg, -1, -2) @ g[..., has_parent, :, :]
+    return local
+
+
+def rest_positions(offsets, parents) -> np.ndarray:
+    """(J, 3) world positions of the joints in the rest pose, offsets[root] being absolute."""
+    offsets = np.asarray(offsets, dtype=np.float64)
+    J = len(offsets)
+    ident = np.broadcast_to(np.array([1.0, 0, 0, 0]), (J, 4))
+    roots = [j for j, p in enumerate(np.asarray(parents)) if p < 0]
+    if len(roots) != 1 or roots[0] != 0:
+        raise ValueError("rest_positions needs a single root at index 0")
+    _, pos = forward_kinematics(ident, offsets, parents, offsets[0])
+    return pos

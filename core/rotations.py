@@ -1,0 +1,270 @@
+"""Rotation conversions, vectorised over any leading batch shape.
+
+Conventions (the same everywhere in the project):
+- axis-angle: (..., 3), the rotation axis scaled by the angle in radians (SMPL-X `poses`).
+- quaternion: (..., 4), real part first (w, x, y, z); unit length; q and -q are the same
+  rotation, functions that return quaternions return the one with w >= 0.
+- matrix: (..., 3, 3), acting on column vectors (v' = R @ v).
+- 6D: (..., 6), the first two columns of the matrix, concatenated (col0, col1).
+- Euler: (..., 3) radians, one angle per axis in the order named by `order`, e.g. "ZXY"
+  means R = Rz @ Rx @ Ry (the BVH channel order, intrinsic rotations).
+
+All functions compute in float64 and return float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_EPS = 1e-12
+
+
+def _f64(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def quat_normalize(q) -> np.ndarray:
+    """(..., 4) -> (..., 4) unit quaternions with w >= 0."""
+    q = _f64(q)
+    q = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), _EPS)
+    return np.where(q[..., :1] < 0, -q, q)
+
+
+def quat_conjugate(q) -> np.ndarray:
+    """(..., 4) -> (..., 4); the inverse of a unit quaternion."""
+    q = _f64(q)
+    return np.concatenate([q[..., :1], -q[..., 1:]], axis=-1)
+
+
+def quat_multiply(a, b) -> np.ndarray:
+    """Hamilton product a * b of (..., 4) quaternions (apply b first, then a)."""
+    a, b = _f64(a), _f64(b)
+    aw, ax, ay, az = np.moveaxis(a, -1, 0)
+    bw, bx, by, bz = np.moveaxis(b, -1, 0)
+    return np.stack(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        axis=-1,
+    )
+
+
+def quat_apply(q, v) -> np.ndarray:
+    """Rotate (..., 3) vectors by (..., 4) quaternions."""
+    q, v = _f64(q), _f64(v)
+    w, u = q[..., :1], q[..., 1:]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+def axis_angle_to_quat(aa) -> np.ndarray:
+    """(..., 3) axis-angle -> (..., 4) quaternion (w >= 0 for angles up to pi)."""
+    aa = _f64(aa)
+    angle = np.linalg.norm(aa, axis=-1, keepdims=True)
+    half = 0.5 * angle
+    # sin(x/2)/x, with its Taylor series near zero so small rotations keep full precision.
+    small = angle < 1e-6
+    safe = np.where(small, 1.0, angle)
+    k = np.where(small, 0.5 - angle**2 / 48.0, np.sin(half) / safe)
+    return quat_normalize(np.concatenate([np.cos(half), aa * k], axis=-1))
+
+
+def quat_to_axis_angle(q) -> np.ndarray:
+    """(..., 4) quaternion -> (..., 3) axis-angle with angle in [0, pi]."""
+    q = quat_normalize(q)
+    w = np.clip(q[..., :1], -1.0, 1.0)
+    xyz = q[..., 1:]
+    s = np.linalg.norm(xyz, axis=-1, keepdims=True)
+    angle = 2.0 * np.arctan2(s, w)
+    small = s < 1e-6
+    # angle / sin(angle/2); near zero the series 2 + angle^2/12 (w ~ 1).
+    k = np.where(small, 2.0 / np.maximum(w, _EPS) * (1.0 + s**2 / 6.0), angle / np.where(small, 1.0, s))
+    return xyz * k
+
+
+def quat_to_matrix(q) -> np.ndarray:
+    """(..., 4) quaternion -> (..., 3, 3) rotation matrix."""
+    q = _f64(q)
+    q = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), _EPS)
+    w, x, y, z = np.moveaxis(q, -1, 0)
+    m = np.stack(
+        [
+            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+        ],
+        axis=-1,
+    )
+    return m.reshape(q.shape[:-1] + (3, 3))
+
+
+def matrix_to_quat(m) -> np.ndarray:
+    """(..., 3, 3) rotation matrix -> (..., 4) quaternion, w >= 0.
+
+    Picks, per matrix, the largest of the four candidate denominators (Shepperd's method), so
+    rotations near pi are as accurate as small ones.
+    """
+    m = _f64(m)
+    m00, m01, m02 = m[..., 0, 0], m[..., 0, 1], m[..., 0, 2]
+    m10, m11, m12 = m[..., 1, 0], m[..., 1, 1], m[..., 1, 2]
+    m20, m21, m22 = m[..., 2, 0], m[..., 2, 1], m[..., 2, 2]
+    # 4 q_i^2 for i in w, x, y, z
+    sq = np.stack(
+        [1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22],
+        axis=-1,
+    )
+    r = np.sqrt(np.maximum(sq, 0.0))  # 2|q_i|
+    # Each row: the quaternion times 2|q_i| computed from the i-th diagonal combination.
+    cand = np.stack(
+        [
+            np.stack([sq[..., 0], m21 - m12, m02 - m20, m10 - m01], axis=-1),
+            np.stack([m21 - m12, sq[..., 1], m10 + m01, m02 + m20], axis=-1),
+            np.stack([m02 - m20, m10 + m01, sq[..., 2], m12 + m21], axis=-1),
+            np.stack([m10 - m01, m20 + m02, m21 + m12, sq[..., 3]], axis=-1),
+        ],
+        axis=-2,
+    )  # (..., 4, 4)
+    best = np.argmax(r, axis=-1)
+    q = np.take_along_axis(cand, best[..., None, None], axis=-2)[..., 0, :]
+    return quat_normalize(q)
+
+
+def axis_angle_to_matrix(aa) -> np.ndarray:
+    """(..., 3) -> (..., 3, 3)."""
+    return quat_to_matrix(axis_angle_to_quat(aa))
+
+
+def matrix_to_axis_angle(m) -> np.ndarray:
+    """(..., 3, 3) -> (..., 3)."""
+    return quat_to_axis_angle(matrix_to_quat(m))
+
+
+def matrix_to_sixd(m) -> np.ndarray:
+    """(..., 3, 3) -> (..., 6): first column then second column."""
+    m = _f64(m)
+    return np.concatenate([m[..., :, 0], m[..., :, 1]], axis=-1)
+
+
+def sixd_to_matrix(d6) -> np.ndarray:
+    """(..., 6) -> (..., 3, 3) by Gram-Schmidt; any non-degenerate 6D vector is accepted."""
+    d6 = _f64(d6)
+    a, b = d6[..., :3], d6[..., 3:]
+    c0 = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), _EPS)
+    b = b - np.sum(c0 * b, axis=-1, keepdims=True) * c0
+    c1 = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), _EPS)
+    c2 = np.cross(c0, c1)
+    return np.stack([c0, c1, c2], axis=-1)
+
+
+def quat_to_sixd(q) -> np.ndarray:
+    return matrix_to_sixd(quat_to_matrix(q))
+
+
+def sixd_to_quat(d6) -> np.ndarray:
+    return matrix_to_quat(sixd_to_matrix(d6))
+
+
+_AXIS_INDEX = {"X": 0, "Y": 1, "Z": 2}
+
+
+def _check_order(order: str) -> str:
+    order = order.upper()
+    if len(order) != 3 or set(order) - set("XYZ") or len(set(order)) != 3:
+        raise ValueError(f"Euler order must be a permutation of XYZ, got {order!r}")
+    return order
+
+
+def axis_rotation_matrix(axis: str, angle) -> np.ndarray:
+    """Rotation by `angle` (...) radians about the named axis -> (..., 3, 3)."""
+    angle = _f64(angle)
+    c, s = np.cos(angle), np.sin(angle)
+    one, zero = np.ones_like(angle), np.zeros_like(angle)
+    if axis == "X":
+        rows = [one, zero, zero, zero, c, -s, zero, s, c]
+    elif axis == "Y":
+        rows = [c, zero, s, zero, one, zero, -s, zero, c]
+    elif axis == "Z":
+        rows = [c, -s, zero, s, c, zero, zero, zero, one]
+    else:
+        raise ValueError(f"axis must be X, Y or Z, got {axis!r}")
+    return np.stack(rows, axis=-1).reshape(angle.shape + (3, 3))
+
+
+def euler_to_matrix(angles, order: str) -> np.ndarray:
+    """(..., 3) radians, one per axis of `order` (e.g. "ZXY": R = Rz @ Rx @ Ry) -> (..., 3, 3)."""
+    order = _check_order(order)
+    angles = _f64(angles)
+    m = axis_rotation_matrix(order[0], angles[..., 0])
+    for i in (1, 2):
+        m = m @ axis_rotation_matrix(order[i], angles[..., i])
+    return m
+
+
+def matrix_to_euler(m, order: str) -> np.ndarray:
+    """(..., 3, 3) -> (..., 3) radians for R = R_order[0] @ R_order[1] @ R_order[2].
+
+    At gimbal lock (middle angle +-pi/2) the third angle is set to zero and the first takes
+    the whole remaining rotation, so euler_to_matrix(matrix_to_euler(R)) == R still holds.
+    """
+    order = _check_order(order)
+    m = _f64(m)
+    i, j, k = (_AXIS_INDEX[a] for a in order)
+    # Sign of the permutation (i, j, k): +1 for XYZ, YZX, ZXY; -1 for the others.
+    sign = 1.0 if (j - i) % 3 == 1 else -1.0
+    # For R = Ri(a) Rj(b) Rk(c): R[i, k] = sign * sin(b).
+    sin_b = np.clip(sign * m[..., i, k], -1.0, 1.0)
+    b = np.arcsin(sin_b)
+    cos_b = np.sqrt(np.maximum(1.0 - sin_b**2, 0.0))
+    locked = cos_b < 1e-9
+    a = np.arctan2(-sign * m[..., j, k], m[..., k, k])
+    c = np.arctan2(-sign * m[..., i, j], m[..., i, i])
+    # Locked: c = 0 and R = Ri(a) Rj(b); a from the (k, j) / (j, j) entries.
+    a_locked = np.arctan2(sign * m[..., k, j], m[..., j, j])
+    a = np.where(locked, a_locked, a)
+    c = np.where(locked, 0.0, c)
+    return np.stack([a, b, c], axis=-1)
+
+
+def quat_slerp(q0, q1, t) -> np.ndarray:
+    """Spherical interpolation between (..., 4) quaternions at fraction t (broadcast to (...))."""
+    q0, q1 = quat_normalize(q0), quat_normalize(q1)
+    t = _f64(t)[..., None]
+    dot = np.sum(q0 * q1, axis=-1, keepdims=True)
+    q1 = np.where(dot < 0, -q1, q1)  # take the short way round
+    dot = np.abs(dot)
+    theta = np.arccos(np.clip(dot, -1.0, 1.0))
+    sin_theta = np.sin(theta)
+    near = sin_theta < 1e-6
+    safe = np.where(near, 1.0, sin_theta)
+    w0 = np.where(near, 1.0 - t, np.sin((1.0 - t) * theta) / safe)
+    w1 = np.where(near, t, np.sin(t * theta) / safe)
+    return quat_normalize(w0 * q0 + w1 * q1)
+
+
+def quat_between(u, v) -> np.ndarray:
+    """The smallest rotation taking direction u to direction v, both (..., 3) -> (..., 4).
+
+    For opposite directions the rotation is pi about an axis perpendicular to u.
+    """
+    u, v = _f64(u), _f64(v)
+    u = u / np.maximum(np.linalg.norm(u, axis=-1, keepdims=True), _EPS)
+    v = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), _EPS)
+    d = np.sum(u * v, axis=-1, keepdims=True)
+    axis = np.cross(u, v)
+    opposite = (d[..., 0] < -1 + 1e-9)
+    # A perpendicular axis: cross with X unless u is nearly along X, then with Y.
+    helper = np.where(np.abs(u[..., :1]) < 0.9, np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
+    perp = np.cross(u, helper)
+    perp = perp / np.maximum(np.linalg.norm(perp, axis=-1, keepdims=True), _EPS)
+    q = np.concatenate([1.0 + d, axis], axis=-1)
+    q = np.where(opposite[..., None], np.concatenate([np.zeros_like(d), perp], axis=-1), q)
+    return quat_normalize(q)
+
+
+def quat_angle(q) -> np.ndarray:
+    """(..., 4) -> (...) rotation angle in [0, pi]."""
+    q = quat_normalize(q)
+    return 2.0 * np.arctan2(np.linalg.norm(q[..., 1:], axis=-1), np.abs(q[..., 0]))
