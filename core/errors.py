@@ -52,3 +52,7 @@ def require_file(path: str | os.PathLike) -> str:
     if os.path.getsize(path) == 0:
         raise CorruptFileError(path, "the file is empty")
     return path
+
+
+class BundleError(InputFileError):
+    """A model bundle's manifest or weights are missing, tampered with or inconsistent."""
