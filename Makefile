@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q --no-build-isolation -c constraints.txt -e '.[dev,blender]'
 	touch $@
 
 venv: $(STAMP)
@@ -29,7 +29,7 @@ $(STAMP5): pyproject.toml constraints.txt
 	test -x $(PY5) || $(PYTHON) -m venv $(VENV5)
 	$(PY5) -m pip install -q --upgrade pip setuptools wheel
 	sed 's/^bpy==.*/bpy==5.0.1/' constraints.txt > $(VENV5)/constraints.txt
-	$(PY5) -m pip install -q -c $(VENV5)/constraints.txt -e '.[dev]' 'bpy==5.0.1'
+	$(PY5) -m pip install -q --no-build-isolation -c $(VENV5)/constraints.txt -e '.[dev]' 'bpy==5.0.1'
 	touch $@
 
 test-blender5: $(STAMP5)

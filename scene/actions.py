@@ -1,0 +1,311 @@
+"""Motions written to and read from armature actions, in bulk.
+
+The transform. For a bone j with rest rotation B_j in armature space (`bone.matrix_local`)
+and a motion whose local rotation of joint j is L_j (SMPL-X axes), Blender's pose is
+
+    P_j = B_j^-1 (C L_j C^T) B_j          (the pose bone's quaternion, rotation mode QUATERNION)
+    t_0 = B_0^-1 (C trans)               (the root bone's location)
+
+with C the axis change of `axes`. Then every bone's evaluated rotation in armature space is
+(C G_j C^T) B_j and its head lies at C p_j, where G_j and p_j are the motion's forward
+kinematics, as long as the armature's rest heads are at C times the skeleton's rest joint
+positions (bone rolls and rest orientations can be anything). Keys are in the armature
+object's own space, as every action is: the evaluated world pose is `obj.matrix_world` applied
+to that, so moving, turning or scaling the object places the whole motion.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import bpy
+import numpy as np
+
+from ..core import rotations as rot
+from ..core.errors import MotionTokensError, SkeletonError
+from ..core.motion import Motion
+from ..core.skeleton import Skeleton
+from . import compat
+from .armature import missing_bones, rest_matrices
+from .axes import vectors_from_blender, vectors_to_blender
+
+#: `FCurve.keyframe_points.foreach_set("interpolation", ...)` value of LINEAR.
+_LINEAR = 1
+#: Rest heads further than this from the skeleton's rest pose get a warning.
+_REST_TOLERANCE = 0.01  # metres
+_MAX_ACTION_NAME = 50  # characters; Blender 4.x cuts ID names at 63 bytes
+
+
+@dataclass
+class WriteResult:
+    """What `write_motion` made: the action, its frame range (inclusive), how many keys it
+    holds and what the user should know (rest pose differences, a replaced action kept)."""
+
+    action: object
+    frame_start: int
+    frame_end: int
+    keys_written: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def scene_fps(scene) -> float:
+    """The scene's frame rate in frames per second (fps / fps_base)."""
+    return scene.render.fps / scene.render.fps_base
+
+
+def unique_action_name(base: str) -> str:
+    """`base`, or `base [2]`, `base [3]`, ... : the first name no action has yet."""
+    base = (base.strip() or "Motion")[:_MAX_ACTION_NAME]
+    if bpy.data.actions.get(base) is None:
+        return base
+    k = 2
+    while bpy.data.actions.get(f"{base} [{k}]") is not None:
+        k += 1
+    return f"{base} [{k}]"
+
+
+def _quats_to_blender(q: np.ndarray) -> np.ndarray:
+    """(..., 4) rotations in SMPL-X axes -> the same rotations in Blender axes: the vector part
+    turns with the axes (the quaternion of C R C^T is (w, C v))."""
+    return np.concatenate([q[..., :1], vectors_to_blender(q[..., 1:])], axis=-1)
+
+
+def _quats_from_blender(q: np.ndarray) -> np.ndarray:
+    return np.concatenate([q[..., :1], vectors_from_blender(q[..., 1:])], axis=-1)
+
+
+def sign_continuous(q: np.ndarray) -> np.ndarray:
+    """(T, ..., 4) quaternions with each frame's sign flipped where needed so that consecutive
+    frames have a non-negative dot product (q and -q are one rotation, but interpolating
+    between them per channel would spin the long way round)."""
+    q = np.array(q, dtype=np.float64)
+    if len(q) < 2:
+        return q
+    flips = np.sum(q[1:] * q[:-1], axis=-1) < 0  # (T-1, ...)
+    sign = np.cumprod(np.where(flips, -1.0, 1.0), axis=0)
+    q[1:] *= sign[..., None]
+    return q
+
+
+def pose_channels(motion: Motion, rest_rotations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pose-bone values that make an armature play `motion`.
+
+    rest_rotations: (J, 3, 3) rest rotation of each joint's bone in armature space.
+    Returns (quaternions (T, J, 4) sign-continuous over time, root location (T, 3)).
+    """
+    rest_q = rot.matrix_to_quat(rest_rotations)  # (J, 4)
+    local_b = _quats_to_blender(motion.rotations)  # (T, J, 4)
+    pose_q = rot.quat_multiply(rot.quat_conjugate(rest_q), rot.quat_multiply(local_b, rest_q))
+    location = vectors_to_blender(motion.trans) @ rest_rotations[0]  # B_0^T v, row vectors
+    return sign_continuous(rot.quat_normalize(pose_q)), location
+
+
+def motion_from_pose_channels(skeleton: Skeleton, fps: float, pose_q, location, rest_rotations, name="") -> Motion:
+    """The inverse of `pose_channels`: pose-bone quaternions (T, J, 4) and root location
+    (T, 3) on bones with rest rotations (J, 3, 3) -> a Motion on `skeleton`."""
+    rest_q = rot.matrix_to_quat(rest_rotations)
+    local_b = rot.quat_multiply(rest_q, rot.quat_multiply(rot.quat_normalize(pose_q), rot.quat_conjugate(rest_q)))
+    trans = vectors_from_blender(np.asarray(location, dtype=np.float64) @ rest_rotations[0].T)
+    return Motion(skeleton, fps, rot.quat_normalize(_quats_from_blender(local_b)), trans, name=name)
+
+
+def _armature_check(obj, names, what: str) -> None:
+    """Raise SkeletonError unless `obj` is an armature with a bone for every name."""
+    if obj is None or obj.type != "ARMATURE":
+        label = "nothing" if obj is None else f"{obj.name!r} (a {obj.type.lower()})"
+        raise SkeletonError(f"{what} needs an armature object, got {label}; select an armature")
+    if obj.animation_data is not None and obj.animation_data.use_tweak_mode:
+        raise SkeletonError(
+            f"armature {obj.name!r} is in NLA tweak mode; leave it (Tab in the NLA editor) first"
+        )
+    if obj.pose is None:  # a new armature object gets its pose at the next view layer update
+        bpy.context.view_layer.update()
+        if obj.pose is None:
+            raise SkeletonError(f"armature {obj.name!r} has no pose; link it into the scene's view layer")
+    missing = missing_bones(obj, names)
+    if missing:
+        shown = ", ".join(missing[:12]) + (f" and {len(missing) - 12} more" if len(missing) > 12 else "")
+        raise SkeletonError(
+            f"armature {obj.name!r} has no bones named {shown} ({len(missing)} of the "
+            f"{len(names)} joints of the motion's skeleton); use an armature with these bone "
+            f"names (Add > Armature from the SMPL-X skeleton) or retarget the motion to it first"
+        )
+
+
+def _rest_pose_warning(obj, skeleton: Skeleton) -> str | None:
+    """A warning when the armature's rest heads, relative to its root, are more than 1 cm from
+    the skeleton's (Blender axes); None when they agree."""
+    bones = obj.data.bones
+    heads = np.array([bones[n].head_local for n in skeleton.names], dtype=np.float64)
+    expected = vectors_to_blender(skeleton.rest_positions())
+    error = np.linalg.norm((heads - heads[0]) - (expected - expected[0]), axis=-1)
+    worst = int(np.argmax(error))
+    if error[worst] <= _REST_TOLERANCE:
+        return None
+    return (
+        f"the rest pose of {obj.name!r} differs from the motion's skeleton by up to "
+        f"{100 * error[worst]:.1f} cm (bone {skeleton.names[worst]!r}); the joint rotations are "
+        f"applied as they are, so joint positions differ by about as much"
+    )
+
+
+def _key_curve(container, data_path: str, index: int, group: str, frames: np.ndarray, values: np.ndarray) -> None:
+    """One F-curve with a LINEAR key at each of `frames` (n,) holding `values` (n,)."""
+    fcurve = compat.new_fcurve(container, data_path, index, group)
+    points = fcurve.keyframe_points
+    points.add(len(frames))
+    co = np.empty((len(frames), 2), dtype=np.float32)
+    co[:, 0] = frames
+    co[:, 1] = values
+    points.foreach_set("co", co.ravel())
+    points.foreach_set("interpolation", np.full(len(frames), _LINEAR, dtype=np.int32))
+    fcurve.update()
+
+
+def write_motion(obj, motion: Motion, frame_start: int = 1, action_name: str | None = None, context=None) -> WriteResult:
+    """Key `motion` onto the armature `obj` as a new action, and make `obj` play it.
+
+    The armature needs a bone named as each joint of the motion's skeleton, in the skeleton's
+    rest pose (any bone rolls); other bones are left alone. The motion is resampled to the
+    scene's frame rate and keyed from `frame_start` on, one LINEAR key per frame: the
+    rotation quaternion of every joint's bone (rotation mode set to QUATERNION) and the
+    location of the root bone (see the module docstring for the transform).
+
+    The action gets `action_name` (default: the motion's name) or, when an action already
+    has that name, the first free "<name> [k]"; no existing action is changed. When the
+    action `obj` played before is left with no user, it gets a fake user so it is kept.
+
+    Raises SkeletonError naming the object and the missing bones before anything in the scene
+    changes; on any error the half-made action is removed and the bones' rotation modes
+    restored.
+    """
+    context = context or bpy.context
+    skeleton = motion.skeleton
+    _armature_check(obj, skeleton.names, "writing a motion")
+    if motion.num_frames == 0:
+        raise MotionTokensError(f"motion {motion.name!r} has no frames; nothing to write to {obj.name!r}")
+    if int(frame_start) != frame_start:
+        raise ValueError(f"frame_start must be a whole frame, got {frame_start}")
+    frame_start = int(frame_start)
+
+    resampled = motion.resampled(scene_fps(context.scene))
+    rest = rest_matrices(obj, skeleton.names)[:, :3, :3]
+    pose_q, location = pose_channels(resampled, rest)
+    n = resampled.num_frames
+    frames = np.arange(frame_start, frame_start + n, dtype=np.float64)
+    warnings = [w for w in (_rest_pose_warning(obj, skeleton),) if w]
+
+    pose_bones = [obj.pose.bones[name] for name in skeleton.names]
+    old_modes = [pb.rotation_mode for pb in pose_bones]
+    previous = compat.assigned_action(obj)
+    previous_slot = obj.animation_data.action_slot if previous is not None and compat.has_slotted_actions() else None
+    action, container, slot = compat.new_object_action(obj, unique_action_name(action_name or motion.name))
+    try:
+        for j, pb in enumerate(pose_bones):
+            pb.rotation_mode = "QUATERNION"
+            path = pb.path_from_id("rotation_quaternion")
+            for i in range(4):
+                _key_curve(container, path, i, pb.name, frames, pose_q[:, j, i])
+        root = pose_bones[0]
+        for i in range(3):
+            _key_curve(container, root.path_from_id("location"), i, root.name, frames, location[:, i])
+        compat.assign_action(obj, action, slot)
+    except BaseException:
+        if previous is not None:
+            compat.assign_action(obj, previous, previous_slot)
+        elif obj.animation_data is not None:
+            obj.animation_data.action = None
+        bpy.data.actions.remove(action)
+        for pb, mode in zip(pose_bones, old_modes):
+            pb.rotation_mode = mode
+        raise
+    if previous is not None and previous != action and previous.users == 0:
+        previous.use_fake_user = True
+        warnings.append(f"the action {previous.name!r} that {obj.name!r} played before is kept with a fake user")
+    keys = n * (4 * len(pose_bones) + 3)
+    return WriteResult(action, frame_start, frame_start + n - 1, keys, warnings)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+#: Blender's Euler rotation modes: "XYZ" applies X first, so R = Rz @ Ry @ Rx.
+_EULER_MODES = {"XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX"}
+_AXIS = {"X": 0, "Y": 1, "Z": 2}
+
+
+def _sample(fcurve, frames: np.ndarray) -> np.ndarray:
+    """(n,) values of `fcurve` at the integer `frames`: straight from the keys when there is
+    one key on each of those frames, else by evaluating the curve (its interpolation,
+    modifiers and all) frame by frame."""
+    points = fcurve.keyframe_points
+    if len(points) == len(frames) and not fcurve.modifiers:
+        co = np.empty(2 * len(points), dtype=np.float32)
+        points.foreach_get("co", co)
+        co = co.reshape(-1, 2)
+        if np.array_equal(co[:, 0], frames.astype(np.float32)):
+            return co[:, 1].astype(np.float64)
+    return np.array([fcurve.evaluate(f) for f in frames], dtype=np.float64)
+
+
+def _channel(curves: dict, pose_bone, prop: str, size: int, frames: np.ndarray) -> np.ndarray:
+    """(n, size) values of the pose bone's property `prop` over `frames`; components without a
+    curve keep the property's current value, as Blender does when it evaluates the pose."""
+    path = pose_bone.path_from_id(prop)
+    static = np.array(getattr(pose_bone, prop), dtype=np.float64)
+    out = np.empty((len(frames), size))
+    for i in range(size):
+        fcurve = curves.get((path, i))
+        out[:, i] = static[i] if fcurve is None else _sample(fcurve, frames)
+    return out
+
+
+def _rotation_quaternions(curves: dict, pose_bone, frames: np.ndarray) -> np.ndarray:
+    """(n, 4) the pose bone's rotation over `frames`, in whichever rotation mode it uses."""
+    mode = pose_bone.rotation_mode
+    if mode == "QUATERNION":
+        return rot.quat_normalize(_channel(curves, pose_bone, "rotation_quaternion", 4, frames))
+    if mode == "AXIS_ANGLE":
+        angle_axis = _channel(curves, pose_bone, "rotation_axis_angle", 4, frames)
+        axis = angle_axis[:, 1:] / np.maximum(np.linalg.norm(angle_axis[:, 1:], axis=-1, keepdims=True), 1e-12)
+        return rot.axis_angle_to_quat(axis * angle_axis[:, :1])
+    if mode in _EULER_MODES:
+        xyz = _channel(curves, pose_bone, "rotation_euler", 3, frames)
+        order = mode[::-1]  # the matrix product order of core.rotations.euler_to_matrix
+        angles = xyz[:, [_AXIS[a] for a in order]]
+        return rot.matrix_to_quat(rot.euler_to_matrix(angles, order))
+    raise SkeletonError(f"bone {pose_bone.name!r} has rotation mode {mode!r}, which cannot be read")
+
+
+def read_motion(obj, skeleton: Skeleton, action=None, context=None) -> Motion:
+    """The motion an armature action plays, on `skeleton` (the inverse of `write_motion`).
+
+    Reads `action` (default: the one `obj` plays) over its keyed frame range, one Motion frame
+    per scene frame, at the scene's frame rate; frame 0 of the Motion is the first keyed
+    frame. Bones are matched to joints by name and may use any rotation mode; channels
+    without keys keep the pose bone's current value. Bone locations other than the root's
+    are not read (the skeleton's offsets are fixed).
+    """
+    context = context or bpy.context
+    _armature_check(obj, skeleton.names, "reading a motion")
+    action = action or compat.assigned_action(obj)
+    if action is None:
+        raise SkeletonError(f"armature {obj.name!r} plays no action; assign the action to read")
+    pose_bones = [obj.pose.bones[name] for name in skeleton.names]
+    prefixes = tuple(f'pose.bones["{bpy.utils.escape_identifier(n)}"].' for n in skeleton.names)
+    curves = {
+        (fc.data_path, fc.array_index): fc
+        for fc in compat.action_fcurves(action, obj)
+        if fc.data_path.startswith(prefixes)
+    }
+    if not curves:
+        raise SkeletonError(
+            f"action {action.name!r} has no keys on the bones of {obj.name!r} named as the skeleton's joints"
+        )
+    starts, ends = zip(*(fc.range() for fc in curves.values()))
+    frames = np.arange(math.ceil(min(starts) - 1e-6), math.floor(max(ends) + 1e-6) + 1, dtype=np.float64)
+
+    pose_q = np.stack([_rotation_quaternions(curves, pb, frames) for pb in pose_bones], axis=1)
+    location = _channel(curves, pose_bones[0], "location", 3, frames)
+    rest = rest_matrices(obj, skeleton.names)[:, :3, :3]
+    return motion_from_pose_channels(skeleton, scene_fps(context.scene), pose_q, location, rest, name=action.name)
