@@ -1,0 +1,25 @@
+"""Motion Tokens, the Blender extension: register() and unregister() only.
+
+The bpy-facing modules are imported inside them, so importing the package needs no Blender
+(`python -m motion_tokens`, the core library and its tests run without bpy).
+"""
+
+
+def _bpy_modules():
+    """The modules with bpy classes, in registration order (unregistered in reverse)."""
+    from .operators import export_motion, import_motion
+    from .panels import main
+
+    # Operators before the panel that draws their buttons; the panel module also owns the
+    # scene settings (scene.motion_tokens) the operators read when invoked from it.
+    return (import_motion, export_motion, main)
+
+
+def register():
+    for module in _bpy_modules():
+        module.register()
+
+
+def unregister():
+    for module in reversed(_bpy_modules()):
+        module.unregister()

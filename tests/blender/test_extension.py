@@ -1,0 +1,163 @@
+"""The extension zip: built by tools/build_extension.py, validated by Blender's own tool, then
+installed, used, disabled and enabled again in a fresh Blender process.
+
+The install runs in a subprocess with BLENDER_USER_RESOURCES in a temporary folder, so nothing
+lands in the home folder and the installed add-on's classes never meet the editable package
+that other tests register in this process. The wheel download needs PyPI (CI has it); wheels
+already in wheels/ are reused.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BEAT2_EXCERPT = REPO / "demo" / "beat2_excerpt.npz"
+MODULE = "bl_ext.user_default.motion_tokens"
+
+# Runs in the fresh process; writes what it saw as JSON to argv[3]. Every step that fails
+# raises, so the process exits non-zero with the traceback on stderr.
+INSTALL_AND_USE = r"""
+import importlib.machinery, json, os, sys, sysconfig
+
+# Make this Python look like Blender's: of the virtual environment's packages only those
+# Blender bundles are importable (bpy's own requirements); anything else the add-on imports
+# must come from the wheels the extension installed under the user folder.
+site_packages = os.path.realpath(sysconfig.get_paths()["purelib"])
+BLENDER_BUNDLES = {"bpy", "numpy", "requests", "certifi", "idna", "urllib3", "charset_normalizer",
+                   "zstandard", "Cython", "pyximport", "_distutils_hack"}
+
+class BlenderPythonOnly:
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or name in BLENDER_BUNDLES:
+            return None  # submodules follow their package; bundled packages load as usual
+        elsewhere = [p for p in sys.path if os.path.realpath(p or ".") != site_packages]
+        spec = importlib.machinery.PathFinder.find_spec(name, elsewhere)
+        if spec is None and importlib.machinery.PathFinder.find_spec(name, [site_packages]):
+            blocked.append(name)
+            raise ModuleNotFoundError(f"{name} is in neither Blender's Python nor the extension's wheels", name=name)
+        return spec
+
+blocked = []
+sys.meta_path.insert(0, BlenderPythonOnly())
+
+import bpy
+import addon_utils  # importable once bpy is
+
+zip_path, excerpt, report_path = sys.argv[1:4]
+module = "bl_ext.user_default.motion_tokens"
+seen = {}
+
+def operator_registered():
+    return hasattr(bpy.types, "MOTION_TOKENS_OT_import_motion")
+
+seen["install"] = sorted(bpy.ops.extensions.package_install_files(
+    filepath=zip_path, repo="user_default", enable_on_install=True))
+seen["enabled"] = module in bpy.context.preferences.addons
+seen["loaded"] = addon_utils.check(module)[1]
+
+import safetensors
+seen["safetensors_file"] = safetensors.__file__
+
+bpy.ops.wm.read_factory_settings(use_empty=True)
+addon_utils.enable(module, default_set=True)  # factory settings reset the add-on list
+scene = bpy.context.scene
+scene.render.fps, scene.render.fps_base, scene.frame_current = 30, 1.0, 1
+seen["import"] = sorted(bpy.ops.motion_tokens.import_motion(filepath=excerpt))
+action = bpy.context.active_object.animation_data.action
+seen["frame_range"] = list(action.frame_range)
+# Every import inside the add-on is relative: the repository's own package is never loaded.
+seen["editable_package_loaded"] = "motion_tokens" in sys.modules
+seen["blocked_imports"] = sorted(set(blocked))
+
+addon_utils.disable(module, default_set=True)
+seen["registered_after_disable"] = operator_registered()
+seen["settings_after_disable"] = hasattr(bpy.types.Scene, "motion_tokens")
+addon_utils.enable(module, default_set=True)
+seen["registered_after_enable"] = operator_registered()
+seen["import_after_enable"] = sorted(bpy.ops.motion_tokens.import_motion(filepath=excerpt))
+
+# A process that exits with add-on classes registered hangs in bpy's shutdown: disable first.
+addon_utils.disable(module, default_set=True)
+with open(report_path, "w") as f:
+    json.dump(seen, f)
+"""
+
+
+def load_build_tool():
+    spec = importlib.util.spec_from_file_location("build_extension", REPO / "tools" / "build_extension.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def build_tool():
+    return load_build_tool()
+
+
+@pytest.fixture(scope="module")
+def extension_zip(build_tool, tmp_path_factory):
+    return build_tool.build_extension(tmp_path_factory.mktemp("dist"))
+
+
+def test_zip_holds_the_package_and_the_pinned_wheels_only(extension_zip, build_tool):
+    names = zipfile.ZipFile(extension_zip).namelist()
+    for required in ("blender_manifest.toml", "__init__.py", "operators/import_motion.py",
+                     "operators/export_motion.py", "panels/main.py", "scene/actions.py",
+                     "core/cli.py", "core/formats/__init__.py", "core/data/smplx_rest.json"):
+        assert required in names
+    pins = build_tool.read_pins()
+    wheels = sorted(n for n in names if n.endswith(".whl"))
+    assert [Path(w).name.split("-")[:2] for w in wheels] == [[name, version] for name, version in pins]
+    assert all(w.startswith("wheels/") for w in wheels)
+    assert not any(name.startswith("numpy") for name, _ in pins)  # Blender ships its own numpy
+    for excluded in ("tests/", "tools/", "demo/", "bench/", ".venv", ".git", "dist/", "__pycache__", ".egg-info"):
+        assert not [n for n in names if excluded in n], excluded
+    assert "constraints.txt" not in names and "pyproject.toml" not in names and "Makefile" not in names
+    assert extension_zip.stat().st_size < 5e6
+
+
+def test_blender_validates_the_source_and_the_zip(extension_zip, build_tool):
+    build_tool.run_blender_ext("validate", str(REPO))
+    build_tool.run_blender_ext("validate", str(extension_zip))
+
+
+def test_manifest_listing_other_wheels_is_refused_with_the_fix(build_tool, tmp_path):
+    manifest = tmp_path / "blender_manifest.toml"
+    manifest.write_text('id = "x"\nwheels = ["./wheels/old-1.0-py3-none-any.whl"]\n')
+    wheel = tmp_path / "wheels" / "safetensors-0.8.0-cp310-abi3-manylinux_2_17_x86_64.whl"
+    with pytest.raises(build_tool.BuildError) as failure:
+        build_tool.check_manifest_wheels([wheel], manifest)
+    assert '"./wheels/safetensors-0.8.0-cp310-abi3-manylinux_2_17_x86_64.whl"' in str(failure.value)
+
+
+def test_installed_extension_works_disables_and_enables(extension_zip, tmp_path):
+    report = tmp_path / "report.json"
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender_user"))
+    result = subprocess.run(
+        [sys.executable, "-c", INSTALL_AND_USE, str(extension_zip), str(BEAT2_EXCERPT), str(report)],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(report.read_text())
+
+    assert seen["install"] == ["FINISHED"]
+    assert seen["enabled"] and seen["loaded"]
+    # safetensors comes from the extension's own site-packages under the temporary user folder.
+    assert Path(seen["safetensors_file"]).is_relative_to(tmp_path / "blender_user")
+    assert seen["import"] == ["FINISHED"]
+    with np.load(BEAT2_EXCERPT) as data:
+        frames = len(data["poses"])
+    assert seen["frame_range"] == [1.0, float(frames)]
+    assert not seen["editable_package_loaded"]
+    assert seen["blocked_imports"] == []  # nothing it needs is missing from Blender + wheels
+    assert not seen["registered_after_disable"] and not seen["settings_after_disable"]
+    assert seen["registered_after_enable"] and seen["import_after_enable"] == ["FINISHED"]
