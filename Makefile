@@ -40,6 +40,8 @@ extension: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/keyframes.py
+	$(PY) bench/convert_bandai.py
+	$(PY) bench/retarget_rigs.py
 
 clean:
 	rm -rf dist build *.egg-info demo/output

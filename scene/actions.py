@@ -88,17 +88,23 @@ def sign_continuous(q: np.ndarray) -> np.ndarray:
     return q
 
 
+def pose_quaternions(local_rotations: np.ndarray, rest_rotations: np.ndarray) -> np.ndarray:
+    """(T, J, 4) pose-bone quaternions, sign-continuous over time, for local rotations
+    (T, J, 4) in SMPL-X axes on bones with rest rotations (J, 3, 3) in armature space."""
+    rest_q = rot.matrix_to_quat(rest_rotations)  # (J, 4)
+    local_b = _quats_to_blender(local_rotations)  # (T, J, 4)
+    pose_q = rot.quat_multiply(rot.quat_conjugate(rest_q), rot.quat_multiply(local_b, rest_q))
+    return sign_continuous(rot.quat_normalize(pose_q))
+
+
 def pose_channels(motion: Motion, rest_rotations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pose-bone values that make an armature play `motion`.
 
     rest_rotations: (J, 3, 3) rest rotation of each joint's bone in armature space.
     Returns (quaternions (T, J, 4) sign-continuous over time, root location (T, 3)).
     """
-    rest_q = rot.matrix_to_quat(rest_rotations)  # (J, 4)
-    local_b = _quats_to_blender(motion.rotations)  # (T, J, 4)
-    pose_q = rot.quat_multiply(rot.quat_conjugate(rest_q), rot.quat_multiply(local_b, rest_q))
     location = vectors_to_blender(motion.trans) @ rest_rotations[0]  # B_0^T v, row vectors
-    return sign_continuous(rot.quat_normalize(pose_q)), location
+    return pose_quaternions(motion.rotations, rest_rotations), location
 
 
 def motion_from_pose_channels(skeleton: Skeleton, fps: float, pose_q, location, rest_rotations, name="") -> Motion:
@@ -133,21 +139,45 @@ def _armature_check(obj, names, what: str) -> None:
         )
 
 
-def _rest_pose_warning(obj, skeleton: Skeleton) -> str | None:
-    """A warning when the armature's rest heads, relative to its root, are more than 1 cm from
-    the skeleton's (Blender axes); None when they agree."""
+def _rest_pose_warning(obj, skeleton: Skeleton, names: list[str]) -> str | None:
+    """A warning when the rest heads of the bones `names`, relative to the first of them, are
+    more than 1 cm from the skeleton's (Blender axes); None when they agree."""
     bones = obj.data.bones
-    heads = np.array([bones[n].head_local for n in skeleton.names], dtype=np.float64)
-    expected = vectors_to_blender(skeleton.rest_positions())
+    heads = np.array([bones[n].head_local for n in names], dtype=np.float64)
+    expected = vectors_to_blender(skeleton.rest_positions()[[skeleton.index(n) for n in names]])
     error = np.linalg.norm((heads - heads[0]) - (expected - expected[0]), axis=-1)
     worst = int(np.argmax(error))
     if error[worst] <= _REST_TOLERANCE:
         return None
     return (
         f"the rest pose of {obj.name!r} differs from the motion's skeleton by up to "
-        f"{100 * error[worst]:.1f} cm (bone {skeleton.names[worst]!r}); the joint rotations are "
+        f"{100 * error[worst]:.1f} cm (bone {names[worst]!r}); the joint rotations are "
         f"applied as they are, so joint positions differ by about as much"
     )
+
+
+def _keyed_bones(skeleton: Skeleton, bones, location_bone: str | None) -> tuple[list[str], str]:
+    """(the joints to key, in skeleton order; the joint whose bone gets the translation),
+    checked: all are joints of `skeleton`, and no keyed joint is an ancestor of the location
+    bone (its translation assumes the bones above it at rest)."""
+    if bones is None:
+        keyed = list(skeleton.names)
+    else:
+        wanted = set(bones)
+        unknown = sorted(wanted - set(skeleton.names))
+        if unknown:
+            raise ValueError(f"bones to key are not joints of the motion's skeleton: {', '.join(unknown)}")
+        keyed = [n for n in skeleton.names if n in wanted]
+    location = skeleton.names[0] if location_bone is None else location_bone
+    j = skeleton.index(location)
+    ancestors = []
+    while skeleton.parents[j] >= 0:
+        j = skeleton.parents[j]
+        ancestors.append(skeleton.names[j])
+    keyed_above = [a for a in ancestors if a in set(keyed)]
+    if keyed_above:
+        raise ValueError(f"the location bone {location!r} has keyed ancestors ({', '.join(keyed_above)})")
+    return keyed, location
 
 
 def _key_curve(container, data_path: str, index: int, group: str, frames: np.ndarray, values: np.ndarray) -> None:
@@ -163,7 +193,10 @@ def _key_curve(container, data_path: str, index: int, group: str, frames: np.nda
     fcurve.update()
 
 
-def write_motion(obj, motion: Motion, frame_start: int = 1, action_name: str | None = None, context=None) -> WriteResult:
+def write_motion(
+    obj, motion: Motion, frame_start: int = 1, action_name: str | None = None, context=None,
+    bones=None, location_bone: str | None = None,
+) -> WriteResult:
     """Key `motion` onto the armature `obj` as a new action, and make `obj` play it.
 
     The armature needs a bone named as each joint of the motion's skeleton, in the skeleton's
@@ -171,6 +204,12 @@ def write_motion(obj, motion: Motion, frame_start: int = 1, action_name: str | N
     scene's frame rate and keyed from `frame_start` on, one LINEAR key per frame: the
     rotation quaternion of every joint's bone (rotation mode set to QUATERNION) and the
     location of the root bone (see the module docstring for the transform).
+
+    bones: the joints to key (default: all); the bones of the other joints are not keyed and
+    need not exist (a retargeted rig's unmapped bones, a joint standing for the armature's
+    origin). location_bone: the joint whose bone is keyed with the motion's translation
+    (default: the root). Its ancestors must not be keyed: they are taken to stay at rest, so
+    the bone moves by the root's translation t as `B^-1 (C t)` (B its rest rotation).
 
     The action gets `action_name` (default: the motion's name) or, when an action already
     has that name, the first free "<name> [k]"; no existing action is changed. When the
@@ -182,7 +221,8 @@ def write_motion(obj, motion: Motion, frame_start: int = 1, action_name: str | N
     """
     context = context or bpy.context
     skeleton = motion.skeleton
-    _armature_check(obj, skeleton.names, "writing a motion")
+    keyed, location_bone = _keyed_bones(skeleton, bones, location_bone)
+    _armature_check(obj, keyed + ([location_bone] if location_bone not in keyed else []), "writing a motion")
     if motion.num_frames == 0:
         raise MotionTokensError(f"motion {motion.name!r} has no frames; nothing to write to {obj.name!r}")
     if int(frame_start) != frame_start:
@@ -190,13 +230,15 @@ def write_motion(obj, motion: Motion, frame_start: int = 1, action_name: str | N
     frame_start = int(frame_start)
 
     resampled = motion.resampled(scene_fps(context.scene))
-    rest = rest_matrices(obj, skeleton.names)[:, :3, :3]
-    pose_q, location = pose_channels(resampled, rest)
+    rest = rest_matrices(obj, keyed)[:, :3, :3]
+    pose_q = pose_quaternions(resampled.rotations[:, [skeleton.index(n) for n in keyed]], rest)
+    location_rest = rest_matrices(obj, [location_bone])[0, :3, :3]
+    location = vectors_to_blender(resampled.trans) @ location_rest  # B^T (C t), row vectors
     n = resampled.num_frames
     frames = np.arange(frame_start, frame_start + n, dtype=np.float64)
-    warnings = [w for w in (_rest_pose_warning(obj, skeleton),) if w]
+    warnings = [w for w in (_rest_pose_warning(obj, skeleton, keyed),) if w]
 
-    pose_bones = [obj.pose.bones[name] for name in skeleton.names]
+    pose_bones = [obj.pose.bones[name] for name in keyed]
     old_modes = [pb.rotation_mode for pb in pose_bones]
     previous = compat.assigned_action(obj)
     previous_slot = obj.animation_data.action_slot if previous is not None and compat.has_slotted_actions() else None
@@ -207,9 +249,9 @@ def write_motion(obj, motion: Motion, frame_start: int = 1, action_name: str | N
             path = pb.path_from_id("rotation_quaternion")
             for i in range(4):
                 _key_curve(container, path, i, pb.name, frames, pose_q[:, j, i])
-        root = pose_bones[0]
+        mover = obj.pose.bones[location_bone]
         for i in range(3):
-            _key_curve(container, root.path_from_id("location"), i, root.name, frames, location[:, i])
+            _key_curve(container, mover.path_from_id("location"), i, mover.name, frames, location[:, i])
         compat.assign_action(obj, action, slot)
     except BaseException:
         if previous is not None:
