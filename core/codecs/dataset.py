@@ -1,0 +1,293 @@
+"""Training and evaluation data for the codecs: motion takes, per-part features, the fixed split.
+
+Data folders hold motion files, found recursively: `.bvh` (read and retargeted onto SMPL-X by
+`core.formats.read_motion` with the shipped bone map that fits, e.g. the Bandai one) and
+`.npz` (SMPL-X, BEAT2 or AMASS layout). Every take is resampled to 30 fps.
+
+A take counts for a part only if that part moves in it: the Bandai BVH skeleton has no
+fingers, so its retargeted takes keep the SMPL-X hand joints at rest and are left out of the
+hands data (listed in `PartDataset.skipped`). With the shared data this gives
+body = Bandai dataset-1 + dataset-2 + BEAT2 (39,767 frames) and hands = BEAT2 alone (1,906).
+
+The held-out split is fixed in `split.json` beside this module and never recomputed at
+training time, so it cannot drift when data is added:
+- `held_out_takes`: whole takes (file stems) kept out of training. For Bandai they were chosen
+  by `bandai_held_out`: in each (dataset, content) group of at least 5 takes, the ceil(10%)
+  takes whose names have the smallest sha256 (stable, balanced over contents; contents with
+  fewer takes stay whole in training so that no content is missing from it).
+- `held_out_tails`: takes of which only the last fraction is held out, as one contiguous
+  block. BEAT2 has a single take here, so it cannot be split by takes: its last 25% is held
+  out. Its held-out error is within-take (same speaker, same session) and so optimistic; for
+  the hands, which only BEAT2 provides, it is the only held-out figure there is.
+Takes not named in the file are training takes. Mirrored hands (augmentation) are made from
+training frames only, so no mirror image of a held-out frame is ever trained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError, MissingFileError
+from ..formats import MOTION_SUFFIXES, read_motion
+from ..motion import Motion
+from .features import CODEC_FPS, at_codec_rate, mirrored_hands, part_features, part_joints
+
+SPLIT_FILE = Path(__file__).resolve().parent / "split.json"
+
+#: Bandai take names: dataset-N_{content}_{style}_{take}.
+_BANDAI_NAME = re.compile(r"^(dataset-\d+)_([^_]+)_([^_]+)_(\d+)$")
+_HELD_OUT_FRACTION = 0.10
+_MIN_GROUP_FOR_HOLD_OUT = 5
+_BEAT2_TAIL_FRACTION = 0.25
+# Below this (radians) every rotation of a part counts as "at rest": the part is not in the take.
+_REST_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class MotionTake:
+    """One take: its name (the file stem, `stem[a:b]` for a segment), source folder, motion."""
+
+    name: str
+    source: str
+    motion: Motion
+
+
+@dataclass(frozen=True)
+class Split:
+    """The held-out split: whole takes, and takes whose last `fraction` is held out."""
+
+    held_out_takes: frozenset[str]
+    held_out_tails: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        tails = ", ".join(f"the last {f:.0%} of {n}" for n, f in sorted(self.held_out_tails.items()))
+        return (
+            f"{len(self.held_out_takes)} whole takes held out (listed in core/codecs/split.json)"
+            + (f", and {tails} as one contiguous block (within-take: optimistic)" if tails else "")
+        )
+
+
+@dataclass(frozen=True)
+class PartDataset:
+    """Per-take features of one part at 30 fps.
+
+    part: 'body' or 'hands'. names, sources: per take. arrays: per take (T_i, F) float32
+    axis-angle features (see features.py). skipped: names of takes in which the part does not
+    move (left out). mirrored: whether the takes include left/right mirrored copies.
+    """
+
+    part: str
+    names: tuple[str, ...]
+    sources: tuple[str, ...]
+    arrays: tuple[np.ndarray, ...]
+    skipped: tuple[str, ...] = ()
+    mirrored: bool = False
+
+    @property
+    def num_takes(self) -> int:
+        return len(self.arrays)
+
+    @property
+    def num_frames(self) -> int:
+        return int(sum(len(a) for a in self.arrays))
+
+    def vectors(self) -> np.ndarray:
+        """(N, F) float32: every frame of every take."""
+        if not self.arrays:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.concatenate(self.arrays, axis=0)
+
+    def summary(self) -> dict:
+        """Takes, frames and seconds, in all and per source (for manifests)."""
+        per_source: dict[str, dict] = defaultdict(lambda: {"takes": 0, "frames": 0})
+        for source, a in zip(self.sources, self.arrays):
+            per_source[source]["takes"] += 1
+            per_source[source]["frames"] += len(a)
+        return {
+            "takes": self.num_takes,
+            "frames": self.num_frames,
+            "seconds": round(self.num_frames / CODEC_FPS, 1),
+            "sources": {k: dict(v) for k, v in sorted(per_source.items())},
+        }
+
+
+def motion_files(data_dirs) -> list[Path]:
+    """Every .bvh and .npz file under the folders (or the files themselves), sorted per folder.
+
+    Raises MissingFileError for a path that does not exist or a folder with no motion files.
+    """
+    found: list[Path] = []
+    for d in data_dirs:
+        d = Path(d)
+        if d.is_file():
+            found.append(d)
+            continue
+        if not d.is_dir():
+            raise MissingFileError(d, "no such data folder")
+        files = sorted(p for p in d.rglob("*") if p.suffix.lower() in MOTION_SUFFIXES and p.is_file())
+        if not files:
+            raise MissingFileError(d, f"no motion files ({' or '.join(MOTION_SUFFIXES)}) in this folder")
+        found.extend(files)
+    return found
+
+
+def read_takes(data_dirs) -> list[MotionTake]:
+    """Every motion file under `data_dirs` as a 30 fps SMPL-X take (BVH retargeted)."""
+    takes = []
+    names: dict[str, Path] = {}
+    for path in motion_files(data_dirs):
+        if path.stem in names:  # the split is by name: two files of one name would be ambiguous
+            raise CorruptFileError(path, f"has the same take name as {names[path.stem]}; rename one of them")
+        names[path.stem] = path
+        takes.append(MotionTake(path.stem, path.parent.name, at_codec_rate(read_motion(path))))
+    return takes
+
+
+def load_split(path: str | os.PathLike = SPLIT_FILE) -> Split:
+    """The split in `path` (default: core/codecs/split.json)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Split(frozenset(data["held_out_takes"]), {k: float(v) for k, v in data["held_out_tails"].items()})
+    except FileNotFoundError:
+        raise MissingFileError(path, "the codec split file is missing") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CorruptFileError(path, f"is not a valid split file ({exc!r})") from None
+
+
+def _segment(take: MotionTake, start: int, stop: int) -> MotionTake:
+    m = take.motion.frames(start, stop)
+    name = f"{take.name}[{start}:{stop}]"
+    return MotionTake(name, take.source, replace(m, name=name))
+
+
+def split_takes(takes, split: Split | None = None) -> tuple[list[MotionTake], list[MotionTake]]:
+    """(training takes, held-out takes) by the split (default: split.json).
+
+    A take in `held_out_tails` is cut in two: frames [0, c) train and [c, T) are held out,
+    with c = floor(T * (1 - fraction)); both halves are named `name[a:b]`.
+    """
+    split = load_split() if split is None else split
+    train, held = [], []
+    for take in takes:
+        if take.name in split.held_out_takes:
+            held.append(take)
+        elif take.name in split.held_out_tails:
+            T = take.motion.num_frames
+            cut = int(math.floor(T * (1.0 - split.held_out_tails[take.name])))
+            train.append(_segment(take, 0, cut))
+            held.append(_segment(take, cut, T))
+        else:
+            train.append(take)
+    return train, held
+
+
+def part_dataset(takes, part: str, fps: float = CODEC_FPS) -> PartDataset:
+    """The `part` features of the takes at `fps` (default 30), leaving out takes in which the
+    part never moves."""
+    part_joints(part)
+    names, sources, arrays, skipped = [], [], [], []
+    for take in takes:
+        f = part_features(take.motion, part, fps)
+        if len(f) == 0 or np.abs(f).max() <= _REST_TOLERANCE:
+            skipped.append(take.name)
+            continue
+        names.append(take.name)
+        sources.append(take.source)
+        arrays.append(f)
+    return PartDataset(part, tuple(names), tuple(sources), tuple(arrays), tuple(skipped))
+
+
+def load_part_dataset(data_dirs, part: str) -> PartDataset:
+    """All takes under `data_dirs` (unsplit) as `part` features; see `split_part_dataset`."""
+    return part_dataset(read_takes(data_dirs), part)
+
+
+def load_split_part_datasets(data_dirs, part: str, split: Split | None = None) -> tuple[PartDataset, PartDataset]:
+    """(training, held-out) `part` datasets of the takes under `data_dirs`, by the split."""
+    train, held = split_takes(read_takes(data_dirs), split)
+    return part_dataset(train, part), part_dataset(held, part)
+
+
+def with_mirrored_hands(ds: PartDataset) -> PartDataset:
+    """A hands dataset plus a left/right mirrored copy of every take (named `name~mirrored`).
+
+    Apply to training data only: mirrors of held-out frames must never be trained on.
+    """
+    if ds.part != "hands":
+        raise ValueError(f"mirroring is an augmentation of the hands, not of {ds.part!r}")
+    return replace(
+        ds,
+        names=ds.names + tuple(f"{n}~mirrored" for n in ds.names),
+        sources=ds.sources + ds.sources,
+        arrays=ds.arrays + tuple(mirrored_hands(a).astype(np.float32) for a in ds.arrays),
+        mirrored=True,
+    )
+
+
+def bandai_held_out(names, fraction: float = _HELD_OUT_FRACTION) -> list[str]:
+    """The Bandai takes to hold out: per (dataset, content) group of >= 5 takes, ceil(fraction)
+    of them, those whose names have the smallest sha256. Names not in the Bandai pattern are
+    ignored. Sorted."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for name in names:
+        m = _BANDAI_NAME.match(name)
+        if m:
+            groups[(m.group(1), m.group(2))].append(name)
+    held = []
+    for group in groups.values():
+        if len(group) >= _MIN_GROUP_FOR_HOLD_OUT:
+            ranked = sorted(group, key=lambda n: hashlib.sha256(n.encode("utf-8")).hexdigest())
+            held.extend(ranked[: math.ceil(fraction * len(group))])
+    return sorted(held)
+
+
+def make_split_file(data_dirs, beat2_takes, path: str | os.PathLike = SPLIT_FILE) -> dict:
+    """Write the split file for the motion files under `data_dirs` (done once; then committed).
+
+    beat2_takes: names of the takes held out by their last 25% (takes too few to split).
+    """
+    names = [p.stem for p in motion_files(data_dirs)]
+    missing = sorted(set(beat2_takes) - set(names))
+    if missing:
+        raise MissingFileError(Path(str(data_dirs[0])), f"no take named {', '.join(missing)} under the data folders")
+    content = {
+        "about": (
+            "The fixed held-out split of the codec data (core/codecs/dataset.py). "
+            "held_out_takes: whole takes never trained on; Bandai ones chosen per (dataset, content) "
+            "group of >= 5 takes as the ceil(10%) with the smallest sha256 of the name (groups with "
+            "fewer takes stay in training). held_out_tails: takes whose last fraction is held out as "
+            "one contiguous block, because there are too few takes to split by take (BEAT2: one take); "
+            "that held-out error is within-take (same speaker and session) and therefore optimistic. "
+            "Takes not listed are training takes."
+        ),
+        "held_out_takes": bandai_held_out(names),
+        "held_out_tails": {n: _BEAT2_TAIL_FRACTION for n in sorted(beat2_takes)},
+    }
+    Path(path).write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")
+    return content
+
+
+def main(argv=None) -> None:
+    """`python -m motion_tokens.core.codecs.dataset --data DIR... --tail-takes NAME...`: rewrite
+    split.json (only when the shared data changes; the committed file is the split)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--data", nargs="+", required=True)
+    parser.add_argument("--tail-takes", nargs="+", default=["2_scott_0_1_1"])
+    args = parser.parse_args(argv)
+    content = make_split_file(args.data, args.tail_takes)
+    print(f"{SPLIT_FILE}: {len(content['held_out_takes'])} whole takes held out; tails {content['held_out_tails']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Training tiny codecs on the demo excerpts (seconds): bundles, determinism, manifests, errors."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motion_tokens.core.codecs.bundle import bits_per_frame
+from motion_tokens.core.codecs.dataset import Split
+from motion_tokens.core.codecs.features import part_features
+from motion_tokens.core.codecs.registry import load_codec
+from motion_tokens.core.codecs.train import RQVAETraining, main, train_codec
+from motion_tokens.core.errors import MotionTokensError
+from motion_tokens.core.formats import read_motion
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = [REPO / "demo" / "beat2_excerpt.npz", REPO / "demo" / "bandai_excerpt.bvh"]
+# The Bandai excerpt is held out whole, BEAT2's last 25% as a block: 112 training frames.
+SPLIT = Split(frozenset({"bandai_excerpt"}), {"beat2_excerpt": 0.25})
+TINY = RQVAETraining(steps=6, batch=4, window=16, warmup=1)
+
+
+def _train(tmp_path, family, bits, part, seed=0, out="codec", **kw):
+    return train_codec(family, bits, part, DATA, tmp_path / out, seed=seed, split=SPLIT, progress=lambda s: None,
+                       rqvae_training=TINY, **kw)
+
+
+@pytest.fixture(scope="module")
+def demo_features():
+    m = read_motion(DATA[0])
+    return {p: part_features(m, p) for p in ("body", "hands")}
+
+
+def test_kmeans_bundle_tokens_and_manifest(tmp_path, demo_features):
+    bundle = _train(tmp_path, "kmeans", 6, "body")
+    m = bundle.manifest
+    assert (m["name"], m["family"], m["part"], m["k"], m["kind"]) == ("kmeans-6", "kmeans", "body", 64, "codec")
+    assert m["bits_per_frame"] == bits_per_frame(m) == 6
+    # 112 training frames < 2 x 64 codes: fitted on the takes at 90 fps instead, and said so.
+    assert m["training"]["fit_fps"] == 90 and m["training"]["train_vectors"] > 2 * 112
+    assert any("90 fps" in n for n in m["notes"])
+    assert m["training"]["train"]["frames"] == 112 and m["training"]["held_out"]["frames"] == 98
+    assert "python -m motion_tokens train-codec --family kmeans --bits 6 --part body" in m["command"]
+    ev = m["evaluation"]["held_out"]
+    assert set(ev["rmse_cm_by_source"]) == {"demo"} and 0 < ev["usage_percent"] <= 100
+    codec = load_codec(bundle.folder)
+    tokens = codec.encode(demo_features["body"])
+    assert tokens.shape == (150,) and tokens.min() >= 0 and tokens.max() < 64
+
+
+def test_kmeans_is_deterministic(tmp_path, demo_features):
+    a = load_codec(_train(tmp_path, "kmeans", 6, "hands", out="a").folder)
+    b = load_codec(_train(tmp_path, "kmeans", 6, "hands", out="b").folder)
+    np.testing.assert_array_equal(a.centroids, b.centroids)
+    np.testing.assert_array_equal(a.encode(demo_features["hands"]), b.encode(demo_features["hands"]))
+
+
+def test_rqvae_bundle_tokens_decode_and_determinism(tmp_path, demo_features):
+    a = _train(tmp_path, "rqvae", 9, "hands", out="a")
+    b = _train(tmp_path, "rqvae", 9, "hands", out="b")
+    assert a.manifest["files"] == b.manifest["files"]  # the same seed gives the same weights, byte for byte
+    m = a.manifest
+    assert (m["D"], m["Q"], m["bits_per_frame"]) == (8, 3, 9)
+    assert m["model_config"]["part"] == "hands" and m["training"]["mirrored_hands"]
+    assert m["training"]["train_vectors"] == 224  # 112 frames and their mirror images
+    codec = load_codec(a.folder)
+    f = demo_features["hands"]
+    tokens = codec.encode(f)
+    assert tokens.shape == (150, 3) and tokens.dtype == np.int64 and tokens.min() >= 0 and tokens.max() < 8
+    # Decoding the tokens gives the model's quantised forward output.
+    import torch
+
+    with torch.no_grad():
+        x = torch.from_numpy(codec.normalisation.normalise(f))[None]
+        forward = codec.normalisation.denormalise(codec.model(x).recon[0].numpy())
+    np.testing.assert_allclose(codec.decode(tokens), forward, atol=1e-5)
+    other = _train(tmp_path, "rqvae", 9, "hands", seed=1, out="c")
+    assert other.manifest["files"] != a.manifest["files"]
+
+
+def test_rqvae_entropy_guided_keeps_its_usage(tmp_path):
+    bundle = _train(tmp_path, "rqvae", 6, "body", entropy_guided=True)
+    usage = bundle.tensors()["model.usage_ema"]
+    assert usage.shape == (2, 8)
+    np.testing.assert_allclose(usage.sum(axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(usage, 1 / 8)  # it moved during training
+    assert bundle.manifest["model_config"]["entropy_guided"] and "--entropy-guided" in bundle.manifest["command"]
+
+
+def test_too_little_data_is_refused_with_a_message(tmp_path):
+    with pytest.raises(MotionTokensError, match="k=4096"):
+        _train(tmp_path, "kmeans", 12, "hands")
+    with pytest.raises(ValueError, match="bits per frame"):
+        _train(tmp_path, "kmeans", 7, "body")
+    with pytest.raises(ValueError, match="RQ-VAE"):
+        _train(tmp_path, "kmeans", 9, "body", entropy_guided=True)
+
+
+def test_entry_point_exits_2_on_bad_data(tmp_path, capsys):
+    assert main(["--family", "kmeans", "--bits", "6", "--part", "body", "--data", str(tmp_path / "none"),
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "no such data folder" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
