@@ -1,0 +1,216 @@
+"""The rate-distortion evaluation on tiny codecs and tiny synthetic SMPL-X data (seconds).
+
+The data: takes whose body and hand poses are drawn from small pools of random poses (each
+held for a few frames) under a moving, turning root. An "identity" k-means codebook holding
+every pose of the data codes it exactly, so its error must be ~0, its wrist hulls 100% and
+its jerk ratio 1; a 2-entry codebook cannot. The bundles are written with `write_bundle` in
+the codec format (no training, no torch, so the module runs in a few seconds); the RQ-VAE
+against k-means ratio is checked on hand-made rows.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from motion_tokens.core.codecs.bundle import write_bundle
+from motion_tokens.core.codecs.dataset import Split, read_takes
+from motion_tokens.core.codecs.evaluate import EvaluationRow, SplitFigures, evaluate_codecs, family_ratios, main
+from motion_tokens.core.codecs.features import part_features
+from motion_tokens.core.errors import MotionTokensError
+from motion_tokens.core.formats import write_smplx_npz
+from motion_tokens.core.motion import Motion
+from motion_tokens.core.skeleton import BODY_JOINTS, HAND_JOINTS, smplx_skeleton
+
+POSES = 8  # distinct poses per part in the pool
+HOLD = 5  # frames each pose is held
+SPLIT = Split(frozenset({"take_c"}), {"take_b": 0.25})
+
+
+def _take(rng, body_pool, hand_pool, order, name) -> Motion:
+    T = len(order) * HOLD
+    aa = np.zeros((T, 55, 3))
+    aa[:, list(BODY_JOINTS)] = np.repeat(body_pool[order], HOLD, axis=0)
+    aa[:, list(HAND_JOINTS)] = np.repeat(hand_pool[order[::-1]], HOLD, axis=0)
+    t = np.arange(T) / 30.0
+    aa[:, 0] = np.stack([0.1 * np.sin(t), 1.5 * t, np.zeros(T)], axis=1)  # the root turns: not coded
+    trans = np.stack([0.5 * t, 0.02 * np.sin(5 * t), 0.3 * t], axis=1)
+    return Motion.from_axis_angle(smplx_skeleton(), 30.0, aa, trans, name=name)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """Three takes: take_a trains, take_b trains but its last 25% is held out, take_c is held out."""
+    folder = tmp_path_factory.mktemp("motion")
+    rng = np.random.default_rng(0)
+    body_pool = rng.normal(scale=0.3, size=(POSES, len(BODY_JOINTS), 3))
+    hand_pool = rng.normal(scale=0.3, size=(POSES, len(HAND_JOINTS), 3))
+    orders = {
+        "take_a": rng.integers(0, POSES, size=12),
+        "take_b": np.tile(np.arange(POSES), 2),
+        "take_c": np.tile(rng.permutation(POSES), 2),  # every pose equally often in the held-out take
+    }
+    for name, order in orders.items():
+        sub = folder / ("set-b" if name == "take_c" else "set-a")  # the source of a take is its folder
+        sub.mkdir(exist_ok=True)
+        write_smplx_npz(sub / f"{name}.npz", _take(rng, body_pool, hand_pool, order, name))
+    return folder
+
+
+def _codebook_bundle(models, name, part, centroids):
+    """A k-means bundle in the codec format, the features unnormalised (mean 0, std 1)."""
+    k = len(centroids)
+    F = centroids.shape[1]
+    manifest = {"name": name, "kind": "codec", "family": "kmeans", "part": part, "k": k, "fps": 30.0}
+    tensors = {"centroids": centroids.astype(np.float32), "mean": np.zeros(F, np.float32), "std": np.ones(F, np.float32)}
+    write_bundle(models / f"{name}-{part}", manifest, tensors)
+
+
+@pytest.fixture(scope="module")
+def models(data, tmp_path_factory):
+    """kmeans-6: every pose of the data plus far-away fillers (exact); kmeans-1: two poses."""
+    models = tmp_path_factory.mktemp("models")
+    takes = read_takes([data])
+    for part in ("body", "hands"):
+        poses = np.unique(np.concatenate([part_features(t.motion, part) for t in takes]), axis=0)
+        assert len(poses) == POSES
+        fillers = 50.0 + np.arange(64 - POSES)[:, None] * np.ones((1, poses.shape[1]))
+        _codebook_bundle(models, "kmeans-6", part, np.concatenate([poses, fillers]))
+        _codebook_bundle(models, "kmeans-1", part, poses[:2])
+    return models
+
+
+@pytest.fixture(scope="module")
+def report(data, models, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "codecs.md"
+    return evaluate_codecs([data], models_dir=models, out=out, progress=None, split=SPLIT)
+
+
+def test_one_row_per_codec_and_part_with_the_manifest_bitrate(report):
+    keys = sorted((r.codec, r.part) for r in report.rows)
+    assert keys == [("kmeans-1", "body"), ("kmeans-1", "hands"), ("kmeans-6", "body"), ("kmeans-6", "hands"),
+                    ("mean-pose", "body"), ("mean-pose", "hands")]
+    for r in report.rows:
+        if r.family == "baseline":
+            assert (r.bits_per_frame, r.bits_per_second, r.codebook_size) == (0.0, 0.0, 1)
+            continue
+        assert r.bits_per_frame == math.log2(r.codebook_size)
+        assert r.bits_per_second == pytest.approx(30.0 * r.bits_per_frame)
+    assert report.row("kmeans-6", "body").bits_per_frame == 6.0 and report.row("kmeans-6", "body").size == "k=64"
+    assert report.row("kmeans-1", "hands").bits_per_frame == 1.0 and report.row("kmeans-1", "hands").bits_per_second == 30.0
+
+
+def test_the_split_is_the_one_given(report):
+    # held out: take_c (16 poses x 5 frames = 80) and the last 25% of take_b (80 -> frames 60..79)
+    body = next(d for d in report.data if d.part == "body")
+    assert (body.held_out_takes, body.held_out_frames) == (2, 80 + 20)
+    assert (body.train_takes, body.train_frames) == (2, 60 + 60)
+
+
+def test_an_exact_codebook_has_no_error(report):
+    for part in ("body", "hands"):
+        h = report.row("kmeans-6", part).held_out
+        assert h.rmse_cm < 1e-3 and h.kabsch_body_cm < 1e-3 and h.kabsch_hands_cm < 1e-3
+        assert h.wrist_hull_pct == pytest.approx((100.0, 100.0), abs=1e-3)
+        assert h.jerk_ratio == pytest.approx(1.0, abs=1e-4)
+        assert report.row("kmeans-6", part).in_sample.rmse_cm < 1e-3
+
+
+def test_usage_and_perplexity_of_the_exact_codebook(report):
+    # take_c holds each of the 8 poses for 10 frames, the tail of take_b poses 4-7 for 5 frames
+    # each: 8 of 64 codes used (12.5%), with p = 0.10 (x4) and 0.15 (x4) over the 100 frames.
+    h = report.row("kmeans-6", "body").held_out
+    assert h.usage_pct == (12.5,) and h.token_usage_pct == 12.5  # k-means: whole tokens are the codes
+    entropy = -4 * 0.10 * math.log(0.10) - 4 * 0.15 * math.log(0.15)
+    assert h.perplexity == pytest.approx((math.exp(entropy),))
+
+
+def test_the_error_is_pooled_over_frames_and_given_per_source(report):
+    # held out: 20 frames of take_b (set-a) and 80 of take_c (set-b); the pooled RMSE weighs
+    # each source's squared error by its frames (55 joints each).
+    h = report.row("kmeans-1", "body").held_out
+    a, b = h.rmse_by_source_cm["set-a"], h.rmse_by_source_cm["set-b"]
+    assert sorted(h.rmse_by_source_cm) == ["set-a", "set-b"] and a > 0 and b > 0
+    assert h.rmse_cm == pytest.approx(math.sqrt((20 * a**2 + 80 * b**2) / 100))
+
+
+def test_the_mean_pose_baseline_is_still(report):
+    # Every frame decoded as one pose: in the root's frame the body does not move at all, so
+    # its jerk is 0, its wrists sweep no volume, and one code is used (perplexity 1).
+    h = report.row("mean-pose", "body").held_out
+    assert h.jerk_ratio == pytest.approx(0.0, abs=1e-9) and h.wrist_hull_pct == (0.0, 0.0)
+    assert h.usage_pct == (100.0,) and h.perplexity == (1.0,)
+    assert h.rmse_cm > report.row("kmeans-1", "body").held_out.rmse_cm * 0.5
+    assert report.row("mean-pose", "hands").held_out.kabsch_hands_cm > 1.0
+
+
+def test_a_codec_changes_only_its_own_part(report):
+    body, hands = report.row("kmeans-1", "body").held_out, report.row("kmeans-1", "hands").held_out
+    assert body.rmse_cm > 1.0 and body.kabsch_body_cm > 1.0
+    assert body.kabsch_hands_cm < 1e-3  # the hands move rigidly with the wrists
+    assert hands.kabsch_hands_cm > 1.0
+    assert hands.kabsch_body_cm < 1e-3 and hands.wrist_hull_pct == pytest.approx((100.0, 100.0), abs=1e-3)
+
+
+def _row(codec, part, bits, held_cm, train_cm):
+    fam, size = codec.split("-")[0], int(codec.split("-")[1])
+    fig = lambda cm: SplitFigures(1, 10, cm, cm, cm, (100.0, 100.0), 100.0, 1.0, (50.0,), (4.0,), 50.0, 4.0, {})  # noqa: E731
+    return EvaluationRow(codec, part, fam, "", 2**size, bits, 30 * bits, fig(held_cm), fig(train_cm))
+
+
+def test_family_ratios_pair_the_families_at_each_bitrate():
+    rows = [
+        _row("kmeans-6", "body", 6, 9.0, 6.0), _row("rqvae-6", "body", 6, 5.0, 4.0),
+        _row("kmeans-9", "body", 9, 6.0, 3.0),  # no RQ-VAE at 9 bits: no ratio
+        _row("kmeans-6", "hands", 6, 2.0, 1.0), _row("rqvae-6", "hands", 6, 4.0, 2.0),
+    ]
+    ratios = family_ratios(rows)
+    assert [(q.part, q.bits_per_frame) for q in ratios] == [("body", 6), ("hands", 6)]
+    assert ratios[0].ratio == pytest.approx(1.8) and ratios[0].in_sample_ratio == pytest.approx(1.5)
+    assert ratios[1].ratio == pytest.approx(0.5)  # RQ-VAE worse: the ratio says so
+    assert ratios[0].kmeans is rows[0] and ratios[0].rqvae is rows[1]
+
+
+def test_markdown_and_png_are_written(report):
+    text = report.out.read_text(encoding="utf-8")
+    assert text == report.markdown
+    assert "| kmeans-6 | body | k-means | k=64 | 6 | 180 |" in text
+    assert "| kmeans-1 | hands | k-means | k=2 | 1 | 30 |" in text
+    assert "![RMSE against bits per frame](codecs_rd.png)" in text
+    assert "No bitrate has both families evaluated." in text
+    assert report.plot == report.out.with_name("codecs_rd.png")
+    assert report.plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_codec_selection_and_its_errors(data, models, tmp_path):
+    rep = evaluate_codecs([data], ["kmeans-1"], models_dir=models, out=tmp_path / "r.md", progress=None, split=SPLIT)
+    assert sorted((r.codec, r.part) for r in rep.rows) == [
+        ("kmeans-1", "body"), ("kmeans-1", "hands"), ("mean-pose", "body"), ("mean-pose", "hands")]
+    with pytest.raises(MotionTokensError, match=r"no codec bundle named kmeans-9 .*kmeans-1, kmeans-6$"):
+        evaluate_codecs([data], ["kmeans-9"], models_dir=models, out=tmp_path / "r.md", progress=None, split=SPLIT)
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    with pytest.raises(MotionTokensError, match="no codec bundles in .*no-models"):
+        evaluate_codecs([data], models_dir=empty, out=tmp_path / "r.md", progress=None, split=SPLIT)
+    with pytest.raises(MotionTokensError, match="no held-out take"):
+        evaluate_codecs([data], models_dir=models, out=tmp_path / "r.md", progress=None, split=Split(frozenset()))
+
+
+def test_command_line_writes_the_report_and_exits_2_on_bad_input(data, models, tmp_path, capsys):
+    # The command line uses the committed split (core/codecs/split.json): it holds out the last
+    # 25% of the take named 2_scott_0_1_1, so a take of that name is evaluated on its tail.
+    folder = tmp_path / "beat2"
+    folder.mkdir()
+    (folder / "2_scott_0_1_1.npz").write_bytes((data / "set-a" / "take_b.npz").read_bytes())
+    out = tmp_path / "cli.md"
+    assert main(["--data", str(folder), "--models", str(models), "--codecs", "kmeans-6", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| kmeans-6 | hands | k-means | k=64 | 6 | 180 |" in printed
+    text = out.read_text(encoding="utf-8")
+    assert "Command: `python -m motion_tokens.core.codecs.evaluate --data " in text
+    assert (tmp_path / "cli_rd.png").is_file()
+    # no held-out take under the folder: exit 2 with the reason
+    assert main(["--data", str(data), "--models", str(models), "--out", str(tmp_path / "x.md")]) == 2
+    assert "no held-out take" in capsys.readouterr().err
+    assert main(["--data", str(tmp_path / "nowhere"), "--models", str(models), "--out", str(tmp_path / "x.md")]) == 2
+    assert "nowhere" in capsys.readouterr().err
