@@ -7,12 +7,13 @@ The bpy-facing modules are imported inside them, so importing the package needs 
 
 def _bpy_modules():
     """The modules with bpy classes, in registration order (unregistered in reverse)."""
-    from .operators import export_motion, import_motion
-    from .panels import main
+    from .operators import export_motion, import_motion, quantize_action
+    from .panels import codec, main
 
     # Operators before the panel that draws their buttons; the panel module also owns the
-    # scene settings (scene.motion_tokens) the operators read when invoked from it.
-    return (import_motion, export_motion, main)
+    # scene settings (scene.motion_tokens) the operators read when invoked from it. The Codec
+    # panel is a child of the main panel, so it comes after it.
+    return (import_motion, export_motion, quantize_action, main, codec)
 
 
 def register():

@@ -8,6 +8,7 @@ from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, 
 
 from ..operators.export_motion import MOTION_TOKENS_OT_export_motion
 from ..operators.import_motion import TARGET_ITEMS, MOTION_TOKENS_OT_import_motion
+from .codec import MotionTokensCodecSettings
 
 
 class MotionTokensSettings(bpy.types.PropertyGroup):
@@ -23,6 +24,17 @@ class MotionTokensSettings(bpy.types.PropertyGroup):
         name="SMPL-X Model", subtype="DIR_PATH",
         description="Optional folder holding your licensed SMPLX_NEUTRAL.npz: exact joints for "
         "new armatures and exports instead of the approximate ones",
+    )
+    codec: PointerProperty(type=MotionTokensCodecSettings, name="Codec", description="Codec family and bitrates")
+    target_armature: PointerProperty(
+        type=bpy.types.Object, name="Target Armature", poll=lambda self, obj: obj.type == "ARMATURE",
+        description="The armature that the Target Armature choice writes motion onto (SMPL-X, MetaHuman, "
+        "Mixamo, Rigify, or your own through a bone map)",
+    )
+    bone_map_file: StringProperty(
+        name="Bone Map", subtype="FILE_PATH",
+        description="Optional bone map file (JSON: rig bone -> SMPL-X joint) for writing onto an armature; "
+        "empty: detected from the bone names",
     )
 
 
@@ -41,6 +53,10 @@ class MOTION_TOKENS_PT_main(bpy.types.Panel):
 
         col = layout.column()
         col.prop(settings, "import_target")
+        if settings.import_target == "ARMATURE":
+            col.prop(settings, "target_armature")
+        if settings.import_target in ("ACTIVE", "ARMATURE"):
+            col.prop(settings, "bone_map_file")
         col.prop(settings, "use_current_frame")
         row = col.row()
         row.enabled = not settings.use_current_frame
@@ -52,7 +68,8 @@ class MOTION_TOKENS_PT_main(bpy.types.Panel):
         col.operator(MOTION_TOKENS_OT_export_motion.bl_idname, icon="EXPORT")
 
 
-CLASSES = (MotionTokensSettings, MOTION_TOKENS_PT_main)
+# The codec settings first: MotionTokensSettings points to them.
+CLASSES = (MotionTokensCodecSettings, MotionTokensSettings, MOTION_TOKENS_PT_main)
 
 
 def register():

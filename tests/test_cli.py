@@ -104,7 +104,7 @@ def test_bad_input_exits_2_naming_the_file(tmp_path, name, content):
 
 
 def test_unknown_output_suffix_exits_2(tmp_path):
-    out = tmp_path / "take.fbx"
+    out = tmp_path / "take.abc"
     assert_bad_input(run_cli("import", str(BEAT2_EXCERPT), "--out", str(out)), out)
     assert not out.exists()
 

@@ -188,8 +188,23 @@ def codec_from_arrays(manifest: dict, tensors: dict[str, np.ndarray], bundle: Bu
     if family == "kmeans":
         return KMeansCodec(manifest, tensors, bundle)
     if family == "rqvae":
-        return RQVAECodec(manifest, tensors, bundle)
+        if torch_available():
+            return RQVAECodec(manifest, tensors, bundle)
+        from .rqvae_numpy import RQVAENumpyCodec  # the same model in numpy: no torch inside Blender
+
+        return RQVAENumpyCodec(manifest, tensors, bundle)
     raise ValueError(f"family {family!r} is not a codec family ({', '.join(FAMILIES)})")
+
+
+def torch_available() -> bool:
+    """Whether torch and vector_quantize_pytorch import (inside Blender they do not: RQ-VAE
+    codecs then run in numpy, rqvae_numpy.py, with the same tokens and decoded features)."""
+    try:
+        import torch  # noqa: F401
+        import vector_quantize_pytorch  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def check_codec_manifest(manifest: dict) -> None:

@@ -16,7 +16,7 @@ from motion_tokens.core import rotations as rot
 from motion_tokens.core.errors import SkeletonError
 from motion_tokens.core.formats import read_bvh, read_smplx_npz
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, Skeleton, smplx_skeleton
-from motion_tokens.operators import import_motion as import_module
+from motion_tokens.scene import rig as rig_module
 from motion_tokens.scene.armature import create_armature
 from motion_tokens.scene.axes import vectors_to_blender
 from motion_tokens.scene.compat import action_fcurves
@@ -214,7 +214,7 @@ def test_a_failed_write_removes_the_new_armature(scene, monkeypatch, leave_half_
             bpy.data.actions.new("half made")
         raise SkeletonError(f"simulated failure keying {obj.name}")
 
-    monkeypatch.setattr(import_module, "write_motion", failing_write)
+    monkeypatch.setattr(rig_module, "write_motion", failing_write)  # the import keys through scene.rig
     assert_cancelled(lambda: bpy.ops.motion_tokens.import_motion(filepath=str(BEAT2_EXCERPT)), "simulated")
     assert len(bpy.data.armatures) == 0 and len(bpy.data.actions) == 0
 

@@ -1,0 +1,191 @@
+"""RQ-VAE inference in numpy: the trained model of rqvae.py run without torch.
+
+Inside Blender the extension cannot ship torch (a 192 MB wheel), so an RQ-VAE bundle is run
+here from its safetensors weights and the manifest's `model_config`, with the same maths as
+the torch model in eval mode (rqvae.py and vector_quantize_pytorch's ResidualVQ):
+
+    encoder: Conv1d(F -> H, k=3) . ResBlock(d) for d in dilations . ReLU . Conv1d(H -> L, k=1)
+    decoder: Conv1d(L -> H, k=3) . ResBlock(d) for d in dilations . ReLU . Conv1d(H -> F, k=3)
+    ResBlock(d): x + Conv1d(k=1)(ReLU(Conv1d(k=3, dilation=d)(ReLU(x))))
+
+Every convolution keeps the length by replicating the edge frames (torch's
+padding_mode="replicate"); here a convolution is one tensordot over sliding windows of the
+padded sequence, vectorised over frames. Weights are PyTorch's (C_out, C_in, K) layout.
+
+Residual quantisation, layer q = 0..Q-1 over the codebooks (Q, D, L), residual r = latent:
+- Euclidean codebooks: token = the code nearest to r;
+- cosine codebooks (entropy-guided training): token = argmax of (r / max(|r|, 1e-6)) . code,
+  the codes being stored unit-length;
+then r <- r - code[token]. Decoding sums the Q chosen codes and runs the decoder.
+
+Computed in float64 (the weights are float32): the decoded features agree with the torch
+model's float32 output to about 1e-6, and the tokens are the same except where two codes are
+equally near to within float32 rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..errors import MotionTokensError
+from .bundle import Bundle
+from .features import Normalisation, num_features
+from .registry import Codec
+
+_MODEL = "model."
+_CODEBOOK = "model.quantizer.layers.{q}._codebook.embed"
+# F.normalize's eps in vector_quantize_pytorch's l2norm (cosine codebooks).
+_L2NORM_EPS = 1e-6
+
+
+def conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, dilation: int = 1) -> np.ndarray:
+    """Same-length 1-D convolution with replicated edges, as torch's Conv1d with
+    padding = dilation * (K - 1) / 2 and padding_mode="replicate".
+
+    x (T, C_in); weight (C_out, C_in, K), K odd; bias (C_out,). Returns (T, C_out).
+    """
+    K = weight.shape[2]
+    if K == 1:
+        return x @ weight[:, :, 0].T + bias
+    pad = dilation * (K - 1) // 2
+    padded = np.pad(x, ((pad, pad), (0, 0)), mode="edge")
+    # (T, C_in, span) windows, every `dilation`-th frame of each: (T, C_in, K).
+    windows = sliding_window_view(padded, dilation * (K - 1) + 1, axis=0)[:, :, ::dilation]
+    return np.tensordot(windows, weight, axes=([1, 2], [1, 2])) + bias
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+@dataclass(frozen=True)
+class _ConvStack:
+    """One of rqvae.py's `_stack`s: first conv, residual blocks, ReLU, last conv."""
+
+    first: tuple[np.ndarray, np.ndarray]
+    blocks: tuple[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]  # (dilation, conv w, b, mix w, b)
+    last: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, np.ndarray], prefix: str, dilations) -> "_ConvStack":
+        """The stack whose state_dict entries are `{prefix}.{i}.*` (nn.Sequential indices:
+        0 first conv, 1..n blocks, n+1 ReLU, n+2 last conv). KeyError for a missing entry."""
+
+        def w(name: str) -> np.ndarray:
+            return np.asarray(tensors[f"{prefix}.{name}"], dtype=np.float64)
+
+        n = len(dilations)
+        blocks = tuple(
+            (int(d), w(f"{i}.conv.weight"), w(f"{i}.conv.bias"), w(f"{i}.mix.weight"), w(f"{i}.mix.bias"))
+            for i, d in zip(range(1, n + 1), dilations)
+        )
+        return cls((w("0.weight"), w("0.bias")), blocks, (w(f"{n + 2}.weight"), w(f"{n + 2}.bias")))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        h = conv1d(x, *self.first)
+        for dilation, cw, cb, mw, mb in self.blocks:
+            h = h + conv1d(_relu(conv1d(_relu(h), cw, cb, dilation)), mw, mb)
+        return conv1d(_relu(h), *self.last)
+
+
+class RQVAENumpy:
+    """The RQ-VAE of a bundle's weights, in numpy. Shapes: features (T, F) normalised,
+    latents (T, L), tokens (T, Q) int64 in [0, D).
+
+    config: the manifest's `model_config` (part, D, Q, dilations, entropy_guided; hidden and
+    latent widths are read off the weights);
+    tensors: the bundle's weights (`model.*` entries, as rqvae.py's state_dict).
+    Raises ValueError when the weights do not fit the config.
+    """
+
+    def __init__(self, config: dict, tensors: dict[str, np.ndarray]):
+        try:
+            self.D, self.Q = int(config["D"]), int(config["Q"])
+            self.part = config["part"]
+            dilations = tuple(int(d) for d in config["dilations"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"model_config lacks or garbles {exc}") from None
+        self.cosine = bool(config.get("entropy_guided", False))
+        try:
+            self.encoder = _ConvStack.from_tensors(tensors, _MODEL + "encoder", dilations)
+            self.decoder = _ConvStack.from_tensors(tensors, _MODEL + "decoder", dilations)
+            codebooks = [np.asarray(tensors[_CODEBOOK.format(q=q)], dtype=np.float64) for q in range(self.Q)]
+        except KeyError as exc:
+            raise ValueError(f"the weights lack {exc.args[0]}") from None
+        self.codebooks = np.stack([c.reshape(c.shape[-2:]) for c in codebooks])  # (Q, D, L)
+        F = num_features(self.part)
+        L = self.codebooks.shape[2]
+        if self.codebooks.shape[1] != self.D:
+            raise ValueError(f"codebooks {self.codebooks.shape} do not hold D={self.D} codes")
+        if self.encoder.first[0].shape[1] != F or self.decoder.last[0].shape[0] != F:
+            raise ValueError(f"the encoder or decoder is not {F} features wide (part {self.part})")
+        if self.encoder.last[0].shape[0] != L or self.decoder.first[0].shape[1] != L:
+            raise ValueError(f"the latent width of the encoder or decoder is not the codebooks' {L}")
+        self._code_sq = np.einsum("qdl,qdl->qd", self.codebooks, self.codebooks)  # (Q, D)
+
+    def encode_latent(self, x: np.ndarray) -> np.ndarray:
+        """(T, F) normalised features -> (T, L) continuous latents."""
+        return self.encoder(np.asarray(x, dtype=np.float64))
+
+    def quantise(self, z: np.ndarray) -> np.ndarray:
+        """(T, L) latents -> (T, Q) int64 tokens by residual quantisation (module docstring)."""
+        residual = np.array(z, dtype=np.float64)
+        tokens = np.empty((len(residual), self.Q), dtype=np.int64)
+        for q in range(self.Q):
+            codes = self.codebooks[q]
+            if self.cosine:
+                unit = residual / np.maximum(np.linalg.norm(residual, axis=1, keepdims=True), _L2NORM_EPS)
+                tokens[:, q] = np.argmax(unit @ codes.T, axis=1)
+            else:  # |r - c|^2 without the |r|^2 term, which does not change the argmin
+                tokens[:, q] = np.argmin(self._code_sq[q][None, :] - 2.0 * residual @ codes.T, axis=1)
+            residual = residual - codes[tokens[:, q]]
+        return tokens
+
+    def tokens(self, x: np.ndarray) -> np.ndarray:
+        """(T, F) normalised features -> (T, Q) int64 tokens."""
+        return self.quantise(self.encode_latent(x))
+
+    def codes(self, tokens: np.ndarray) -> np.ndarray:
+        """(T, Q) tokens -> (T, L) quantised latents: the sum of the chosen codes."""
+        return self.codebooks[np.arange(self.Q)[None, :], tokens].sum(axis=1)
+
+    def decode_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        """(T, Q) tokens in [0, D) -> (T, F) normalised features (float64)."""
+        return self.decoder(self.codes(tokens))
+
+
+class RQVAENumpyCodec(Codec):
+    """The RQ-VAE codec run in numpy (no torch): tokens (T, Q) in [0, D), as RQVAECodec."""
+
+    family = "rqvae"
+
+    def __init__(self, manifest: dict, tensors: dict[str, np.ndarray], bundle: Bundle | None = None):
+        super().__init__(manifest, Normalisation(tensors["mean"], tensors["std"]), bundle)
+        self.D, self.Q = int(manifest["D"]), int(manifest["Q"])
+        config = manifest["model_config"]
+        if (int(config["D"]), int(config["Q"]), config["part"]) != (self.D, self.Q, self.part):
+            raise ValueError("model_config disagrees with the manifest's D, Q or part")
+        self.model = RQVAENumpy(config, tensors)
+
+    def encode(self, features) -> np.ndarray:
+        f = self._check_features(features)
+        if len(f) == 0:
+            return np.zeros((0, self.Q), dtype=np.int64)
+        return self.model.tokens(self.normalisation.normalise(f))
+
+    def decode(self, tokens) -> np.ndarray:
+        t = np.asarray(tokens)
+        if not np.issubdtype(t.dtype, np.integer) or t.ndim != 2 or t.shape[1] != self.Q:
+            raise MotionTokensError(
+                f"codec {self.name} ({self.part}) decodes (T, {self.Q}) integer tokens, got {t.dtype} {t.shape}"
+            )
+        if t.size and (t.min() < 0 or t.max() >= self.D):
+            raise MotionTokensError(
+                f"codec {self.name} ({self.part}): tokens must lie in [0, {self.D}), got [{t.min()}, {t.max()}]"
+            )
+        if len(t) == 0:
+            return np.zeros((0, self.num_features), dtype=np.float32)
+        return self.normalisation.denormalise(self.model.decode_tokens(t.astype(np.int64)))
