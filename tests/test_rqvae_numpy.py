@@ -132,7 +132,7 @@ def _assert_same(torch_codec, numpy_codec, demo_motion):
 @pytest.mark.parametrize("part, bits, entropy_guided", [("body", 12, False), ("hands", 10, False), ("body", 6, True)])
 def test_numpy_equals_torch_on_tiny_models(tmp_path, demo_motion, part, bits, entropy_guided):
     bundle = _tiny_bundle(tmp_path / "codec", part, bits, entropy_guided)
-    torch_codec = load_codec(bundle.folder)
+    torch_codec = load_codec(bundle.folder, backend="torch")
     assert isinstance(torch_codec, RQVAECodec)
     numpy_codec = RQVAENumpyCodec(bundle.manifest, bundle.tensors(), bundle)
     _assert_same(torch_codec, numpy_codec, demo_motion)
@@ -143,7 +143,7 @@ def test_numpy_equals_torch_on_tiny_models(tmp_path, demo_motion, part, bits, en
 @pytest.mark.skipif(not SHIPPED_RQVAE, reason="no rqvae bundles in models/")
 @pytest.mark.parametrize("folder", SHIPPED_RQVAE, ids=lambda p: p.name)
 def test_numpy_equals_torch_on_shipped_bundles(folder, demo_motion):
-    torch_codec = load_codec(folder)
+    torch_codec = load_codec(folder, backend="torch")
     numpy_codec = RQVAENumpyCodec(torch_codec.manifest, torch_codec.bundle.tensors(), torch_codec.bundle)
     _assert_same(torch_codec, numpy_codec, demo_motion)
 
@@ -175,7 +175,7 @@ def test_without_torch_load_codec_runs_numpy(tmp_path, demo_motion):
     """With torch unimportable (as inside Blender), load_codec gives the numpy codec, and the
     command line encodes with it: the same tokens as the torch codec in this process."""
     bundle = _tiny_bundle(tmp_path / "models" / "rqvae-9-body", "body", 9, False)
-    expected = load_codec(bundle.folder).encode(part_features(demo_motion, "body"))
+    expected = load_codec(bundle.folder, backend="torch").encode(part_features(demo_motion, "body"))
     script = (
         "import sys; sys.modules['torch'] = None\n"  # `import torch` now raises ImportError
         "from motion_tokens.core.codecs.registry import load_codec\n"

@@ -63,7 +63,7 @@ def test_rqvae_bundle_tokens_decode_and_determinism(tmp_path, demo_features):
     assert (m["D"], m["Q"], m["bits_per_frame"]) == (8, 3, 9)
     assert m["model_config"]["part"] == "hands" and m["training"]["mirrored_hands"]
     assert m["training"]["train_vectors"] == 224  # 112 frames and their mirror images
-    codec = load_codec(a.folder)
+    codec = load_codec(a.folder, backend="torch")
     f = demo_features["hands"]
     tokens = codec.encode(f)
     assert tokens.shape == (150, 3) and tokens.dtype == np.int64 and tokens.min() >= 0 and tokens.max() < 8

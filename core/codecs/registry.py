@@ -182,29 +182,28 @@ class RQVAECodec(Codec):
         return self.normalisation.denormalise(out)
 
 
-def codec_from_arrays(manifest: dict, tensors: dict[str, np.ndarray], bundle: Bundle | None = None) -> Codec:
-    """A Codec from a manifest and its weights (what load_codec does after verifying)."""
+def codec_from_arrays(
+    manifest: dict, tensors: dict[str, np.ndarray], bundle: Bundle | None = None, backend: str = "numpy"
+) -> Codec:
+    """A Codec from a manifest and its weights (what load_codec does after verifying).
+
+    backend: "numpy" (inference everywhere) or "torch" (the training model, for RQ-VAE).
+    """
+    if backend not in ("numpy", "torch"):
+        raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
     family = manifest.get("family")
     if family == "kmeans":
         return KMeansCodec(manifest, tensors, bundle)
+    if family == "rqvae" and backend == "torch":
+        return RQVAECodec(manifest, tensors, bundle)
     if family == "rqvae":
-        if torch_available():
-            return RQVAECodec(manifest, tensors, bundle)
-        from .rqvae_numpy import RQVAENumpyCodec  # the same model in numpy: no torch inside Blender
+        # Inference runs in numpy (rqvae_numpy.py): the same tokens and decoded features
+        # as the torch model (tested), no torch inside Blender, and no 3 s torch import on the
+        # command line.
+        from .rqvae_numpy import RQVAENumpyCodec
 
         return RQVAENumpyCodec(manifest, tensors, bundle)
     raise ValueError(f"family {family!r} is not a codec family ({', '.join(FAMILIES)})")
-
-
-def torch_available() -> bool:
-    """Whether torch and vector_quantize_pytorch import (inside Blender they do not: RQ-VAE
-    codecs then run in numpy, rqvae_numpy.py, with the same tokens and decoded features)."""
-    try:
-        import torch  # noqa: F401
-        import vector_quantize_pytorch  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def check_codec_manifest(manifest: dict) -> None:
@@ -224,15 +223,18 @@ def check_codec_manifest(manifest: dict) -> None:
         raise ValueError(f"bits_per_frame {manifest['bits_per_frame']} disagrees with k or D and Q ({bits:g})")
 
 
-def load_codec(folder: str | os.PathLike) -> Codec:
+def load_codec(folder: str | os.PathLike, backend: str = "numpy") -> Codec:
     """The codec in a bundle folder, its files' sha256 verified (nothing is unpickled).
+
+    backend: "numpy" for inference (the default; needs no torch) or "torch" (RQ-VAE's
+    training model, for comparing against it).
 
     Raises BundleError for a missing, tampered or inconsistent bundle.
     """
     bundle = load_bundle(folder)
     try:
         check_codec_manifest(bundle.manifest)
-        return codec_from_arrays(bundle.manifest, bundle.tensors(), bundle)
+        return codec_from_arrays(bundle.manifest, bundle.tensors(), bundle, backend)
     except (ValueError, KeyError, RuntimeError) as exc:  # RuntimeError: state_dict shapes or names wrong
         raise BundleError(Path(folder) / MANIFEST, f"is not a usable codec bundle ({exc})") from None
 
