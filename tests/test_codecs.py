@@ -289,3 +289,30 @@ def test_missing_codec_bundle_named(tmp_path):
         encode_motion(read_motion(DEMO), "kmeans-9", models_dir=tmp_path)
     assert "kmeans-9-body" in str(err.value)
     assert available_codecs(tmp_path / "absent") == []
+
+
+
+@pytest.fixture(scope="module")
+def held_out(data_dir):
+    """The held-out split of the shared data per part: whole Bandai takes and BEAT2's last quarter."""
+    _, held = split_takes(read_takes([data_dir / "bandai", data_dir / "beat2"]))
+    return {part: part_dataset(held, part) for part in ("body", "hands")}
+
+
+#: Bounds (cm) on pooled held-out RMSE: the largest held-out figure among each part's 8 codecs
+#: in bench/results/codecs.md and the manifests, rounded up (body 12.8 cm, kmeans-6; hands
+#: 1.02 cm, rqvae-6). Decoding every frame as the training mean pose gives 21.5 / 1.38 cm.
+HELD_OUT_BOUND_CM = {"body": 13.0, "hands": 1.1}
+
+
+@pytest.mark.parametrize("family, bits, part", SHIPPED)
+def test_shipped_bundle_codes_the_held_out_split(held_out, family, bits, part):
+    """Each take coded on its own (RQ-VAE uses temporal context), errors pooled over frames:
+    below the bound, and equal to the held-out figure the bundle's manifest states."""
+    codec = _shipped(family, bits, part)
+    ds = held_out[part]
+    assert ds.num_frames > 400
+    squared = [position_rmse_cm(a, codec.decode(codec.encode(a)), part) ** 2 * len(a) for a in ds.arrays]
+    pooled = float(np.sqrt(np.sum(squared) / ds.num_frames))
+    assert pooled < HELD_OUT_BOUND_CM[part]
+    assert pooled == pytest.approx(codec.manifest["evaluation"]["held_out"]["rmse_cm"], abs=0.02)
