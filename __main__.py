@@ -1,7 +1,7 @@
-"""`python -m motion_tokens ...`: the command line (core/cli.py)."""
+"""`python -m motion_tokens ...`: the command line (cli.py)."""
 
 import sys
 
-from .core.cli import main
+from .cli import main
 
 sys.exit(main())

@@ -116,7 +116,7 @@ def test_missing_output_folder_exits_2(tmp_path):
 
 def test_blend_output_without_bpy_says_what_is_needed(tmp_path):
     # A Python where `import bpy` fails, as for a user without Blender's module.
-    code = "import sys; sys.modules['bpy'] = None; from motion_tokens.core.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; sys.modules['bpy'] = None; from motion_tokens.cli import main; sys.exit(main(sys.argv[1:]))"
     out = tmp_path / "take.blend"
     result = run_cli("import", str(BEAT2_EXCERPT), "--out", str(out), code=code)
     assert_bad_input(result, out)

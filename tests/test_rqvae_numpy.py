@@ -181,7 +181,7 @@ def test_without_torch_load_codec_runs_numpy(tmp_path, demo_motion):
         "from motion_tokens.core.codecs.registry import load_codec\n"
         f"codec = load_codec({str(bundle.folder)!r})\n"
         "print(type(codec).__name__)\n"
-        "from motion_tokens.core.cli import main\n"
+        "from motion_tokens.cli import main\n"
         f"sys.exit(main(['encode', {str(DEMO)!r}, '--codec', 'rqvae-9', '--out', {str(tmp_path / 't.npz')!r}, "
         f"'--models', {str(tmp_path / 'models')!r}]))\n"
     )

@@ -4,7 +4,7 @@
 
 Also runs as `python tools/blender_cli.py -- ...` where bpy is installed as a module. Loads the
 repository as the package `motion_tokens` (whatever its folder is called, installed or not),
-calls `motion_tokens.core.cli.main` with the arguments after `--`, and exits with its status.
+calls `motion_tokens.cli.main` with the arguments after `--`, and exits with its status.
 """
 
 import importlib.util
@@ -35,7 +35,7 @@ def arguments_after_dashes(argv: list[str]) -> list[str]:
 
 def main() -> int:
     load_package()
-    from motion_tokens.core.cli import main as cli_main
+    from motion_tokens.cli import main as cli_main
 
     return cli_main(arguments_after_dashes(sys.argv))
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -14,11 +15,12 @@ from pathlib import Path
 from ..errors import InputFileError, OutputError
 from ..motion import Motion
 from ..retarget import bone_map_for, retarget_to_smplx
+from ..skeleton import smplx_skeleton
 from .bvh import read_bvh, write_bvh
 from .npz import read_smplx_npz, write_smplx_npz
 
 __all__ = [
-    "MOTION_SUFFIXES", "read_motion", "write_motion", "read_bvh", "write_bvh", "read_smplx_npz", "write_smplx_npz",
+    "MOTION_SUFFIXES", "read_motion", "read_smplx_motion", "write_motion", "read_bvh", "write_bvh", "read_smplx_npz", "write_smplx_npz",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,17 @@ def read_motion(path: str | os.PathLike, fps: float | None = 30.0) -> Motion:
         path,
         f"cannot read {suffix or 'a file without a suffix'} as motion; motion files are {' or '.join(MOTION_SUFFIXES)}",
     )
+
+
+def read_smplx_motion(path: str | os.PathLike, fps: float | None, smplx_model: str | os.PathLike | None) -> Motion:
+    """The motion in `path` as SMPL-X at `fps` (None: the file's rate); on the exact skeleton
+    of the user's model for the file's body shape when `smplx_model` (a folder holding
+    SMPLX_NEUTRAL.npz) is given, else on the approximate skeleton."""
+    motion = read_motion(path, fps=fps)
+    if smplx_model is not None:
+        skeleton = smplx_skeleton(model_folder=smplx_model, betas=motion.betas)
+        motion = dataclasses.replace(motion, skeleton=skeleton)
+    return motion
 
 
 def write_motion(path: str | os.PathLike, motion: Motion) -> Path:

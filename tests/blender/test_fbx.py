@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bpy
-from motion_tokens.core import cli
+from motion_tokens import cli
 from motion_tokens.core.errors import OutputError, SkeletonError
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.rigs import rig_layout

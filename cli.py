@@ -30,19 +30,19 @@ one line naming the file to stderr and exits with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import tomllib
 from pathlib import Path
 
-from .errors import MotionTokensError, OutputError
+from .core.errors import MotionTokensError, OutputError
+from .core.formats import read_smplx_motion
 
 PROG = "motion-tokens"
 EXIT_BAD_INPUT = 2
 OUTPUT_SUFFIXES = (".blend", ".npz", ".bvh", ".fbx")
 #: --rig values besides a map file path (core.rigs.SHIPPED_RIGS).
 RIG_CHOICES = ("smplx", "metahuman", "mixamo", "rigify")
-_MANIFEST = Path(__file__).resolve().parents[1] / "blender_manifest.toml"
+_MANIFEST = Path(__file__).resolve().parent / "blender_manifest.toml"
 
 
 def version() -> str:
@@ -87,19 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def read_smplx_motion(path: Path, fps: float | None, smplx_model: Path | None):
-    """The motion in `path` as SMPL-X at `fps` (None: the file's rate); on the exact skeleton
-    of the user's model for the file's body shape when `smplx_model` is given."""
-    from .formats import read_motion
-    from .skeleton import smplx_skeleton
-
-    motion = read_motion(path, fps=fps)
-    if smplx_model is not None:
-        skeleton = smplx_skeleton(model_folder=smplx_model, betas=motion.betas)
-        motion = dataclasses.replace(motion, skeleton=skeleton)
-    return motion
-
-
 def run_import(args: argparse.Namespace) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
@@ -133,7 +120,7 @@ def rig_for_output(path: Path, rig: str):
     """The rig layout (core.rigs) for `--rig`, checked against the output `path`: None for
     smplx; OutputError for another rig with .npz output (an .npz holds SMPL-X) or a map without
     a skeleton to build; the map file's own errors (MissingFileError, LayoutError) name it."""
-    from .rigs import rig_layout
+    from .core.rigs import rig_layout
 
     if rig == "smplx":
         return None
@@ -163,10 +150,10 @@ def write_rig_output(path: Path, motion, layout, frame_start: int = 1) -> str:
         frame_end = (write_blend if suffix == ".blend" else write_fbx)(path, motion, frame_start, layout)
         return (f"{path}: {name} armature with {motion.num_frames} frames at {motion.fps:g} fps "
                 f"(frames {frame_start}-{frame_end})")
-    from .formats import write_motion
+    from .core.formats import write_motion
 
     if layout is not None:
-        from .retarget import retarget
+        from .core.retarget import retarget
 
         motion = retarget(motion, layout.bone_map, layout.skeleton).motion
     write_motion(path, motion)
@@ -198,7 +185,7 @@ def write_fbx(path: Path, motion, frame_start: int, layout=None) -> int:
     node rather than an extra root bone."""
     _import_bpy(path, ".fbx")
     path = _writable(path)
-    from ..scene.fbx import export_fbx
+    from .scene.fbx import export_fbx
 
     obj, frame_end = _animated_scene(motion, frame_start, layout, object_name="Armature")
     export_fbx(obj, path)
@@ -228,7 +215,7 @@ def _animated_scene(motion, frame_start: int, layout, object_name: str | None = 
     armature playing `motion` (see `write_blend`); warnings and bones left out to stderr."""
     import bpy
 
-    from ..scene.rig import TARGET_NEW_SMPLX, create_rig_armature, retarget_onto_armature, write_to_target
+    from .scene.rig import TARGET_NEW_SMPLX, create_rig_armature, retarget_onto_armature, write_to_target
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -258,8 +245,8 @@ def _animated_scene(motion, frame_start: int, layout, object_name: str | None = 
 
 def add_codec_commands(commands) -> None:
     """The codec subcommands: train-codec, evaluate-codecs, encode, decode, codecs."""
-    from .codecs.features import PARTS
-    from .codecs.registry import FAMILIES, KMEANS_K
+    from .core.codecs.features import PARTS
+    from .core.codecs.registry import FAMILIES, KMEANS_K
 
     models_help = "folder of codec bundles (default: the extension's models/)"
 
@@ -333,7 +320,7 @@ def add_codec_commands(commands) -> None:
 
 
 def run_train_codec(args: argparse.Namespace) -> int:
-    from .codecs.train import train_codec
+    from .core.codecs.train import train_codec
 
     if args.entropy_guided and args.family != "rqvae":
         raise MotionTokensError("--entropy-guided is an option of the RQ-VAE codebooks; leave it out for k-means")
@@ -346,7 +333,7 @@ def run_train_codec(args: argparse.Namespace) -> int:
 def run_evaluate_codecs(args: argparse.Namespace) -> int:
     import shlex
 
-    from .codecs.evaluate import evaluate_codecs
+    from .core.codecs.evaluate import evaluate_codecs
 
     if args.out.suffix.lower() != ".md":
         raise OutputError(f"{args.out}: the report is markdown; give it a .md suffix")
@@ -372,8 +359,8 @@ def run_evaluate_codecs(args: argparse.Namespace) -> int:
 def _codec_parts(name: str, models_dir: Path | None) -> list[str]:
     """The parts for which codec `name` has a bundle; MotionTokensError naming the installed
     codecs when it has none."""
-    from .codecs.features import PARTS
-    from .codecs.registry import MODELS_DIR, codec_folder
+    from .core.codecs.features import PARTS
+    from .core.codecs.registry import MODELS_DIR, codec_folder
 
     parts = [part for part in PARTS if codec_folder(name, part, models_dir).is_dir()]
     if not parts:
@@ -387,7 +374,7 @@ def _codec_parts(name: str, models_dir: Path | None) -> list[str]:
 
 
 def run_encode(args: argparse.Namespace) -> int:
-    from .codecs.tokens_file import encode_parts, part_rmse_cm, write_tokens_file
+    from .core.codecs.tokens_file import encode_parts, part_rmse_cm, write_tokens_file
 
     if args.out.suffix.lower() != ".npz":
         raise OutputError(f"{args.out}: a tokens file is an .npz; give the output a .npz suffix")
@@ -406,7 +393,7 @@ def run_encode(args: argparse.Namespace) -> int:
 
 
 def run_decode(args: argparse.Namespace) -> int:
-    from .codecs.tokens_file import read_tokens_file
+    from .core.codecs.tokens_file import read_tokens_file
 
     if args.out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise OutputError(f"{args.out}: unknown output type {args.out.suffix or '(no suffix)'!r}; "
@@ -420,7 +407,7 @@ def run_decode(args: argparse.Namespace) -> int:
 
 
 def run_codecs(args: argparse.Namespace) -> int:
-    from .codecs.registry import MODELS_DIR, available_codecs
+    from .core.codecs.registry import MODELS_DIR, available_codecs
 
     infos = available_codecs(args.models)
     if not infos:
