@@ -89,6 +89,19 @@ class Codec(ABC):
     def num_features(self) -> int:
         return num_features(self.part)
 
+    def _check_residual_tokens(self, tokens) -> np.ndarray:
+        """(T, Q) integer tokens in [0, D) for a residual codec, or MotionTokensError."""
+        t = np.asarray(tokens)
+        if not np.issubdtype(t.dtype, np.integer) or t.ndim != 2 or t.shape[1] != self.Q:
+            raise MotionTokensError(
+                f"codec {self.name} ({self.part}) decodes (T, {self.Q}) integer tokens, got {t.dtype} {t.shape}"
+            )
+        if t.size and (t.min() < 0 or t.max() >= self.D):
+            raise MotionTokensError(
+                f"codec {self.name} ({self.part}): tokens must lie in [0, {self.D}), got [{t.min()}, {t.max()}]"
+            )
+        return t
+
     def _check_features(self, features) -> np.ndarray:
         f = np.asarray(features, dtype=np.float32)
         if f.ndim != 2 or f.shape[1] != self.num_features:
@@ -166,15 +179,7 @@ class RQVAECodec(Codec):
     def decode(self, tokens) -> np.ndarray:
         import torch
 
-        t = np.asarray(tokens)
-        if not np.issubdtype(t.dtype, np.integer) or t.ndim != 2 or t.shape[1] != self.Q:
-            raise MotionTokensError(
-                f"codec {self.name} ({self.part}) decodes (T, {self.Q}) integer tokens, got {t.dtype} {t.shape}"
-            )
-        if t.size and (t.min() < 0 or t.max() >= self.D):
-            raise MotionTokensError(
-                f"codec {self.name} ({self.part}): tokens must lie in [0, {self.D}), got [{t.min()}, {t.max()}]"
-            )
+        t = self._check_residual_tokens(tokens)
         if len(t) == 0:
             return np.zeros((0, self.num_features), dtype=np.float32)
         with torch.no_grad():

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..errors import MotionTokensError
 from .bundle import Bundle
 from .features import Normalisation, num_features
 from .registry import Codec
@@ -177,15 +176,7 @@ class RQVAENumpyCodec(Codec):
         return self.model.tokens(self.normalisation.normalise(f))
 
     def decode(self, tokens) -> np.ndarray:
-        t = np.asarray(tokens)
-        if not np.issubdtype(t.dtype, np.integer) or t.ndim != 2 or t.shape[1] != self.Q:
-            raise MotionTokensError(
-                f"codec {self.name} ({self.part}) decodes (T, {self.Q}) integer tokens, got {t.dtype} {t.shape}"
-            )
-        if t.size and (t.min() < 0 or t.max() >= self.D):
-            raise MotionTokensError(
-                f"codec {self.name} ({self.part}): tokens must lie in [0, {self.D}), got [{t.min()}, {t.max()}]"
-            )
+        t = self._check_residual_tokens(tokens)
         if len(t) == 0:
             return np.zeros((0, self.num_features), dtype=np.float32)
         return self.normalisation.denormalise(self.model.decode_tokens(t.astype(np.int64)))
