@@ -167,12 +167,5 @@ class MOTION_TOKENS_OT_quantize_action(bpy.types.Operator):
 
 CLASSES = (MOTION_TOKENS_OT_quantize_action,)
 
-
-def register():
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+# Registers in order, unregisters in reverse.
+register, unregister = bpy.utils.register_classes_factory(CLASSES)
