@@ -12,14 +12,41 @@ import numpy as np
 from . import rotations as rot
 
 
-@lru_cache(maxsize=32)
-def _levels(parents: tuple[int, ...]) -> tuple[np.ndarray, ...]:
-    """Joint indices grouped by depth; parents must come before children."""
+def joint_children(parents) -> list[list[int]]:
+    """For each joint, its children in index order."""
+    children: list[list[int]] = [[] for _ in range(len(parents))]
+    for j, p in enumerate(parents):
+        if p >= 0:
+            children[int(p)].append(j)
+    return children
+
+
+def joint_depths(parents) -> np.ndarray:
+    """(J,) int64 depth of each joint (roots 0); ValueError unless parents precede children."""
     depth = np.zeros(len(parents), dtype=np.int64)
     for j, p in enumerate(parents):
         if p >= j:
             raise ValueError(f"joint {j} has parent {p}: parents must precede their children")
         depth[j] = 0 if p < 0 else depth[p] + 1
+    return depth
+
+
+def depth_first_order(parents) -> list[int]:
+    """Joint indices in depth-first order, children in index order (the BVH channel order)."""
+    children = joint_children(parents)
+    order: list[int] = []
+    stack = [j for j, p in enumerate(parents) if p < 0][::-1]
+    while stack:
+        j = stack.pop()
+        order.append(j)
+        stack.extend(reversed(children[j]))
+    return order
+
+
+@lru_cache(maxsize=32)
+def joint_levels(parents: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """Joint indices grouped by depth (level 0 the roots); parents must come before children."""
+    depth = joint_depths(parents)
     return tuple(np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1))
 
 
@@ -39,7 +66,7 @@ def forward_kinematics(local_quats, offsets, parents, root_positions):
     par = np.asarray(parents_t)
     glob = np.empty_like(local)
     pos = np.empty(local.shape[:-1], dtype=np.float64)  # (..., J, 3)
-    for level in _levels(parents_t):
+    for level in joint_levels(parents_t):
         p = par[level]
         if p[0] < 0:  # the root level holds only roots
             glob[..., level, :, :] = local[..., level, :, :]

@@ -268,3 +268,23 @@ def quat_angle(q) -> np.ndarray:
     """(..., 4) -> (...) rotation angle in [0, pi]."""
     q = quat_normalize(q)
     return 2.0 * np.arctan2(np.linalg.norm(q[..., 1:], axis=-1), np.abs(q[..., 0]))
+
+
+def kabsch_rotation(source, target) -> tuple[np.ndarray, np.ndarray]:
+    """The proper rotation R minimising sum_i |R source_i - target_i|^2, per set (Kabsch).
+
+    source, target: (..., N, 3) matching vectors, taken as they are (centre them first for a
+    rigid fit of points); every leading index is solved on its own through one batched SVD.
+    Returns (R (..., 3, 3), singular values (..., 3) of the cross-covariance, descending):
+    a second singular value near zero means the vectors are collinear and R is not unique.
+    R has det +1: when the best orthogonal map is a reflection, the smallest singular
+    direction is flipped, so a mirrored copy is not aligned to zero error.
+    """
+    a, b = _f64(source), _f64(target)
+    h = np.swapaxes(a, -1, -2) @ b  # (..., 3, 3) cross-covariance; with H = U S V^T, R = V diag(1,1,d) U^T
+    u, s, vt = np.linalg.svd(h)
+    d = np.sign(np.linalg.det(np.swapaxes(vt, -1, -2) @ np.swapaxes(u, -1, -2)))
+    d = np.where(d == 0, 1.0, d)  # a rank-deficient H has det 0: no reflection to undo
+    fix = np.ones(h.shape[:-2] + (3,))
+    fix[..., 2] = d
+    return np.swapaxes(vt, -1, -2) @ (fix[..., :, None] * np.swapaxes(u, -1, -2)), s

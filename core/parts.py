@@ -1,0 +1,126 @@
+"""The one registry of body parts: what each codec and generator token stream codes.
+
+A part is a set of SMPL-X joints whose local rotations (axis-angle, 3 values per joint) are
+coded together, plus optionally the first expression coefficients (the face, added with the
+speech generator). Everything that depends on the part reads it from here: feature width,
+the points its error is measured on (and the frame they are measured in), mirroring, the
+figure the evaluation leads with. Nothing else in the code branches on a part's name.
+
+- `body`: joints 1-21 (hips to wrists). Error points: the 21 joints plus the jaw (22) and the
+  two middle-finger bases (28, 43), which only the head and wrist rotations move, so those
+  rotations count; relative to the pelvis.
+- `hands`: joints 25-54 (left hand, then right: index, middle, pinky, ring, thumb, three
+  joints each). Error points: the 20 finger joints the hand pose moves (second and third
+  segments) and 10 fingertips, each beyond its third segment by that segment's own rest
+  offset (SMPL-X has no fingertip joints); relative to each hand's wrist.
+
+The root orientation and translation are never coded (carried through as side information),
+so a codec's bits per frame count the pose only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .skeleton import BODY_JOINTS, HAND_JOINTS, SMPLX_JOINT_NAMES
+
+_LEFT_WRIST, _RIGHT_WRIST = 20, 21
+_FIRST_RIGHT_FINGER = HAND_JOINTS[0] + len(HAND_JOINTS) // 2
+
+
+@dataclass(frozen=True)
+class Part:
+    """One coded part.
+
+    name: the registry key ('body', 'hands'); label: for the user ('Body').
+    joints: SMPL-X joint indices whose rotations are coded, in feature order (column 3*i + c
+        is coordinate c of joints[i]).
+    expressions: how many leading expression coefficients follow the rotations (0: none).
+    points: joints whose positions the part's error counts (`core.codecs.features.part_positions`).
+    tips_from: joints beyond which a tip point is placed by the joint's own rest offset
+        (rows after `points`).
+    point_origins: per error point (points, then tips), the joint whose position it is taken
+        relative to.
+    mirrored_in_training: train on the part's left/right mirror image too (more data where a
+        dataset is small; the hands).
+    headline, headline_label: the evaluation figure (a `SplitFigures` attribute) the part is
+        judged by, and its words.
+    """
+
+    name: str
+    label: str
+    joints: tuple[int, ...]
+    points: tuple[int, ...]
+    tips_from: tuple[int, ...]
+    point_origins: tuple[int, ...]
+    headline: str
+    headline_label: str
+    mirrored_in_training: bool = False
+    expressions: int = 0
+    description: str = ""
+
+    @property
+    def num_features(self) -> int:
+        """Feature width: 3 axis-angle values per joint, then the expression coefficients."""
+        return 3 * len(self.joints) + self.expressions
+
+    @property
+    def num_points(self) -> int:
+        return len(self.points) + len(self.tips_from)
+
+    @cached_property
+    def mirror_joint_order(self) -> np.ndarray:
+        """(J_part,) for each of the part's joints, the position in `joints` of its mirror
+        image (left_* <-> right_*; a joint on the midline is its own)."""
+        names = [SMPLX_JOINT_NAMES[j] for j in self.joints]
+        swapped = [_swap_side(n) for n in names]
+        try:
+            return np.array([names.index(n) for n in swapped], dtype=np.int64)
+        except ValueError:
+            raise ValueError(f"part {self.name!r} holds a joint without its mirror image") from None
+
+
+def _swap_side(name: str) -> str:
+    for a, b in (("left_", "right_"), ("right_", "left_")):
+        if name.startswith(a):
+            return b + name[len(a):]
+    return name
+
+
+def _hand_origin(joint: int) -> int:
+    return _LEFT_WRIST if joint < _FIRST_RIGHT_FINGER else _RIGHT_WRIST
+
+
+_BODY_POINTS = tuple(BODY_JOINTS) + (22, 28, 43)
+_FINGERTIP_PARENTS = tuple(j for j in HAND_JOINTS if (j - HAND_JOINTS[0]) % 3 == 2)
+_HAND_POINTS = tuple(j for j in HAND_JOINTS if (j - HAND_JOINTS[0]) % 3 != 0)
+
+PART_REGISTRY: dict[str, Part] = {
+    "body": Part(
+        name="body", label="Body", joints=tuple(BODY_JOINTS),
+        points=_BODY_POINTS, tips_from=(), point_origins=(0,) * len(_BODY_POINTS),
+        headline="rmse_cm", headline_label="full-pose RMSE",
+        description="joints 1-21 (hips to wrists)",
+    ),
+    "hands": Part(
+        name="hands", label="Hands", joints=tuple(HAND_JOINTS),
+        points=_HAND_POINTS, tips_from=_FINGERTIP_PARENTS,
+        point_origins=tuple(_hand_origin(j) for j in _HAND_POINTS + _FINGERTIP_PARENTS),
+        headline="kabsch_hands_cm", headline_label="Kabsch RMSE of the hands",
+        mirrored_in_training=True,
+        description="joints 25-54 (both hands, 15 finger joints each)",
+    ),
+}
+#: The part names, in the order they are coded and listed.
+PARTS: tuple[str, ...] = tuple(PART_REGISTRY)
+
+
+def get_part(name: str) -> Part:
+    """The registered part `name`; ValueError naming the parts for another name."""
+    try:
+        return PART_REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown body part {name!r}; the coded parts are {', '.join(PARTS)}") from None
