@@ -5,6 +5,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+
+from motion_tokens.core.parts import get_part
 import pytest
 
 from motion_tokens.core import rotations as rot
@@ -14,7 +16,7 @@ from motion_tokens.core.codecs.dataset import (
     with_mirrored_hands,
 )
 from motion_tokens.core.codecs.features import (
-    HAND_POINTS, Normalisation, mirrored_hands, part_features, part_positions, position_rmse_cm, with_part_features,
+    Normalisation, mirrored_part, part_features, part_positions, position_rmse_cm, with_part_features,
 )
 from motion_tokens.core.codecs.kmeans import centroid_lookup, fit_kmeans, nearest_centroid
 from motion_tokens.core.codecs.registry import (
@@ -96,14 +98,14 @@ def test_mirrored_hand_is_the_reflection_of_the_other_hand():
     YZ plane (x -> -x) lies, and vice versa (wrist-relative positions, 20 joints + 10 tips each)."""
     f = np.random.default_rng(2).normal(scale=0.5, size=(12, 90))
     pos = part_positions(f, "hands")
-    mir = part_positions(mirrored_hands(f), "hands")
+    mir = part_positions(mirrored_part(f, "hands"), "hands")
     left = np.r_[0:10, 20:25]
     right = np.r_[10:20, 25:30]
     flip = np.array([-1.0, 1.0, 1.0])
     np.testing.assert_allclose(mir[:, left], pos[:, right] * flip, atol=1e-9)
     np.testing.assert_allclose(mir[:, right], pos[:, left] * flip, atol=1e-9)
-    assert len(HAND_POINTS) == 20
-    np.testing.assert_allclose(mirrored_hands(mirrored_hands(f)), f)
+    assert len(get_part("hands").points) == 20
+    np.testing.assert_allclose(mirrored_part(mirrored_part(f, "hands"), "hands"), f)
 
 
 def test_mirroring_is_for_hands_only():

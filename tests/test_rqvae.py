@@ -8,7 +8,9 @@ import torch
 
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.codecs.features import part_positions
-from motion_tokens.core.codecs.rqvae import RQVAE, USAGE_EMA_ALPHA, PartFK, RQVAEConfig, axis_angle_to_matrix
+from motion_tokens.core.codecs.rqvae import RQVAE, USAGE_EMA_ALPHA, RQVAEConfig
+from motion_tokens.core.nn.kinematics import PartPositions as PartFK
+from motion_tokens.core.nn.rotations import axis_angle_to_matrix
 
 
 def test_axis_angle_to_matrix_matches_numpy_including_tiny_angles():

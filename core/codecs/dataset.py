@@ -40,7 +40,8 @@ import numpy as np
 from ..errors import CorruptFileError, MissingFileError
 from ..formats import MOTION_SUFFIXES, read_motion
 from ..motion import Motion
-from .features import CODEC_FPS, at_codec_rate, mirrored_hands, part_features, part_joints
+from ..parts import get_part
+from .features import CODEC_FPS, at_codec_rate, mirrored_part, part_features
 
 SPLIT_FILE = Path(__file__).resolve().parent / "split.json"
 
@@ -195,7 +196,7 @@ def split_takes(takes, split: Split | None = None) -> tuple[list[MotionTake], li
 def part_dataset(takes, part: str, fps: float = CODEC_FPS) -> PartDataset:
     """The `part` features of the takes at `fps` (default 30), leaving out takes in which the
     part never moves."""
-    part_joints(part)
+    get_part(part)
     names, sources, arrays, skipped = [], [], [], []
     for take in takes:
         f = part_features(take.motion, part, fps)
@@ -230,7 +231,7 @@ def with_mirrored_hands(ds: PartDataset) -> PartDataset:
         ds,
         names=ds.names + tuple(f"{n}~mirrored" for n in ds.names),
         sources=ds.sources + ds.sources,
-        arrays=ds.arrays + tuple(mirrored_hands(a).astype(np.float32) for a in ds.arrays),
+        arrays=ds.arrays + tuple(mirrored_part(a, ds.part).astype(np.float32) for a in ds.arrays),
         mirrored=True,
     )
 

@@ -50,7 +50,10 @@ from ..errors import MotionTokensError, OutputError
 from ..formats.atomic import write_atomically
 from ..motion import Motion
 from .dataset import MotionTake, Split, load_split, part_dataset, read_takes, split_takes
-from .features import FINGERTIP_PARENTS, PARTS, part_features, with_part_features
+from ..parts import get_part
+from .features import PARTS, part_features, with_part_features
+
+FINGERTIP_PARENTS = get_part("hands").tips_from
 from .metrics import (
     WRISTS,
     code_usage,

@@ -35,7 +35,7 @@ bundles are trained without it.
 The configuration is a plain dict (`RQVAEConfig.to_dict`), saved in the manifest; the model
 is rebuilt from it and its state_dict loaded from safetensors (never torch.load).
 
-`PartFK` is forward kinematics in torch for the loss: the `part_positions` of features.py
+`core.nn.kinematics.PartPositions` is forward kinematics in torch for the loss: the `part_positions` of features.py
 (positions of the points a part's pose moves), differentiable.
 """
 
@@ -48,8 +48,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..skeleton import NUM_SMPLX_JOINTS, SMPLX_PARENTS, smplx_skeleton
-from .features import BODY_POINTS, FINGERTIP_PARENTS, HAND_POINTS, hand_point_wrists, num_features, part_joints
+from ..nn.kinematics import PartPositions
+from .features import num_features
 
 #: EMA factor of the entropy-guided code usage (the issue's alpha).
 USAGE_EMA_ALPHA = 0.95
@@ -190,66 +190,3 @@ class RQVAE(nn.Module):
         self.usage_ema.copy_(usage.detach())
         entropy = -(usage * torch.log(usage.clamp_min(1e-12))).sum(dim=-1)
         return (math.log(self.config.D) - entropy).sum()
-
-
-def _levels(parents) -> list[torch.Tensor]:
-    depth = []
-    for p in parents:
-        depth.append(0 if p < 0 else depth[p] + 1)
-    depth = np.array(depth)
-    return [torch.as_tensor(np.flatnonzero(depth == d)) for d in range(1, depth.max() + 1)]
-
-
-def axis_angle_to_matrix(aa: torch.Tensor) -> torch.Tensor:
-    """(..., 3) axis-angle -> (..., 3, 3) rotation matrices (Rodrigues, safe near zero)."""
-    theta2 = (aa * aa).sum(-1, keepdim=True)[..., None]  # (..., 1, 1)
-    theta = torch.sqrt(theta2.clamp_min(1e-12))
-    small = theta2 < 1e-6
-    # sin(t)/t and (1 - cos t)/t^2, with their series near zero.
-    a = torch.where(small, 1.0 - theta2 / 6.0, torch.sin(theta) / theta)
-    b = torch.where(small, 0.5 - theta2 / 24.0, (1.0 - torch.cos(theta)) / theta2.clamp_min(1e-12))
-    x, y, z = aa.unbind(-1)
-    zero = torch.zeros_like(x)
-    K = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).reshape(*aa.shape[:-1], 3, 3)
-    eye = torch.eye(3, dtype=aa.dtype, device=aa.device).expand_as(K)
-    return eye + a * K + b * (K @ K)
-
-
-class PartFK(nn.Module):
-    """Differentiable `features.part_positions`: (..., F) axis-angle -> (..., P, 3) metres."""
-
-    def __init__(self, part: str, skeleton=None):
-        super().__init__()
-        sk = smplx_skeleton() if skeleton is None else skeleton
-        self.part = part
-        self.joints = list(part_joints(part))
-        self.register_buffer("offsets", torch.tensor(np.array(sk.offsets), dtype=torch.float64), persistent=False)
-        self.parents = torch.as_tensor(SMPLX_PARENTS)
-        self.levels = _levels(SMPLX_PARENTS)
-        if part == "body":
-            self.points = list(BODY_POINTS)
-        else:
-            self.points = list(HAND_POINTS)
-            self.tips_from = list(FINGERTIP_PARENTS)
-            self.wrists = torch.as_tensor(hand_point_wrists())
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        lead = features.shape[:-1]
-        local = torch.eye(3, dtype=features.dtype).expand(*lead, NUM_SMPLX_JOINTS, 3, 3).clone()
-        local[..., self.joints, :, :] = axis_angle_to_matrix(features.reshape(*lead, len(self.joints), 3))
-        offsets = self.offsets.to(features.dtype)
-        # The root at the origin with its rest orientation; one batched step per tree level
-        # (about 12), not per joint.
-        G = local.new_zeros(*lead, NUM_SMPLX_JOINTS, 3, 3)
-        G[..., 0, :, :] = local[..., 0, :, :]
-        P = local.new_zeros(*lead, NUM_SMPLX_JOINTS, 3)
-        for level in self.levels:
-            par = self.parents[level]
-            pg = G[..., par, :, :]
-            G = G.index_copy(-3, level, pg @ local[..., level, :, :])
-            P = P.index_copy(-2, level, P[..., par, :] + (pg @ offsets[level][..., None])[..., 0])
-        if self.part == "body":
-            return P[..., self.points, :] - P[..., :1, :]
-        tips = P[..., self.tips_from, :] + (G[..., self.tips_from, :, :] @ offsets[self.tips_from][..., None])[..., 0]
-        points = torch.cat([P[..., self.points, :], tips], dim=-2)
-        return points - P[..., self.wrists, :]

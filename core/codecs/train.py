@@ -49,13 +49,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MotionTokensError
+from ..parts import get_part
 from ..skeleton import SMPLX_JOINT_NAMES
 from .bundle import Bundle, bits_per_frame, write_bundle
 from .dataset import (
     PartDataset, Split, load_split, part_dataset, read_takes, split_takes, with_mirrored_hands,
 )
 from .features import (
-    BODY_POINTS, CODEC_FPS, FINGERTIP_PARENTS, HAND_POINTS, Normalisation, num_features, part_joints, part_positions,
+    CODEC_FPS, Normalisation, num_features, part_positions,
 )
 from .kmeans import fit_kmeans, nearest_centroid
 from .registry import KMEANS_K, RQVAE_DQ, Codec, codec_from_arrays, codec_name
@@ -138,8 +139,9 @@ def evaluate_codec(codec: Codec, data: PartDataset) -> dict:
 
 
 def _input_description(part: str, normalisation: str) -> dict:
-    joints = part_joints(part)
-    points = BODY_POINTS if part == "body" else HAND_POINTS + tuple(f"tip beyond {SMPLX_JOINT_NAMES[j]}" for j in FINGERTIP_PARENTS)
+    spec = get_part(part)
+    joints = spec.joints
+    points = spec.points + tuple(f"tip beyond {SMPLX_JOINT_NAMES[j]}" for j in spec.tips_from)
     return {
         "joints": list(joints),
         "joint_names": [SMPLX_JOINT_NAMES[j] for j in joints],
@@ -236,7 +238,8 @@ def _window_sampler(arrays, targets, window: int, rng: np.random.Generator):
 def _train_rqvae(bits, part, train, seed, entropy_guided, progress, settings: RQVAETraining):
     import torch
 
-    from .rqvae import PartFK, RQVAE, RQVAEConfig
+    from ..nn.kinematics import PartPositions
+    from .rqvae import RQVAE, RQVAEConfig
 
     D, Q = RQVAE_DQ[bits]
     config = RQVAEConfig(part=part, D=D, Q=Q, entropy_guided=entropy_guided)
@@ -247,7 +250,7 @@ def _train_rqvae(bits, part, train, seed, entropy_guided, progress, settings: RQ
     sample = _window_sampler(arrays, targets, settings.window, rng)
     torch.manual_seed(seed)
     model = RQVAE(config)
-    fk = PartFK(part)
+    fk = PartPositions(part)
     mean, std = torch.from_numpy(norm.mean), torch.from_numpy(norm.std)
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
 
@@ -307,7 +310,7 @@ def train_codec(family: str, bits: int, part: str, data_dirs, out, seed: int = 0
     import torch
 
     name = codec_name(family, bits)
-    part_joints(part)
+    get_part(part)
     if entropy_guided and family != "rqvae":
         raise ValueError("entropy-guided training is an option of the RQ-VAE codebooks, not of k-means")
     t0 = time.perf_counter()

@@ -55,7 +55,7 @@ def read_smplx_npz(path: str | os.PathLike, fps: float | None = None) -> Motion:
     LayoutError (a key missing, a shape wrong, NaN values, zero frames, an object array).
     """
     path = Path(require_file(path))
-    arrays = _load_arrays(path)
+    arrays = load_npz_arrays(path)
     poses = _pose_array(path, arrays)
     T = poses.shape[0]
     trans = _float_array(path, arrays, "trans", (T, 3))
@@ -131,7 +131,7 @@ def write_smplx_npz(path: str | os.PathLike, motion: Motion, extra: dict[str, np
     return write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
-def _load_arrays(path: Path) -> dict[str, np.ndarray]:
+def load_npz_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array in the archive, read without unpickling; refuses damaged files."""
     try:
         data = np.load(path, allow_pickle=False)
