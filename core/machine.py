@@ -1,4 +1,4 @@
-"""The line every bench report states its machine with."""
+"""The line every report (bench/results, the codec evaluation) states its machine with."""
 
 from __future__ import annotations
 
