@@ -14,8 +14,6 @@ bench/results/keyframes.md, keeping the sections of other bpy versions already t
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import sys
 import time
@@ -25,6 +23,8 @@ import bpy
 import numpy as np
 
 from motion_tokens.core.formats.npz import read_smplx_npz
+from motion_tokens.core.machine import machine_line
+from motion_tokens.core.paths import data_dir
 from motion_tokens.scene.actions import pose_channels, write_motion
 from motion_tokens.scene.armature import create_armature, rest_matrices
 from motion_tokens.scene.axes import vectors_to_blender
@@ -35,7 +35,7 @@ TAKE = "beat2/2_scott_0_1_1.npz"
 
 
 def motion_source() -> Path:
-    data = Path(os.environ.get("MOTION_TOKENS_DATA", REPO.parent / "shared" / "data"))
+    data = data_dir()
     return data / TAKE if (data / TAKE).is_file() else REPO / "demo" / "beat2_excerpt.npz"
 
 
@@ -149,8 +149,7 @@ def main(argv=None) -> int:
         f"## bpy {version}\n\n"
         f"Motion: `{source.name}` ({full.num_frames} frames, {full.skeleton.num_joints} joints, "
         f"{per_frame} keys per frame: every joint's rotation quaternion and the root location), scene at "
-        f"{round(full.fps)} fps. Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, {platform.system()}.\n"
+        f"{round(full.fps)} fps. {machine_line()}\n"
         f"Command: `{Path(sys.executable).parent.parent.name}/bin/python bench/keyframes.py "
         f"--frames {args.frames} --repeats {args.repeats}` (write_motion: best of {args.repeats} "
         f"runs; keyframe_insert: one run, Bezier keys as Blender's default inserts them).\n\n"

@@ -1,9 +1,10 @@
 """Shared fixtures. Tests that need the shared data take `data_dir` and skip where it is absent."""
 
-import os
 from pathlib import Path
 
 import pytest
+
+from motion_tokens.core import paths
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -11,7 +12,7 @@ FIXTURES = REPO / "tests" / "fixtures"
 
 def shared_data_dir() -> Path | None:
     """The shared data folder (MOTION_TOKENS_DATA, default ../shared/data), or None if absent."""
-    path = Path(os.environ.get("MOTION_TOKENS_DATA", REPO.parent / "shared" / "data"))
+    path = paths.data_dir()
     return path if (path / "beat2").is_dir() else None
 
 

@@ -14,7 +14,6 @@ The data folder is MOTION_TOKENS_DATA, default ../shared/data beside the reposit
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from motion_tokens.core.formats.bvh import read_bvh
+from motion_tokens.core.paths import data_dir
 from motion_tokens.core.skeleton import HAND_JOINTS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,8 +78,7 @@ def bandai_excerpt(src: Path, dst: Path) -> tuple[int, int, int]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    default = os.environ.get("MOTION_TOKENS_DATA", str(REPO.parent / "shared" / "data"))
-    parser.add_argument("--data", type=Path, default=Path(default), help="the shared data folder")
+    parser.add_argument("--data", type=Path, default=data_dir(), help="the shared data folder (default $MOTION_TOKENS_DATA or ../shared/data)")
     args = parser.parse_args(argv)
     demo = REPO / "demo"
     demo.mkdir(exist_ok=True)
