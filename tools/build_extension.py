@@ -1,11 +1,13 @@
-"""Build the Motion Tokens extension zip (`make extension`).
+"""Build the Motion Tokens extension, one zip per platform (`make extension`).
 
-1. Downloads the wheels pinned in tools/extension_wheels.txt for Blender's Python on linux-x64
-   (CPython 3.11, manylinux x86_64) into wheels/, skipping those already there.
+1. Downloads the wheels pinned in tools/extension_wheels.txt for Blender's Python (CPython
+   3.11) on every platform the manifest declares (linux-x64, windows-x64, macos-arm64,
+   macos-x64) into wheels/, skipping those already there.
 2. Checks that blender_manifest.toml's `wheels` names exactly those files, and says what to put
    there if not.
-3. Runs Blender's own `blender_ext.py validate` and `blender_ext.py build` (the copy inside the
-   installed `bpy` module) and prints the zip's path and size.
+3. Runs Blender's own `blender_ext.py validate` and `blender_ext.py build --split-platforms`
+   (the copy inside the installed `bpy` module), which packs into each platform's zip only the
+   wheels for that platform, and prints each zip's path and size.
 
     python tools/build_extension.py [--out DIR]
 Exit status 0 on success, 1 with a one-line reason otherwise.
@@ -28,10 +30,18 @@ PINS = REPO / "tools" / "extension_wheels.txt"
 MANIFEST = REPO / "blender_manifest.toml"
 WHEEL_DIR = REPO / "wheels"
 
-# Blender 4.2-5.0 on Linux: CPython 3.11 on glibc 2.28, so any manylinux up to 2_28 runs.
-# pip does not widen an explicit --platform to older manylinux tags, so all are listed.
 PYTHON_VERSION = "3.11"
-PLATFORM_TAGS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
+#: Blender platform -> the pip platform tags a wheel for it may carry. pip does not widen an
+#: explicit --platform to older tags, so each is listed. Linux: Blender 4.2-5.0 run on glibc
+#: 2.28, so any manylinux up to 2_28. macOS: Blender 4.2 needs macOS 11.2, so wheels built for
+#: macOS 10.9 to 11.0 (their own arch or universal2).
+_MACOS_VERSIONS = ("10_9", "10_10", "10_11", "10_12", "10_13", "10_14", "10_15", "11_0")
+PLATFORM_TAGS = {
+    "linux-x64": ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"),
+    "windows-x64": ("win_amd64",),
+    "macos-arm64": ("macosx_11_0_arm64", "macosx_11_0_universal2", "macosx_10_9_universal2"),
+    "macos-x64": tuple(f"macosx_{v}_{arch}" for v in _MACOS_VERSIONS for arch in ("x86_64", "universal2")),
+}
 
 
 class BuildError(Exception):
@@ -65,26 +75,67 @@ def find_wheel(wheel_dir: Path, name: str, version: str) -> Path | None:
     return None
 
 
-def download_wheels(pins: list[tuple[str, str]], wheel_dir: Path = WHEEL_DIR) -> list[Path]:
-    """The wheel file of each pin in `wheel_dir`, downloading those not there yet."""
+def wheel_platforms(filename: str) -> set[str]:
+    """The Blender platforms (keys of PLATFORM_TAGS) a wheel file runs on, from its platform
+    tags: a pure wheel ('any') runs on all, 'universal2' on both macOS platforms."""
+    _, _, _, tags = parse_wheel_filename(filename)
+    found = set()
+    for tag in tags:
+        plat = tag.platform
+        if plat == "any":
+            return set(PLATFORM_TAGS)
+        if plat.startswith(("manylinux", "linux")) and plat.endswith("x86_64"):
+            found.add("linux-x64")
+        elif plat == "win_amd64":
+            found.add("windows-x64")
+        elif plat.startswith("macosx_"):
+            if plat.endswith(("_universal2", "_arm64")):
+                found.add("macos-arm64")
+            if plat.endswith(("_universal2", "_x86_64")):
+                found.add("macos-x64")
+    return found
+
+
+def find_wheel(wheel_dir: Path, name: str, version: str, platform: str) -> Path | None:
+    """The wheel file in `wheel_dir` for `name` at `version` that runs on `platform`, or None."""
+    for path in sorted(wheel_dir.glob("*.whl")):
+        wheel_name, wheel_version, _, _ = parse_wheel_filename(path.name)
+        if (canonicalize_name(wheel_name) == name and str(wheel_version) == version
+                and platform in wheel_platforms(path.name)):
+            return path
+    return None
+
+
+def _download(name: str, version: str, platform: str, wheel_dir: Path) -> Path:
+    platforms = [arg for tag in PLATFORM_TAGS[platform] for arg in ("--platform", tag)]
+    cmd = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+        "--only-binary=:all:", *platforms, "--python-version", PYTHON_VERSION,
+        "--implementation", "cp", "-d", str(wheel_dir), f"{name}=={version}",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    path = find_wheel(wheel_dir, name, version, platform)
+    if result.returncode != 0 or path is None:
+        detail = (result.stderr.strip().splitlines() or ["no wheel saved"])[-1]
+        raise BuildError(f"could not download a {platform} cp311 wheel of {name}=={version}: {detail}")
+    print(f"downloaded {path.name}")
+    return path
+
+
+def download_wheels(pins: list[tuple[str, str]], platforms, wheel_dir: Path = WHEEL_DIR) -> list[Path]:
+    """The wheel files that cover every pin on every one of `platforms`, from `wheel_dir`,
+    downloading those not there yet; each file once (a pure or universal2 wheel serves several)."""
     wheel_dir.mkdir(parents=True, exist_ok=True)
-    wheels = []
+    unknown = sorted(set(platforms) - set(PLATFORM_TAGS))
+    if unknown:
+        raise BuildError(f"the manifest declares platforms this build does not know: {', '.join(unknown)} "
+                         f"(known: {', '.join(PLATFORM_TAGS)})")
+    wheels: list[Path] = []
     for name, version in pins:
-        path = find_wheel(wheel_dir, name, version)
-        if path is None:
-            platforms = [arg for tag in PLATFORM_TAGS for arg in ("--platform", tag)]
-            cmd = [
-                sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                "--only-binary=:all:", *platforms, "--python-version", PYTHON_VERSION,
-                "--implementation", "cp", "-d", str(wheel_dir), f"{name}=={version}",
-            ]
-            result = subprocess.run(cmd, capture_output=True, text=True)
-            path = find_wheel(wheel_dir, name, version)
-            if result.returncode != 0 or path is None:
-                detail = (result.stderr.strip().splitlines() or ["no wheel saved"])[-1]
-                raise BuildError(f"could not download a linux-x64 cp311 wheel of {name}=={version}: {detail}")
-            print(f"downloaded {path.name}")
-        wheels.append(path)
+        for platform in platforms:
+            path = find_wheel(wheel_dir, name, version, platform) or _download(name, version, platform, wheel_dir)
+            if path not in wheels:
+                wheels.append(path)
     return wheels
 
 
@@ -127,19 +178,28 @@ def run_blender_ext(*args: str) -> str:
     return output
 
 
-def build_extension(out_dir: Path, source_dir: Path = REPO) -> Path:
-    """Download the wheels, check the manifest, validate and build; the zip's path."""
-    wheels = download_wheels(read_pins(), source_dir / "wheels")
+def read_manifest(source_dir: Path = REPO) -> dict:
+    with open(source_dir / "blender_manifest.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def build_extension(out_dir: Path, source_dir: Path = REPO) -> list[Path]:
+    """Download the wheels, check the manifest, validate and build; the zips' paths, one per
+    platform the manifest declares."""
+    manifest = read_manifest(source_dir)
+    platforms = manifest.get("platforms") or []
+    if not platforms:
+        raise BuildError("blender_manifest.toml declares no `platforms`; one zip is built per platform")
+    wheels = download_wheels(read_pins(), platforms, source_dir / "wheels")
     check_manifest_wheels(wheels, source_dir / "blender_manifest.toml")
     run_blender_ext("validate", str(source_dir))
-    with open(source_dir / "blender_manifest.toml", "rb") as f:
-        manifest = tomllib.load(f)
     out_dir.mkdir(parents=True, exist_ok=True)
-    zip_path = out_dir / f"{manifest['id']}-{manifest['version']}.zip"
-    run_blender_ext(
-        "build", "--source-dir", str(source_dir), "--output-filepath", str(zip_path)
-    )
-    return zip_path
+    run_blender_ext("build", "--source-dir", str(source_dir), "--output-dir", str(out_dir), "--split-platforms")
+    zips = [out_dir / f"{manifest['id']}-{manifest['version']}-{p.replace('-', '_')}.zip" for p in platforms]
+    missing = [z.name for z in zips if not z.is_file()]
+    if missing:
+        raise BuildError(f"blender_ext.py build did not write {', '.join(missing)} in {out_dir}")
+    return zips
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,11 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "dist", help="folder for the zip (default dist/)")
     args = parser.parse_args(argv)
     try:
-        zip_path = build_extension(args.out.resolve())
+        zips = build_extension(args.out.resolve())
     except BuildError as exc:
         print(f"build_extension: {exc}", file=sys.stderr)
         return 1
-    print(f"{zip_path} ({zip_path.stat().st_size / 1e6:.2f} MB)")
+    for zip_path in zips:
+        print(f"{zip_path} ({zip_path.stat().st_size / 1e6:.2f} MB)")
     return 0
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -104,8 +105,41 @@ def build_tool():
 
 
 @pytest.fixture(scope="module")
-def extension_zip(build_tool, tmp_path_factory):
-    return build_tool.build_extension(tmp_path_factory.mktemp("dist"))
+def extension_zips(build_tool, tmp_path_factory) -> dict[str, Path]:
+    """Blender platform -> the zip built for it."""
+    zips = build_tool.build_extension(tmp_path_factory.mktemp("dist"))
+    return {path.stem.rsplit("-", 1)[1].replace("_", "-"): path for path in zips}
+
+
+@pytest.fixture(scope="module")
+def extension_zip(extension_zips) -> Path:
+    """The linux-x64 zip, the one this machine installs."""
+    return extension_zips["linux-x64"]
+
+
+def _platform_of_wheel_by_blender(wheel: str) -> set[str]:
+    """The platforms Blender's own blender_ext.py says a wheel file suits (independent of ours)."""
+    spec = importlib.util.spec_from_file_location("blender_ext", load_build_tool().blender_ext_script())
+    blender_ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(blender_ext)
+    return {p for p in ("linux-x64", "windows-x64", "macos-arm64", "macos-x64")
+            if blender_ext.blender_platform_compatible_with_wheel_platform_from_filepath(p, wheel)}
+
+
+def test_one_zip_per_platform_holds_exactly_its_wheels(extension_zips, build_tool):
+    with open(REPO / "blender_manifest.toml", "rb") as f:
+        platforms = tomllib.load(f)["platforms"]
+    assert sorted(extension_zips) == sorted(platforms) == ["linux-x64", "macos-arm64", "macos-x64", "windows-x64"]
+    pins = build_tool.read_pins()
+    for platform, path in extension_zips.items():
+        wheels = [n for n in zipfile.ZipFile(path).namelist() if n.endswith(".whl")]
+        # One wheel per pin, each one Blender itself would install on this platform.
+        assert sorted(Path(w).name.split("-")[0] for w in wheels) == sorted(name for name, _ in pins), platform
+        for wheel in wheels:
+            assert platform in _platform_of_wheel_by_blender(Path(wheel).name), (platform, wheel)
+            assert build_tool.wheel_platforms(Path(wheel).name) == _platform_of_wheel_by_blender(Path(wheel).name)
+        build_tool.run_blender_ext("validate", str(path))
+        print(f"{path.name}: {path.stat().st_size / 1e6:.2f} MB")
 
 
 def test_zip_holds_the_package_and_the_pinned_wheels_only(extension_zip, build_tool):
