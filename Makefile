@@ -6,9 +6,13 @@ STAMP := $(VENV)/.installed
 VENV5 := .venv-blender5
 PY5 := $(VENV5)/bin/python
 STAMP5 := $(VENV5)/.installed
+VENV42 := .venv-blender42
+PY42 := $(VENV42)/bin/python
+STAMP42 := $(VENV42)/.installed
+BPY42 := 4.2.23
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-blender5 extension bench venv clean
+.PHONY: demo test test-blender42 test-blender5 extension bench venv clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +38,17 @@ $(STAMP5): pyproject.toml constraints.txt
 
 test-blender5: $(STAMP5)
 	$(PY5) -m pytest -q tests/blender $(PYTEST_ARGS)
+
+# The Blender-facing tests against bpy 4.2 LTS (the manifest's minimum: legacy actions, no slots).
+$(STAMP42): pyproject.toml constraints.txt
+	test -x $(PY42) || $(PYTHON) -m venv $(VENV42)
+	$(PY42) -m pip install -q --upgrade pip setuptools wheel
+	sed 's/^bpy==.*/bpy==$(BPY42)/' constraints.txt > $(VENV42)/constraints.txt
+	$(PY42) -m pip install -q --no-build-isolation -c $(VENV42)/constraints.txt -e '.[dev]' 'bpy==$(BPY42)'
+	touch $@
+
+test-blender42: $(STAMP42)
+	$(PY42) -m pytest -q tests/blender $(PYTEST_ARGS)
 
 extension: $(STAMP)
 	$(PY) tools/build_extension.py --out dist
