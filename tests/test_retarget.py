@@ -426,26 +426,6 @@ def test_reference_pose_must_fit_the_source(tmp_path):
 # --- read_smplx_motion: any motion file as SMPL-X, its notes handed to the caller -------------
 
 BANDAI_EXCERPT = Path(__file__).resolve().parents[1] / "demo" / "bandai_excerpt.bvh"
-TINY_BVH = """HIERARCHY
-ROOT root
-{
-  OFFSET 0 0 0
-  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
-  JOINT tip
-  {
-    OFFSET 0 1 0
-    CHANNELS 3 Zrotation Xrotation Yrotation
-    End Site
-    {
-      OFFSET 0 1 0
-    }
-  }
-}
-MOTION
-Frames: 1
-Frame Time: 0.04
-0 0 0 0 0 0 0 0 0
-"""
 
 
 def test_read_smplx_motion_retargets_a_bvh_onto_smplx():
@@ -456,8 +436,8 @@ def test_read_smplx_motion_retargets_a_bvh_onto_smplx():
 
 
 def test_read_smplx_motion_refuses_a_bvh_no_shipped_map_fits(tmp_path):
-    path = tmp_path / "tiny.bvh"
-    path.write_text(TINY_BVH)
+    chain = Skeleton(("root", "tip"), (-1, 0), np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    path = write_bvh(tmp_path / "chain.bvh", random_motion(chain, 2, seed=0), units="m")
     with pytest.raises(SkeletonError, match="no shipped bone map fits"):
         read_smplx_motion(path, None)
 

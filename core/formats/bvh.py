@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import rotations as rot
 from ..errors import CorruptFileError, LayoutError, OutputError, pass_on, require_file
-from ..kinematics import depth_first_order, forward_kinematics, joint_depths, rest_positions
+from ..kinematics import depth_first_order, forward_kinematics, joint_children, joint_depths, rest_positions
 from ..motion import Motion
 from ..skeleton import Skeleton
 from .atomic import write_atomically
@@ -273,9 +273,8 @@ def _local_rotations(values: np.ndarray, by_order, J: int) -> np.ndarray:
 def _carry_moving_joints(h: Hierarchy, quats, offsets, trans, local, moving: list[int], notes: list[str]):
     """(T, 3) root translation carrying the movement of each `moving` joint where that is
     exact (every ancestor has that one child); a note in `notes` for each moving joint."""
-    J = len(h.names)
     glob, _ = forward_kinematics(quats, offsets, h.parents, offsets[0] + trans)
-    num_children = np.bincount(np.array(h.parents[1:], dtype=np.int64), minlength=J)
+    children = joint_children(h.parents)
     for j in moving:
         ancestors = [h.parents[j]]
         while h.parents[ancestors[-1]] >= 0:
@@ -283,7 +282,7 @@ def _carry_moving_joints(h: Hierarchy, quats, offsets, trans, local, moving: lis
         shift = local[:, j] - local[0, j]  # (T, 3) in the parent's frame
         reach = float(np.linalg.norm(shift, axis=1).max())
         names = ", ".join(repr(h.names[a]) for a in ancestors)
-        if all(num_children[a] == 1 for a in ancestors):
+        if all(len(children[a]) == 1 for a in ancestors):
             trans = trans + np.einsum("tij,tj->ti", glob[:, h.parents[j]], shift)
             notes.append(
                 f"joint {h.names[j]!r} moves (up to {reach:.3f} m from its first-frame offset); the "
@@ -320,8 +319,8 @@ def _unit_scale(units: str, offsets: np.ndarray, parents, moving: list[int]) -> 
 
 def _hierarchy_text(sk: Skeleton, dfs: list[int], scale: float, order: str) -> str:
     rotation = " ".join(f"{a}rotation" for a in order)
-    parents = np.asarray(sk.parents)
     depth = joint_depths(sk.parents)
+    children = joint_children(sk.parents)
     lines = ["HIERARCHY"]
     open_depth: list[int] = []  # depths of the blocks still open, innermost last
 
@@ -343,7 +342,7 @@ def _hierarchy_text(sk: Skeleton, dfs: list[int], scale: float, order: str) -> s
             lines += [f"{pad}JOINT {sk.names[j]}", pad + "{", f"{pad}  OFFSET {xyz(sk.offsets[j] * scale)}",
                       f"{pad}  CHANNELS 3 {rotation}"]
         open_depth.append(d)
-        if not np.any(parents == j):  # a leaf: an End Site half as long as its own bone
+        if not children[j]:  # a leaf: an End Site half as long as its own bone
             tip = np.zeros(3) if j == 0 else 0.5 * sk.offsets[j] * scale
             lines += [f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET {xyz(tip)}", f"{pad}  }}"]
     close_to(0)
