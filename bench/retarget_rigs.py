@@ -166,7 +166,7 @@ def write_report(takes, rows, summary) -> None:
         "# SMPL-X -> rig retargeting",
         "",
         "Made by `bench/retarget_rigs.py`: SMPL-X motion retargeted with `core.retarget.retarget` onto the rest "
-        "skeleton of each shipped rig layout (`core.rigs.rig_layout`), measured by forward kinematics of both "
+        "skeleton of each shipped rig layout (`core.retarget.rig_layout`), measured by forward kinematics of both "
         "skeletons (numpy; tests/blender/test_rig_retarget.py checks the same directions in Blender's evaluated pose).",
         "",
         f"Takes: BEAT2 `{BEAT2_TAKE}` ({takes['BEAT2'].num_frames} frames at 30 fps, SMPL-X) and Bandai "
