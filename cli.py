@@ -35,7 +35,7 @@ import tomllib
 from pathlib import Path
 
 from .core.errors import MotionTokensError, OutputError
-from .core.formats import read_smplx_motion
+from .core.retarget import read_smplx_motion
 
 PROG = "motion-tokens"
 EXIT_BAD_INPUT = 2
@@ -120,7 +120,7 @@ def rig_for_output(path: Path, rig: str):
     """The rig layout (core.rigs) for `--rig`, checked against the output `path`: None for
     smplx; OutputError for another rig with .npz output (an .npz holds SMPL-X) or a map without
     a skeleton to build; the map file's own errors (MissingFileError, LayoutError) name it."""
-    from .core.rigs import rig_layout
+    from .core.retarget import rig_layout
 
     if rig == "smplx":
         return None

@@ -3,7 +3,7 @@
     .venv/bin/python bench/retarget_rigs.py [--data DIR]
 
 For each layout (smplx, metahuman, mixamo, rigify) and each take (BEAT2 2_scott_0_1_1.npz read
-as SMPL-X; a Bandai BVH read through core.formats.read_motion, which retargets it onto SMPL-X
+as SMPL-X; a Bandai BVH read through core.retarget.read_smplx_motion, which retargets it onto SMPL-X
 first) the SMPL-X motion is retargeted onto the layout's rest skeleton with
 core.retarget.retarget, and forward kinematics of both skeletons gives:
 
@@ -34,10 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_tokens.core.formats import read_motion
 from motion_tokens.core.motion import Motion
-from motion_tokens.core.retarget import direction_ends, retarget, source_indices
-from motion_tokens.core.rigs import SHIPPED_RIGS, rig_layout
+from motion_tokens.core.retarget import SHIPPED_RIGS, direction_ends, read_smplx_motion, retarget, rig_layout, source_indices
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,7 +134,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=os.environ.get("MOTION_TOKENS_DATA", str(REPO.parent / "shared" / "data")))
     args = ap.parse_args(argv)
     data = Path(args.data)
-    takes = {"BEAT2": read_motion(data / BEAT2_TAKE), "Bandai": read_motion(data / BANDAI_TAKE)}
+    takes = {"BEAT2": read_smplx_motion(data / BEAT2_TAKE, 30.0), "Bandai": read_smplx_motion(data / BANDAI_TAKE, 30.0)}
     rows, summary = [], []
     for name in SHIPPED_RIGS:
         layout = rig_layout(name)
@@ -168,11 +166,11 @@ def write_report(takes, rows, summary) -> None:
         "# SMPL-X -> rig retargeting",
         "",
         "Made by `bench/retarget_rigs.py`: SMPL-X motion retargeted with `core.retarget.retarget` onto the rest "
-        "skeleton of each shipped rig layout (`core.rigs.rig_layout`), measured by forward kinematics of both "
+        "skeleton of each shipped rig layout (`core.retarget.rig_layout`), measured by forward kinematics of both "
         "skeletons (numpy; tests/blender/test_rig_retarget.py checks the same directions in Blender's evaluated pose).",
         "",
         f"Takes: BEAT2 `{BEAT2_TAKE}` ({takes['BEAT2'].num_frames} frames at 30 fps, SMPL-X) and Bandai "
-        f"`{BANDAI_TAKE}` ({takes['Bandai'].num_frames} frames, read with `core.formats.read_motion`, which "
+        f"`{BANDAI_TAKE}` ({takes['Bandai'].num_frames} frames, read with `core.retarget.read_smplx_motion`, which "
         "retargets the BVH onto SMPL-X first; its SMPL-X fingers, jaw and spine2 stay at rest).",
         "",
         f"Command: `.venv/bin/python bench/retarget_rigs.py`. Machine: {platform.machine()}, {os.cpu_count()} cores, "

@@ -6,6 +6,7 @@ exits with status 2. Messages say what was wrong, with which file or object, and
 
 from __future__ import annotations
 
+import logging
 import os
 
 
@@ -56,3 +57,13 @@ def require_file(path: str | os.PathLike) -> str:
 
 class BundleError(InputFileError):
     """A model bundle's manifest or weights are missing, tampered with or inconsistent."""
+
+
+def pass_on(notes: list[str], warnings: list[str] | None, log: logging.Logger, path, level: int = logging.INFO):
+    """Hand `notes` (messages for the user, not errors) to the caller: appended to its
+    `warnings` list when it gave one, else logged on `log` at `level` as "path: note"."""
+    if warnings is not None:
+        warnings.extend(notes)
+        return
+    for note in notes:
+        log.log(level, "%s: %s", path, note)

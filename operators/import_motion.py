@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
-from ..core.formats import read_smplx_motion
+from ..core.retarget import read_smplx_motion
 from ..core.errors import MissingFileError, MotionTokensError, SkeletonError
 from ..core.motion import Motion
 from ..scene.actions import scene_fps

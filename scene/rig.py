@@ -23,8 +23,7 @@ import numpy as np
 from ..core import rotations as rot
 from ..core.errors import SkeletonError
 from ..core.motion import Motion
-from ..core.retarget import BoneMap, retarget
-from ..core.rigs import RigDetectionError, RigLayout, detect_rig, match_bones, rig_layout
+from ..core.retarget import BoneMap, RigDetectionError, RigLayout, detect_rig, match_bones, retarget, rig_layout
 from ..core.skeleton import Skeleton, offsets_from_positions
 from .actions import WriteResult, write_motion
 from .armature import create_armature, missing_bones

@@ -288,17 +288,51 @@ def test_a_failed_write_leaves_the_old_file_untouched(tmp_path, monkeypatch, ste
 # --- read_motion / write_motion -------------------------------------------------------------
 
 
-def test_read_motion_retargets_a_bvh_onto_smplx():
-    m = read_motion(BANDAI_EXCERPT, fps=30.0)
-    assert m.skeleton.names == SMPLX_JOINT_NAMES
+def test_read_motion_gives_a_bvh_on_its_own_skeleton():
+    m = read_motion(BANDAI_EXCERPT)
+    own = read_bvh(BANDAI_EXCERPT)
+    assert m.skeleton.names == own.skeleton.names and m.skeleton.names[0] == "joint_Root"
     assert m.num_frames == 60 and m.fps == 30.0
+    np.testing.assert_allclose(m.positions(), own.positions())
     half = read_motion(BANDAI_EXCERPT, fps=15.0)
-    assert half.num_frames == 30
+    assert half.num_frames == 30 and half.skeleton.names == own.skeleton.names
 
 
-def test_read_motion_refuses_a_bvh_no_shipped_map_fits(tmp_path):
-    with pytest.raises(SkeletonError):
-        read_motion(write_text(tmp_path, TINY_BVH))
+def test_read_motion_reads_a_skeleton_no_bone_map_fits(tmp_path):
+    m = read_motion(write_text(tmp_path, TINY_BVH))
+    assert m.skeleton.names == ("root", "mid", "tip")
+    np.testing.assert_allclose(m.positions(), TINY_POSITIONS, atol=1e-9)
+
+
+# --- notes reach the caller ------------------------------------------------------------------
+
+
+def test_the_unit_guess_lands_in_the_warnings_list_and_is_not_logged(tmp_path, caplog):
+    warnings = []
+    with caplog.at_level(logging.INFO, logger="motion_tokens.core.formats.bvh"):
+        read_bvh(write_text(tmp_path, TINY_BVH), warnings=warnings)
+    assert warnings == ["units: the rest skeleton spans 2 units, read as m"]
+    assert caplog.text == ""
+
+
+def test_read_motion_hands_the_bvh_notes_to_the_caller():
+    warnings = []
+    read_motion(BANDAI_EXCERPT, warnings=warnings)
+    assert any("read as cm" in w for w in warnings)
+    assert any("'Hips' moves" in w and "root translation" in w for w in warnings)
+
+
+def test_given_units_make_no_note(tmp_path):
+    warnings = []
+    read_bvh(write_text(tmp_path, TINY_BVH), units="m", warnings=warnings)
+    assert warnings == []
+
+
+def test_lines_after_the_declared_frames_are_noted(tmp_path):
+    warnings = []
+    m = read_bvh(write_text(tmp_path, TINY_BVH.replace("Frames: 3", "Frames: 2")), units="m", warnings=warnings)
+    assert m.num_frames == 2
+    assert warnings == ["1 lines after the 2 declared frames were ignored"]
 
 
 def test_write_motion_dispatches_on_suffix(tmp_path):

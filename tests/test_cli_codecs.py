@@ -23,6 +23,7 @@ from motion_tokens.core.codecs.bundle import write_bundle
 from motion_tokens.core.codecs.features import part_features
 from motion_tokens.core.codecs.registry import MODELS_DIR
 from motion_tokens.core.formats import read_bvh, read_motion, read_smplx_npz
+from motion_tokens.core.retarget import read_smplx_motion
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo" / "beat2_excerpt.npz"
@@ -173,7 +174,7 @@ def test_encode_and_decode_in_a_fresh_process_and_to_bvh(tiny, tmp_path):
     bvh = tmp_path / "decoded.bvh"
     code, out, err = cli("decode", tokens, "--out", bvh, "--models", tiny)
     assert code == 0, err
-    back = read_motion(bvh, fps=None)
+    back = read_smplx_motion(bvh, None)
     assert back.num_frames == 60 and back.fps == 30
     np.testing.assert_allclose(back.positions(), read_smplx_npz(tokens).positions(), atol=1e-4)
     # --rig writes the decoded motion on another skeleton (here Mixamo's, in a BVH).

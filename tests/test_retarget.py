@@ -1,7 +1,9 @@
 """Retargeting onto SMPL-X: bone directions agree with the source's (checked by forward
 kinematics on both skeletons), identity maps reproduce the motion, bone map files are checked."""
 
+import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +11,9 @@ import pytest
 
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.errors import CorruptFileError, LayoutError, MissingFileError, SkeletonError
-from motion_tokens.core.formats.bvh import read_bvh
+from motion_tokens.core.formats.bvh import read_bvh, write_bvh
 from motion_tokens.core.motion import Motion
-from motion_tokens.core.retarget import BoneMap, bone_map_for, load_bone_map, retarget_to_smplx
+from motion_tokens.core.retarget import BoneMap, bone_map_for, load_bone_map, read_smplx_motion, retarget_to_smplx
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, SMPLX_PARENTS, Skeleton, smplx_skeleton
 
 # The mapped SMPL-X bones, joint -> nearest mapped descendant, for a body-only map (no spine2,
@@ -419,3 +421,60 @@ def test_reference_pose_must_fit_the_source(tmp_path):
     with pytest.raises(LayoutError) as err:
         load_bone_map(path)
     assert str(path) in str(err.value) and "unit quaternion" in str(err.value)
+
+
+# --- read_smplx_motion: any motion file as SMPL-X, its notes handed to the caller -------------
+
+BANDAI_EXCERPT = Path(__file__).resolve().parents[1] / "demo" / "bandai_excerpt.bvh"
+
+
+def test_read_smplx_motion_retargets_a_bvh_onto_smplx():
+    m = read_smplx_motion(BANDAI_EXCERPT, 30.0)
+    assert m.skeleton.names == SMPLX_JOINT_NAMES
+    assert m.num_frames == 60 and m.fps == 30.0
+    assert read_smplx_motion(BANDAI_EXCERPT, 15.0).num_frames == 30
+
+
+def test_read_smplx_motion_refuses_a_bvh_no_shipped_map_fits(tmp_path):
+    chain = Skeleton(("root", "tip"), (-1, 0), np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    path = write_bvh(tmp_path / "chain.bvh", random_motion(chain, 2, seed=0), units="m")
+    with pytest.raises(SkeletonError, match="no shipped bone map fits"):
+        read_smplx_motion(path, None)
+
+
+def test_read_smplx_motion_of_a_bandai_bvh_returns_its_notes(caplog):
+    warnings = []
+    with caplog.at_level(logging.INFO, logger="motion_tokens"):
+        read_smplx_motion(BANDAI_EXCERPT, 30.0, warnings=warnings)
+    assert caplog.text == ""
+    assert "units: the rest skeleton spans 184.1 units, read as cm" in warnings  # the reader's
+    assert any(w.startswith("joint 'Hips' moves") for w in warnings)
+    # Bandai has no spine2, fingers, jaw or eyes: those SMPL-X joints stay at rest.
+    kept = [w for w in warnings if w.startswith("SMPL-X joints kept at rest: ")]
+    assert len(kept) == 1 and "spine2, jaw, " in kept[0] and kept[0].endswith("right_thumb3")
+
+
+def test_read_smplx_motion_logs_its_notes_without_a_list(caplog):
+    with caplog.at_level(logging.INFO, logger="motion_tokens"):
+        read_smplx_motion(BANDAI_EXCERPT, 30.0)
+    assert "read as cm" in caplog.text and "SMPL-X joints kept at rest" in caplog.text
+
+
+def test_read_smplx_motion_hands_on_the_retargeting_warnings(tmp_path):
+    # An SMPL-X motion whose left eye sits on the head: that bone has no length in the source.
+    source = random_motion(smplx_skeleton(), 5, seed=2)
+    offsets = source.skeleton.offsets.copy()
+    offsets[SMPLX_JOINT_NAMES.index("left_eye_smplhf")] = 0.0
+    source = dataclasses.replace(source, skeleton=Skeleton(source.skeleton.names, source.skeleton.parents, offsets))
+    path = write_bvh(tmp_path / "smplx_names.bvh", source)
+    warnings = []
+    m = read_smplx_motion(path, None, warnings=warnings)
+    assert m.skeleton.names == SMPLX_JOINT_NAMES and m.num_frames == 5
+    assert "bone head -> left_eye_smplhf has no length in the source rest pose; it does not steer the alignment" in warnings
+
+
+def test_read_smplx_motion_reads_an_npz_as_it_is():
+    npz = Path(__file__).resolve().parents[1] / "demo" / "beat2_excerpt.npz"
+    warnings = []
+    m = read_smplx_motion(npz, None, warnings=warnings)
+    assert m.skeleton.names == SMPLX_JOINT_NAMES and warnings == []

@@ -10,8 +10,9 @@ import pytest
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.errors import SkeletonError
 from motion_tokens.core.formats import read_bvh, read_motion
-from motion_tokens.core.retarget import BoneMap, bone_map_for, partial_rotations, retarget
-from motion_tokens.core.rigs import match_bones, rig_layout
+from motion_tokens.core.retarget import (
+    BoneMap, bone_map_for, match_bones, partial_rotations, read_smplx_motion, retarget, rig_layout,
+)
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, Skeleton
 
 DEMO = Path(__file__).resolve().parents[1] / "demo"
@@ -275,10 +276,10 @@ def test_rig_missing_bones_gets_the_motion_on_the_bones_it_has(beat2):
 
 
 def test_bandai_through_smplx_onto_metahuman():
-    """Bandai BVH -> SMPL-X (read_motion) -> MetaHuman: the arms and legs point where the Bandai
+    """Bandai BVH -> SMPL-X (read_smplx_motion) -> MetaHuman: the arms and legs point where the Bandai
     performer's do."""
     bvh = DEMO / "bandai_excerpt.bvh"
-    smplx = read_motion(bvh, fps=None)
+    smplx = read_smplx_motion(bvh, None)
     source = read_bvh(bvh)
     layout = rig_layout("metahuman")
     motion = retarget(smplx, layout.bone_map, layout.skeleton).motion

@@ -1,8 +1,8 @@
 """Write the rest layouts of the shipped rigs, derived from the SMPL-X rest table.
 
-    .venv/bin/python tools/make_rig_layouts.py [--out core/data]
+    .venv/bin/python tools/make_rig_layouts.py [--out core/retarget/data]
 
-Writes core/data/metahuman_rest.json, mixamo_rest.json and rigify_rest.json: bone names,
+Writes core/retarget/data/metahuman_rest.json, mixamo_rest.json and rigify_rest.json: bone names,
 parents and rest head positions (metres, SMPL-X axes: Y up, facing +Z, the character's left
 at +X; the floor at y = 0). Every position comes from the SMPL-X rest joints of
 core/data/smplx_rest.json (and the stature, hand length and finger-tip ratios measured there),
@@ -233,7 +233,7 @@ BUILDERS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REPO / "core" / "data")
+    parser.add_argument("--out", type=Path, default=REPO / "core" / "retarget" / "data")
     args = parser.parse_args()
     body = Body()
     for name, (description, build) in BUILDERS.items():

@@ -24,7 +24,7 @@ the thumb angled forward-out):
   0.936 H, jaw joint 0.915 H, at the ear; interpupillary distance 0.0385 H; eyes 0.045 H and
   jaw 0.012 H in front of the neck axis), not a measurement. The Bandai Head joint sits at
   about chin height (0.87 H), so the jaw joint lies above it.
-- The Bandai bone map's reference pose (core/maps/bandai.json, "source_reference_pose"): per
+- The Bandai bone map's reference pose (core/retarget/maps/bandai.json, "source_reference_pose"): per
   joint the mean first-frame local rotation over the takes, a natural standing pose in which
   the retargeting aligns the skeletons' twists.
 - The absolute pelvis height: the BEAT2 take 2_scott_0_1_1.npz (trans y about 1.29 m, root
@@ -33,7 +33,7 @@ the thumb angled forward-out):
   on this skeleton; median over the take) sits at the Bandai ankle height above y = 0.
 
 Run:  .venv/bin/python tools/measure_smplx_rest.py [--data DIR] [--out core/data/smplx_rest.json]
-      [--map core/maps/bandai.json] [--plot /tmp/smplx_rest.png]
+      [--map core/retarget/maps/bandai.json] [--plot /tmp/smplx_rest.png]
 """
 
 from __future__ import annotations
@@ -290,7 +290,7 @@ def write_reference_pose(map_path: Path, reference: dict, num_takes: int) -> Non
         "about": (
             "A natural standing pose of the Bandai skeleton, in which the retargeting aligns "
             "the skeletons (the Bandai rest lies along each joint's local X and fixes no "
-            "twist; see core/retarget.py). Local rotations (w, x, y, z) relative to the "
+            "twist; see core/retarget/alignment.py). Local rotations (w, x, y, z) relative to the "
             f"rest: per joint the chordal mean of the first frame of all {num_takes} takes "
             "(bandai/dataset-1 and dataset-2)."
         ),
@@ -331,7 +331,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", help="the shared data folder (default $MOTION_TOKENS_DATA or ../shared/data)")
     ap.add_argument("--out", default=str(REPO / "core" / "data" / "smplx_rest.json"))
-    ap.add_argument("--map", default=str(REPO / "core" / "maps" / "bandai.json"),
+    ap.add_argument("--map", default=str(REPO / "core" / "retarget" / "maps" / "bandai.json"),
                     help="the Bandai bone map whose source_reference_pose is rewritten")
     ap.add_argument("--plot", help="also draw front and side views to this PNG")
     args = ap.parse_args(argv)

@@ -38,9 +38,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, MissingFileError
-from ..formats import MOTION_SUFFIXES, read_motion
+from ..formats import MOTION_SUFFIXES
 from ..motion import Motion
 from ..parts import get_part
+from ..retarget import read_smplx_motion
 from .features import CODEC_FPS, at_codec_rate, mirrored_part, part_features
 
 SPLIT_FILE = Path(__file__).resolve().parent / "split.json"
@@ -150,7 +151,7 @@ def read_takes(data_dirs) -> list[MotionTake]:
         if path.stem in names:  # the split is by name: two files of one name would be ambiguous
             raise CorruptFileError(path, f"has the same take name as {names[path.stem]}; rename one of them")
         names[path.stem] = path
-        takes.append(MotionTake(path.stem, path.parent.name, at_codec_rate(read_motion(path))))
+        takes.append(MotionTake(path.stem, path.parent.name, at_codec_rate(read_smplx_motion(path, 30.0))))
     return takes
 
 

@@ -1,70 +1,48 @@
-"""Motion files: read any supported file as SMPL-X motion, write by suffix.
+"""Motion files: read any supported file as the motion on its own skeleton, write by suffix.
 
 - `.npz`: SMPL-X motion (BEAT2 or AMASS layout on reading, BEAT2 on writing), see `npz`.
-- `.bvh`: any skeleton (see `bvh`); on reading it is retargeted onto SMPL-X with the shipped
-  bone map that fits its joint names.
+- `.bvh`: any skeleton, read on its own hierarchy (see `bvh`).
+Reading a file as SMPL-X motion, whatever its skeleton, is `core.retarget.read_smplx_motion`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 import os
 from pathlib import Path
 
 from ..errors import InputFileError, OutputError
 from ..motion import Motion
-from ..retarget import bone_map_for, retarget_to_smplx
-from ..skeleton import smplx_skeleton
 from .bvh import read_bvh, write_bvh
 from .npz import read_smplx_npz, write_smplx_npz
 
 __all__ = [
-    "MOTION_SUFFIXES", "read_motion", "read_smplx_motion", "write_motion", "read_bvh", "write_bvh", "read_smplx_npz", "write_smplx_npz",
+    "MOTION_SUFFIXES", "read_motion", "write_motion", "read_bvh", "write_bvh", "read_smplx_npz", "write_smplx_npz",
 ]
-
-log = logging.getLogger(__name__)
 
 #: The motion file types read_motion and write_motion handle.
 MOTION_SUFFIXES = (".npz", ".bvh")
 
 
-def read_motion(path: str | os.PathLike, fps: float | None = 30.0) -> Motion:
-    """The SMPL-X motion in `path`, resampled to `fps` (None keeps the file's rate).
+def read_motion(path: str | os.PathLike, fps: float | None = None, warnings: list[str] | None = None) -> Motion:
+    """The motion in `path` on the file's own skeleton, resampled to `fps` (None keeps the
+    file's rate).
 
-    `.npz` files are read as SMPL-X; `.bvh` files are read on their own skeleton and
-    retargeted with the shipped bone map that fits their joint names (its warnings and the
-    SMPL-X joints left at rest are logged). Raises InputFileError (a subclass of it for a
-    missing or damaged file) or SkeletonError when no shipped bone map fits a BVH skeleton.
+    `.npz` files hold SMPL-X motion (55 joints); `.bvh` files give their own hierarchy, in
+    metres. Notes on what reading approximated (a BVH's guessed unit, joints whose movement
+    is approximated) are appended to `warnings`, or logged when it is None. Raises
+    InputFileError (a subclass of it for a missing or damaged file).
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".npz":
         return read_smplx_npz(path, fps=fps)
     if suffix == ".bvh":
-        source = read_bvh(path)
-        result = retarget_to_smplx(source, bone_map_for(source.skeleton.names))
-        for warning in result.warnings:
-            log.warning("%s: %s", path, warning)
-        if result.unmapped:
-            log.info("%s: SMPL-X joints kept at rest: %s", path, ", ".join(result.unmapped))
-        motion = result.motion
+        motion = read_bvh(path, warnings=warnings)
         return motion if fps is None else motion.resampled(fps)
     raise InputFileError(
         path,
         f"cannot read {suffix or 'a file without a suffix'} as motion; motion files are {' or '.join(MOTION_SUFFIXES)}",
     )
-
-
-def read_smplx_motion(path: str | os.PathLike, fps: float | None, smplx_model: str | os.PathLike | None) -> Motion:
-    """The motion in `path` as SMPL-X at `fps` (None: the file's rate); on the exact skeleton
-    of the user's model for the file's body shape when `smplx_model` (a folder holding
-    SMPLX_NEUTRAL.npz) is given, else on the approximate skeleton."""
-    motion = read_motion(path, fps=fps)
-    if smplx_model is not None:
-        skeleton = smplx_skeleton(model_folder=smplx_model, betas=motion.betas)
-        motion = dataclasses.replace(motion, skeleton=skeleton)
-    return motion
 
 
 def write_motion(path: str | os.PathLike, motion: Motion) -> Path:

@@ -10,8 +10,9 @@ Reading follows the usual BVH semantics (those of Blender's importer):
   (Bandai's `Hips` under a static `joint_Root`), the movement is carried by the root
   translation when that is exact for the moving joint and everything below it (each of its
   ancestors has that one child, so only the ancestors themselves move with it); otherwise
-  the first frame is used and a note says how far the joint moved. Notes go to the
-  `logging` logger of this module.
+  the first frame is used and a note says how far the joint moved. Notes (this one, the unit
+  "auto" picked, lines after the declared frames) go to the caller's `warnings` list, or to
+  the `logging` logger of this module when it passes none.
 - End Sites are dropped (their OFFSET only gives a leaf bone's length).
 - The file's axes are kept (Bandai, like SMPL-X, is Y up); lengths are converted to metres.
 The MOTION block is parsed in one numpy call; per-line checks are vectorised too, so a
@@ -23,17 +24,17 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import rotations as rot
-from ..errors import CorruptFileError, LayoutError, OutputError, require_file
-from ..kinematics import forward_kinematics, rest_positions
+from ..errors import CorruptFileError, LayoutError, OutputError, pass_on, require_file
+from ..kinematics import depth_first_order, forward_kinematics, joint_children, joint_depths, rest_positions
 from ..motion import Motion
 from ..skeleton import Skeleton
 from .atomic import write_atomically
+from .bvh_hierarchy import Hierarchy, is_number, parse_hierarchy
 
 log = logging.getLogger(__name__)
 
@@ -45,33 +46,18 @@ UNIT_SCALES = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254}
 AUTO_CM_ABOVE = 3.0
 AUTO_MM_ABOVE = 300.0
 
-_CHANNELS = {f"{a}{kind}".lower(): (kind, a) for a in "XYZ" for kind in ("position", "rotation")}
 _IS_SPACE = np.zeros(256, dtype=bool)  # byte value -> is it whitespace
 _IS_SPACE[list(b" \t\n\r\x0b\x0c")] = True
 _FRAMES = re.compile(rb"[ \t]*Frames:[ \t]*(\S*)[^\n]*(?:\n|\Z)", re.IGNORECASE)
 _FRAME_TIME = re.compile(rb"[ \t]*Frame[ \t]+Time:[ \t]*(\S*)[^\n]*(?:\n|\Z)", re.IGNORECASE)
-_MOTION = re.compile(rb"^[ \t]*MOTION[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
 _BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)*")
 
 
-@dataclass(frozen=True)
-class _Hierarchy:
-    """The HIERARCHY block: joints in file order (End Sites left out), lengths in file units."""
-
-    names: tuple[str, ...]
-    parents: tuple[int, ...]
-    offsets: np.ndarray  # (J, 3) OFFSET values
-    channels: tuple[tuple[tuple[str, str], ...], ...]  # per joint: (kind, axis) in file order
-
-    @property
-    def num_channels(self) -> int:
-        return sum(len(c) for c in self.channels)
-
-
-def read_bvh(path: str | os.PathLike, units: str = "auto") -> Motion:
+def read_bvh(path: str | os.PathLike, units: str = "auto", warnings: list[str] | None = None) -> Motion:
     """The motion in a BVH file, in metres, on a Skeleton with the file's joint names.
 
     units: the file's length unit, "auto" (see AUTO_CM_ABOVE), "m", "cm", "mm" or "inch".
+    warnings: a list the notes on reading are appended to (None: they are logged).
     Returns a Motion: rotations (T, J, 4) local quaternions, trans (T, 3) with the root's
     world position = skeleton.offsets[0] + trans, fps = 1 / Frame Time, named after the file.
     Raises MissingFileError, CorruptFileError (empty, truncated, bad numbers, unbalanced
@@ -82,12 +68,12 @@ def read_bvh(path: str | os.PathLike, units: str = "auto") -> Motion:
         raise ValueError(f"units must be 'auto' or one of {', '.join(UNIT_SCALES)}, got {units!r}")
     path = Path(require_file(path))
     raw = path.read_bytes()
-    hierarchy, data_start, motion_line = _parse_hierarchy(path, raw)
+    hierarchy, data_start, motion_line = parse_hierarchy(path, raw)
     frame_time, frames, data_start, data_line = _parse_frame_header(path, raw, data_start, motion_line)
-    values = _parse_frames(path, raw[data_start:], data_line, hierarchy.num_channels, frames)
-    motion, notes = _motion_from_channels(path, hierarchy, values, frame_time, units)
-    for note in notes:
-        log.info("%s: %s", path, note)
+    notes: list[str] = []
+    values = _parse_frames(path, raw[data_start:], data_line, hierarchy.num_channels, frames, notes)
+    motion = _motion_from_channels(path, hierarchy, values, frame_time, units, notes)
+    pass_on(notes, warnings, log, path)
     return motion
 
 
@@ -114,7 +100,7 @@ def write_bvh(path: str | os.PathLike, motion: Motion, units: str = "cm", order:
         if not name or name != name.strip() or any(c in name for c in "{}\r\n"):
             raise OutputError(f"cannot write {path}: joint name {name!r} cannot be written in a BVH hierarchy")
     scale = 1.0 / UNIT_SCALES[units]
-    dfs = _depth_first(sk.parents)
+    dfs = depth_first_order(sk.parents)
     header = _hierarchy_text(sk, dfs, scale, order)
 
     euler = np.degrees(rot.matrix_to_euler(rot.quat_to_matrix(motion.rotations[:, dfs]), order))  # (T, J, 3)
@@ -129,145 +115,6 @@ def write_bvh(path: str | os.PathLike, motion: Motion, units: str = "cm", order:
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-def _parse_hierarchy(path: Path, raw: bytes) -> tuple[_Hierarchy, int, int]:
-    """(hierarchy, byte offset just after the MOTION line, the MOTION line's number)."""
-    start = raw.lstrip(b"\xef\xbb\xbf \t\r\n")  # a UTF-8 byte order mark, blank lines
-    if start[:9].upper() != b"HIERARCHY":
-        line = raw[: len(raw) - len(start)].count(b"\n") + 1
-        first = start[:40].split(b"\n")[0].decode("utf-8", errors="replace").strip()
-        raise CorruptFileError(path, f"not a BVH file: line {line} starts with {first!r}, expected HIERARCHY")
-    m = _MOTION.search(raw)
-    head = (raw if m is None else raw[: m.start()]).decode("utf-8", errors="replace").lstrip("\ufeff")
-    tokens = [(tok, n) for n, line in enumerate(head.splitlines(), 1) for tok in line.split()]
-    if m is None:
-        raise CorruptFileError(path, "no MOTION section: the file ends inside or after the HIERARCHY (truncated?)")
-    motion_line = head.count("\n") + 1
-    end = raw.find(b"\n", m.end())
-    data_start = len(raw) if end < 0 else end + 1
-
-    names: list[str] = []
-    parents: list[int] = []
-    offsets: list[list[float] | None] = []
-    channels: list[tuple[tuple[str, str], ...]] = []
-    stack: list[tuple[int, int]] = []  # open blocks: (joint index, or -1 for an End Site; line)
-    i = 1
-    while i < len(tokens):
-        tok, line = tokens[i]
-        key = tok.upper()
-        if key in ("ROOT", "JOINT"):
-            if key == "ROOT" and names:
-                raise LayoutError(path, f"a second ROOT at line {line}: only files with one skeleton are read")
-            if key == "JOINT" and (not stack or stack[-1][0] < 0):
-                raise CorruptFileError(path, f"JOINT at line {line} is outside any joint's braces")
-            if key == "ROOT" and stack:
-                raise CorruptFileError(path, f"ROOT at line {line} is inside another block")
-            j = i + 1
-            while j < len(tokens) and tokens[j][1] == line and tokens[j][0] != "{":
-                j += 1
-            name = " ".join(t for t, _ in tokens[i + 1 : j])
-            if not name:
-                raise CorruptFileError(path, f"{tok} at line {line} has no name")
-            if name in names:
-                raise LayoutError(
-                    path, f"joint name {name!r} is used twice (line {line}); joint names must be unique"
-                )
-            names.append(name)
-            parents.append(stack[-1][0] if stack else -1)
-            offsets.append(None)
-            channels.append(())
-            i = _expect_open_brace(path, tokens, j, f"{tok} {name}")
-            stack.append((len(names) - 1, line))
-        elif key == "END":
-            if i + 1 >= len(tokens) or tokens[i + 1][0].upper() != "SITE":
-                raise CorruptFileError(path, f"'End' at line {line} is not followed by 'Site'")
-            if not stack or stack[-1][0] < 0:
-                raise CorruptFileError(path, f"End Site at line {line} is outside any joint's braces")
-            i = _expect_open_brace(path, tokens, i + 2, "End Site")
-            stack.append((-1, line))
-        elif key == "OFFSET":
-            if not stack:
-                raise CorruptFileError(path, f"OFFSET at line {line} is outside any joint's braces")
-            numbers = _numbers(path, tokens, i + 1, 3, "OFFSET", line)
-            if stack[-1][0] >= 0:
-                offsets[stack[-1][0]] = numbers
-            i += 4
-        elif key == "CHANNELS":
-            if not stack or stack[-1][0] < 0:
-                raise CorruptFileError(path, f"CHANNELS at line {line} is not inside a joint")
-            joint = stack[-1][0]
-            count = tokens[i + 1][0] if i + 1 < len(tokens) else ""
-            if not count.isdigit():
-                raise CorruptFileError(
-                    path, f"CHANNELS at line {line} must be followed by a channel count, got {count!r}"
-                )
-            n = int(count)
-            found = tokens[i + 2 : i + 2 + n]
-            if len(found) < n:
-                raise CorruptFileError(path, f"CHANNELS at line {line} declares {n} channels but the hierarchy ends")
-            parsed = []
-            for t, ln in found:
-                if t.lower() not in _CHANNELS:
-                    raise LayoutError(
-                        path,
-                        f"unknown channel {t!r} for joint {names[joint]!r} at line {ln}; channels are "
-                        "Xposition Yposition Zposition Xrotation Yrotation Zrotation",
-                    )
-                parsed.append(_CHANNELS[t.lower()])
-            if len(set(parsed)) != len(parsed):
-                raise LayoutError(path, f"joint {names[joint]!r} lists a channel twice at line {line}")
-            channels[joint] = tuple(parsed)
-            i += 2 + n
-        elif tok == "}":
-            if not stack:
-                raise CorruptFileError(path, f"unbalanced braces: '}}' at line {line} closes nothing")
-            stack.pop()
-            i += 1
-        else:
-            raise CorruptFileError(path, f"unexpected {tok[:40]!r} at line {line} in the HIERARCHY")
-    if stack:
-        joint, line = stack[-1]
-        what = "an End Site" if joint < 0 else f"joint {names[joint]!r}"
-        raise CorruptFileError(
-            path,
-            f"unbalanced braces: the block of {what} (line {line}) is not closed before MOTION (line {motion_line})",
-        )
-    if not names:
-        raise CorruptFileError(path, "the HIERARCHY has no ROOT joint")
-    missing = [n for n, o in zip(names, offsets) if o is None]
-    if missing:
-        raise LayoutError(path, f"joint {missing[0]!r} has no OFFSET")
-    hierarchy = _Hierarchy(tuple(names), tuple(parents), np.array(offsets, dtype=np.float64), tuple(channels))
-    if hierarchy.num_channels == 0:
-        raise LayoutError(path, "no joint has CHANNELS, so there is no motion to read")
-    return hierarchy, data_start, motion_line
-
-
-def _expect_open_brace(path: Path, tokens, i: int, what: str) -> int:
-    if i >= len(tokens) or tokens[i][0] != "{":
-        got = f"{tokens[i][0][:40]!r} at line {tokens[i][1]}" if i < len(tokens) else "the end of the hierarchy"
-        raise CorruptFileError(path, f"{what} must be followed by '{{', got {got}")
-    return i + 1
-
-
-def _numbers(path: Path, tokens, i: int, n: int, what: str, line: int) -> list[float]:
-    found = tokens[i : i + n]
-    if len(found) < n:
-        raise CorruptFileError(path, f"{what} at line {line} needs {n} numbers, the hierarchy ends first")
-    try:
-        return [float(t) for t, _ in found]
-    except ValueError:
-        bad = next((t, ln) for t, ln in found if not _is_number(t))
-        raise CorruptFileError(path, f"bad number {bad[0][:40]!r} in {what} at line {bad[1]}") from None
-
-
-def _is_number(text) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 def _parse_frame_header(path: Path, raw: bytes, pos: int, motion_line: int) -> tuple[float, int, int, int]:
@@ -292,7 +139,7 @@ def _parse_frame_header(path: Path, raw: bytes, pos: int, motion_line: int) -> t
             if frames == 0:
                 raise LayoutError(path, f"the file declares zero frames (line {line}); there is no motion to read")
         else:
-            if not _is_number(value) or not (float(value) > 0 and np.isfinite(float(value))):
+            if not is_number(value) or not (float(value) > 0 and np.isfinite(float(value))):
                 raise CorruptFileError(
                     path, f"bad Frame Time {value!r} at line {line}; it must be a positive number of seconds"
                 )
@@ -302,8 +149,11 @@ def _parse_frame_header(path: Path, raw: bytes, pos: int, motion_line: int) -> t
     return frame_time, frames, pos, line
 
 
-def _parse_frames(path: Path, block: bytes, first_line: int, num_channels: int, frames: int) -> np.ndarray:
-    """(frames, num_channels) float64 from the frame lines; one numpy parse, vectorised checks."""
+def _parse_frames(
+    path: Path, block: bytes, first_line: int, num_channels: int, frames: int, notes: list[str]
+) -> np.ndarray:
+    """(frames, num_channels) float64 from the frame lines; one numpy parse, vectorised checks.
+    Lines after the declared frames are ignored, with a note in `notes`."""
     b = np.frombuffer(block, dtype=np.uint8)
     ws = _IS_SPACE[b]
     starts = ~ws & np.concatenate([[True], ws[:-1]])  # first character of each number
@@ -330,14 +180,14 @@ def _parse_frames(path: Path, block: bytes, first_line: int, num_channels: int, 
             path, f"truncated: 'Frames:' declares {frames} frames but {len(frame_lines)} are present{last}"
         )
     if len(frame_lines) > frames:
-        log.info("%s: %d lines after the %d declared frames were ignored", path, len(frame_lines) - frames, frames)
+        notes.append(f"{len(frame_lines) - frames} lines after the {frames} declared frames were ignored")
     last_line = int(frame_lines[frames - 1])
     end = int(newline_at[last_line]) if last_line < len(newline_at) else len(block)
     tokens = block[:end].split()
     try:
         values = np.array(tokens, dtype=np.float64)
     except ValueError:
-        k = next(k for k, t in enumerate(tokens) if not _is_number(t))
+        k = next(k for k, t in enumerate(tokens) if not is_number(t))
         frame = k // num_channels
         raise CorruptFileError(
             path,
@@ -355,13 +205,41 @@ def _parse_frames(path: Path, block: bytes, first_line: int, num_channels: int, 
 
 
 def _motion_from_channels(
-    path: Path, h: _Hierarchy, values: np.ndarray, frame_time: float, units: str
-) -> tuple[Motion, list[str]]:
-    """The Motion the channel table (T, C) describes, and notes on what was approximated."""
+    path: Path, h: Hierarchy, values: np.ndarray, frame_time: float, units: str, notes: list[str]
+) -> Motion:
+    """The Motion the channel table (T, C) describes; notes on what was approximated are
+    appended to `notes`."""
     T, J = values.shape[0], len(h.names)
-    notes: list[str] = []
-    # Where each channel lives in the table. A rotation order lists the file's axes first and
-    # appends missing ones, whose column is -1 (the zero column added below).
+    pos_joint, pos_axis, pos_col, by_order = _channel_columns(h)
+    quats = _local_rotations(values, by_order, J)
+    # Local position of each joint in its parent's frame: the OFFSET, replaced by channels.
+    local = np.broadcast_to(h.offsets, (T, J, 3)).copy()
+    local[:, pos_joint, pos_axis] = values[:, pos_col]
+    # Joints whose position channels change (by more than float noise in any unit).
+    moving = [j for j in sorted(set(pos_joint)) if j > 0 and np.abs(local[:, j] - local[0, j]).max() > 1e-5]
+    scale, unit_note = _unit_scale(units, local[0], h.parents, moving)
+    if unit_note:
+        notes.append(unit_note)
+    local *= scale
+    offsets = local[0].copy()
+    offsets[0] = h.offsets[0] * scale  # the root's channels are its world position
+    trans = local[:, 0] - offsets[0]
+    if moving:
+        trans = _carry_moving_joints(h, quats, offsets, trans, local, moving, notes)
+
+    fps = 1.0 / frame_time
+    if abs(fps - round(fps)) < 1e-4 * fps:  # "0.0333333" means 30 fps
+        fps = float(round(fps))
+    skeleton = Skeleton(h.names, h.parents, offsets)
+    return Motion(skeleton, fps, rot.quat_normalize(quats), trans, name=path.stem)
+
+
+def _channel_columns(h: Hierarchy):
+    """Where each channel lives in the table: (position joints, their axes (0-2), their
+    columns, rotation order -> [(joint, its three columns)]).
+
+    A rotation order lists the file's axes first and appends missing ones, whose column is -1
+    (the zero column `_local_rotations` adds)."""
     pos_joint, pos_axis, pos_col = [], [], []
     by_order: dict[str, list[tuple[int, list[int]]]] = {}
     col = 0
@@ -376,7 +254,12 @@ def _motion_from_channels(
         if order:
             missing = "".join(a for a in "XYZ" if a not in order)
             by_order.setdefault(order + missing, []).append((j, cols + [-1] * len(missing)))
+    return pos_joint, pos_axis, pos_col, by_order
 
+
+def _local_rotations(values: np.ndarray, by_order, J: int) -> np.ndarray:
+    """(T, J, 4) local quaternions from the Euler channels (identity for joints without any)."""
+    T = values.shape[0]
     quats = np.zeros((T, J, 4))
     quats[..., 0] = 1.0
     with_zero = np.concatenate([values, np.zeros((T, 1))], axis=1)
@@ -384,48 +267,34 @@ def _motion_from_channels(
         joints = [j for j, _ in items]
         angles = np.radians(with_zero[:, np.array([c for _, c in items])])  # (T, Jg, 3)
         quats[:, joints] = rot.matrix_to_quat(rot.euler_to_matrix(angles, order))
+    return quats
 
-    # Local position of each joint in its parent's frame: the OFFSET, replaced by channels.
-    local = np.broadcast_to(h.offsets, (T, J, 3)).copy()
-    local[:, pos_joint, pos_axis] = values[:, pos_col]
-    # Joints whose position channels change (by more than float noise in any unit).
-    moving = [j for j in sorted(set(pos_joint)) if j > 0 and np.abs(local[:, j] - local[0, j]).max() > 1e-5]
-    scale, unit_note = _unit_scale(units, local[0], h.parents, moving)
-    if unit_note:
-        notes.append(unit_note)
-    local *= scale
-    offsets = local[0].copy()
-    offsets[0] = h.offsets[0] * scale  # the root's channels are its world position
-    trans = local[:, 0] - offsets[0]
 
-    if moving:
-        glob, _ = forward_kinematics(quats, offsets, h.parents, offsets[0] + trans)
-        num_children = np.bincount(np.array(h.parents[1:], dtype=np.int64), minlength=J)
-        for j in moving:
-            ancestors = [h.parents[j]]
-            while h.parents[ancestors[-1]] >= 0:
-                ancestors.append(h.parents[ancestors[-1]])
-            shift = local[:, j] - local[0, j]  # (T, 3) in the parent's frame
-            reach = float(np.linalg.norm(shift, axis=1).max())
-            names = ", ".join(repr(h.names[a]) for a in ancestors)
-            if all(num_children[a] == 1 for a in ancestors):
-                trans = trans + np.einsum("tij,tj->ti", glob[:, h.parents[j]], shift)
-                notes.append(
-                    f"joint {h.names[j]!r} moves (up to {reach:.3f} m from its first-frame offset); the "
-                    f"movement is carried by the root translation, exact for it and its children; "
-                    f"its ancestors ({names}) now move with it"
-                )
-            else:
-                notes.append(
-                    f"joint {h.names[j]!r} moves (up to {reach:.3f} m) through its position channels; "
-                    "its first-frame offset is used, so it and its children are approximate"
-                )
-
-    fps = 1.0 / frame_time
-    if abs(fps - round(fps)) < 1e-4 * fps:  # "0.0333333" means 30 fps
-        fps = float(round(fps))
-    skeleton = Skeleton(h.names, h.parents, offsets)
-    return Motion(skeleton, fps, rot.quat_normalize(quats), trans, name=path.stem), notes
+def _carry_moving_joints(h: Hierarchy, quats, offsets, trans, local, moving: list[int], notes: list[str]):
+    """(T, 3) root translation carrying the movement of each `moving` joint where that is
+    exact (every ancestor has that one child); a note in `notes` for each moving joint."""
+    glob, _ = forward_kinematics(quats, offsets, h.parents, offsets[0] + trans)
+    children = joint_children(h.parents)
+    for j in moving:
+        ancestors = [h.parents[j]]
+        while h.parents[ancestors[-1]] >= 0:
+            ancestors.append(h.parents[ancestors[-1]])
+        shift = local[:, j] - local[0, j]  # (T, 3) in the parent's frame
+        reach = float(np.linalg.norm(shift, axis=1).max())
+        names = ", ".join(repr(h.names[a]) for a in ancestors)
+        if all(len(children[a]) == 1 for a in ancestors):
+            trans = trans + np.einsum("tij,tj->ti", glob[:, h.parents[j]], shift)
+            notes.append(
+                f"joint {h.names[j]!r} moves (up to {reach:.3f} m from its first-frame offset); the "
+                f"movement is carried by the root translation, exact for it and its children; "
+                f"its ancestors ({names}) now move with it"
+            )
+        else:
+            notes.append(
+                f"joint {h.names[j]!r} moves (up to {reach:.3f} m) through its position channels; "
+                "its first-frame offset is used, so it and its children are approximate"
+            )
+    return trans
 
 
 def _unit_scale(units: str, offsets: np.ndarray, parents, moving: list[int]) -> tuple[float, str]:
@@ -448,26 +317,10 @@ def _unit_scale(units: str, offsets: np.ndarray, parents, moving: list[int]) -> 
 # --- writing -------------------------------------------------------------------------------
 
 
-def _depth_first(parents) -> list[int]:
-    """Joint indices in depth-first order (children in index order): the BVH channel order."""
-    children: list[list[int]] = [[] for _ in parents]
-    for j, p in enumerate(parents):
-        if p >= 0:
-            children[p].append(j)
-    order, stack = [], [0]
-    while stack:
-        j = stack.pop()
-        order.append(j)
-        stack.extend(reversed(children[j]))
-    return order
-
-
 def _hierarchy_text(sk: Skeleton, dfs: list[int], scale: float, order: str) -> str:
     rotation = " ".join(f"{a}rotation" for a in order)
-    parents = np.asarray(sk.parents)
-    depth = np.zeros(sk.num_joints, dtype=np.int64)
-    for j in range(1, sk.num_joints):
-        depth[j] = depth[parents[j]] + 1
+    depth = joint_depths(sk.parents)
+    children = joint_children(sk.parents)
     lines = ["HIERARCHY"]
     open_depth: list[int] = []  # depths of the blocks still open, innermost last
 
@@ -489,7 +342,7 @@ def _hierarchy_text(sk: Skeleton, dfs: list[int], scale: float, order: str) -> s
             lines += [f"{pad}JOINT {sk.names[j]}", pad + "{", f"{pad}  OFFSET {xyz(sk.offsets[j] * scale)}",
                       f"{pad}  CHANNELS 3 {rotation}"]
         open_depth.append(d)
-        if not np.any(parents == j):  # a leaf: an End Site half as long as its own bone
+        if not children[j]:  # a leaf: an End Site half as long as its own bone
             tip = np.zeros(3) if j == 0 else 0.5 * sk.offsets[j] * scale
             lines += [f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET {xyz(tip)}", f"{pad}  }}"]
     close_to(0)

@@ -11,7 +11,7 @@ import bpy
 from motion_tokens import cli
 from motion_tokens.core.errors import OutputError, SkeletonError
 from motion_tokens.core.formats import read_motion
-from motion_tokens.core.rigs import rig_layout
+from motion_tokens.core.retarget import rig_layout
 from motion_tokens.scene import compat
 from motion_tokens.scene.fbx import export_fbx
 from motion_tokens.scene.rig import create_rig_armature, retarget_onto_armature

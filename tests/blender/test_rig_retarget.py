@@ -11,7 +11,7 @@ import bpy
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.errors import LayoutError, MotionTokensError, SkeletonError
 from motion_tokens.core.formats import read_motion
-from motion_tokens.core.rigs import RigDetectionError, rig_layout
+from motion_tokens.core.retarget import RigDetectionError, read_smplx_motion, rig_layout
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES
 from motion_tokens.operators.import_motion import ImportOptions, bone_report, import_motion_file
 from motion_tokens.scene import compat
@@ -315,9 +315,9 @@ def test_not_an_armature_and_uneven_scale_are_refused(scene30, beat2):
 
 
 def test_bandai_take_onto_metahuman(scene30, data_dir):
-    """Bandai BVH -> SMPL-X (read_motion) -> MetaHuman armature: Blender's evaluated arms point
+    """Bandai BVH -> SMPL-X (read_smplx_motion) -> MetaHuman armature: Blender's evaluated arms point
     where the SMPL-X ones do."""
-    motion = read_motion(data_dir / "bandai" / "dataset-2" / "dataset-2_wave-both-hands_active_001.bvh")
+    motion = read_smplx_motion(data_dir / "bandai" / "dataset-2" / "dataset-2_wave-both-hands_active_001.bvh", 30.0)
     obj = create_rig_armature("metahuman")
     result = retarget_onto_armature(obj, motion)
     assert result.frame_end - result.frame_start + 1 == motion.num_frames

@@ -1,19 +1,21 @@
 """Rig layouts: the skeletons animators use, their bone maps from SMPL-X, and telling them apart.
 
 A rig layout is a bone map from SMPL-X onto a rig (rig bone -> SMPL-X joint, see
-`core.retarget`) and, where known, the rig's rest skeleton, from which an armature of that
+`bone_maps`) and, where known, the rig's rest skeleton, from which an armature of that
 layout can be built. Shipped layouts (`SHIPPED_RIGS`):
 
-- `smplx`: the SMPL-X skeleton itself (core/maps/smplx.json, `smplx_skeleton()`);
-- `metahuman`: MetaHuman / UE5 body bone names, A-pose (core/maps/metahuman.json,
-  core/data/metahuman_rest.json);
-- `mixamo`: Mixamo's `mixamorig:` bones, T-pose (core/maps/mixamo.json, core/data/mixamo_rest.json);
-- `rigify`: Rigify's deform bones `DEF-...`, T-pose (core/maps/rigify.json, core/data/rigify_rest.json).
+- `smplx`: the SMPL-X skeleton itself (core/retarget/maps/smplx.json, `smplx_skeleton()`);
+- `metahuman`: MetaHuman / UE5 body bone names, A-pose (core/retarget/maps/metahuman.json,
+  core/retarget/data/metahuman_rest.json);
+- `mixamo`: Mixamo's `mixamorig:` bones, T-pose (core/retarget/maps/mixamo.json,
+  core/retarget/data/mixamo_rest.json);
+- `rigify`: Rigify's deform bones `DEF-...`, T-pose (core/retarget/maps/rigify.json,
+  core/retarget/data/rigify_rest.json).
 
 The rest files are made by tools/make_rig_layouts.py from the SMPL-X rest table (each says
 how in its "how" field).
 
-A user's map file (JSON) has the rig map schema of core/maps/metahuman.json:
+A user's map file (JSON) has the rig map schema of core/retarget/maps/metahuman.json:
 
     {"name": "my_rig",
      "source": "smplx",                      (optional in a user's file: it is a rig map)
@@ -44,9 +46,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import LayoutError, MissingFileError, SkeletonError
-from .retarget import SMPLX_SOURCE, BoneMap, bone_map_from_dict, bone_map_path, load_bone_map, read_json_object
-from .skeleton import BODY_JOINTS, SMPLX_JOINT_NAMES, Skeleton, offsets_from_positions, smplx_skeleton
+from ..errors import LayoutError, MissingFileError, SkeletonError
+from ..skeleton import BODY_JOINTS, SMPLX_JOINT_NAMES, Skeleton, offsets_from_positions, smplx_skeleton
+from .bone_maps import SMPLX_SOURCE, BoneMap, bone_map_from_dict, bone_map_path, load_bone_map, read_json_object
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

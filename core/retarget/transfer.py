@@ -1,0 +1,171 @@
+"""Skeleton-to-skeleton motion transfer by global rotations with rest-pose alignment.
+
+Two directions use the same machinery:
+- onto SMPL-X: a BVH skeleton (Bandai, ...) is the source and SMPL-X the target
+  (`retarget_to_smplx`, used by `read_smplx_motion`);
+- from SMPL-X: SMPL-X motion is the source and a rig (MetaHuman-compatible, Mixamo, Rigify,
+  a user's armature) the target (`retarget`, used through `rigs` and `scene.rig`).
+Bone maps (`bone_maps`) say which source joint each target joint follows; `alignment` holds
+the method and the constant rotations it needs.
+
+The root. The *anchor* is the first mapped target joint (parents precede children, so none of
+its ancestors is mapped): the target root itself, or the pelvis under a MetaHuman's `root`.
+Its world path is its source joint's, scaled by the ratio of leg lengths (target hip-to-ankle
+/ source hip-to-ankle), so that a longer-legged target takes longer strides and its feet stay
+at floor height; its unmapped ancestors keep the identity rotation and the target root moves
+with it.
+
+Both skeletons must share the world frame (metres, Y up); readers convert units and axes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import rotations as rot
+from ..errors import SkeletonError
+from ..kinematics import global_to_local
+from ..motion import Motion
+from ..skeleton import Skeleton, smplx_skeleton
+from .alignment import MIN_BONE, followed_rotations, rest_alignments, source_indices
+from .bone_maps import BoneMap
+
+
+@dataclass
+class RetargetResult:
+    """The retargeted motion, the target joints that kept their rest pose, and any warnings."""
+
+    motion: Motion
+    unmapped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _leg_length(skeleton: Skeleton, chain: list[str]) -> float:
+    """Summed rest distance along a joint chain (e.g. hip, knee, ankle), metres."""
+    pos = skeleton.rest_positions()
+    idx = [skeleton.index(n) for n in chain]
+    return float(sum(np.linalg.norm(pos[b] - pos[a]) for a, b in zip(idx[:-1], idx[1:])))
+
+
+def _leg_chains(target: Skeleton, bone_map: BoneMap, side: str) -> tuple[list[str], list[str]] | None:
+    """(target joints, source joints) of one leg (hip, knee, ankle), or None if not mapped.
+
+    Onto SMPL-X the target joints are SMPL-X's; in a rig map the source joints are, and each
+    one's target is the first target joint (parents first) following it fully, the bone whose
+    head sits at the joint (Rigify's thigh, not its .001 twist segment)."""
+    chain = [f"{side}_hip", f"{side}_knee", f"{side}_ankle"]
+    if not bone_map.is_rig_map:
+        if all(j in bone_map.pairs for j in chain):
+            return chain, [bone_map.pairs[j] for j in chain]
+        return None
+    targets = []
+    for joint in chain:
+        followers = [target.index(t) for t, s in bone_map.pairs.items() if s == joint and bone_map.fraction(t) == 1.0]
+        if not followers:
+            return None
+        targets.append(target.names[min(followers)])
+    return targets, chain
+
+
+def root_scale(source: Skeleton, target: Skeleton, bone_map: BoneMap) -> tuple[float, str | None]:
+    """Target / source hip-to-ankle length, averaged over the legs the map covers.
+
+    Returns (scale, warning): scale 1 and a warning when no leg is fully mapped.
+    """
+    ratios = []
+    for side in ("left", "right"):
+        chains = _leg_chains(target, bone_map, side)
+        if chains is not None:
+            src = _leg_length(source, chains[1])
+            tgt = _leg_length(target, chains[0])
+            if src > MIN_BONE:
+                ratios.append(tgt / src)
+    if not ratios:
+        return 1.0, "no leg (hip, knee, ankle) is mapped: the root path is not scaled"
+    return float(np.mean(ratios)), None
+
+
+def _check_fits(source: Skeleton, target: Skeleton, bone_map: BoneMap) -> str:
+    """Raise SkeletonError when the map names joints either skeleton lacks; the map's
+    description for messages."""
+    where = f" (bone map {bone_map.name!r}{', ' + bone_map.path if bone_map.path else ''})"
+    missing_src = sorted({s for s in bone_map.source_joints if s not in source.names})
+    missing_tgt = [t for t in bone_map.target_joints if t not in target.names]
+    if missing_src:
+        raise SkeletonError(f"the source skeleton lacks joints the bone map needs{where}: {', '.join(missing_src)}")
+    if missing_tgt:
+        raise SkeletonError(f"the target skeleton lacks joints the bone map names{where}: {', '.join(missing_tgt)}")
+    missing_ref = [s for s in bone_map.reference if s not in source.names]
+    if missing_ref:
+        raise SkeletonError(f"the source skeleton lacks joints of the bone map's reference pose{where}: {', '.join(missing_ref)}")
+    if not bone_map.pairs:
+        raise SkeletonError(f"the bone map maps no joint{where}")
+    return where
+
+
+def retarget(source: Motion, bone_map: BoneMap, target: Skeleton) -> RetargetResult:
+    """Transfer `source` onto the skeleton `target` through `bone_map` (target -> source).
+
+    source: a Motion in the shared world frame (metres, Y up); target: any skeleton in that
+    frame (identity rest rotations, like every Skeleton).
+    Returns RetargetResult(motion on `target` (T frames, same fps and expressions; betas
+    dropped), unmapped target joint names (identity local rotations), warnings). The anchor
+    (first mapped target joint) follows its source joint's path scaled by the leg-length
+    ratio; see the module docstring. Raises SkeletonError when the map names joints the
+    skeletons do not have or maps none.
+    """
+    _check_fits(source.skeleton, target, bone_map)
+    src_skel = source.skeleton
+    align, warnings = rest_alignments(src_skel, target, bone_map)
+    scale, scale_warning = root_scale(src_skel, target, bone_map)
+    if scale_warning:
+        warnings.append(scale_warning)
+    src_of, frac = source_indices(src_skel, target, bone_map)
+
+    src_glob, src_pos = source.forward_kinematics()  # (T, Js, 3, 3), (T, Js, 3)
+    T = source.num_frames
+    glob = np.empty((T, target.num_joints, 3, 3))
+    unmapped = []
+    for t, name in enumerate(target.names):
+        if src_of[t] >= 0:
+            followed = followed_rotations(src_glob, source.rotations, src_skel.parents, int(src_of[t]), float(frac[t]))
+            glob[:, t] = followed @ align[t]
+        else:
+            unmapped.append(name)
+            p = target.parents[t]
+            glob[:, t] = np.eye(3) if p < 0 else glob[:, p]  # identity local rotation
+    local = rot.matrix_to_quat(global_to_local(glob, target.parents))
+    anchor = int(np.flatnonzero(src_of >= 0)[0])
+    anchor_world = scale * src_pos[:, src_of[anchor]]
+    motion = Motion(
+        skeleton=target,
+        fps=source.fps,
+        rotations=local,
+        # The anchor's ancestors keep identity rotations, so it lies at its rest position
+        # plus the root's translation.
+        trans=anchor_world - target.rest_positions()[anchor],
+        expressions=source.expressions,
+        betas=None,
+        name=source.name,
+    )
+    return RetargetResult(motion=motion, unmapped=unmapped, warnings=warnings)
+
+
+def retarget_to_smplx(source: Motion, bone_map: BoneMap, target: Skeleton | None = None) -> RetargetResult:
+    """Transfer `source` onto the SMPL-X skeleton `target` (default: `smplx_skeleton()`).
+
+    source: a Motion on any skeleton in the SMPL-X world frame (metres, Y up).
+    bone_map: target joint -> source joint pairs (`load_bone_map`, `bone_map_for`); the
+        target root must be mapped.
+    Returns RetargetResult(motion (T, 55 joints, same fps and expressions), unmapped target
+    joint names (they keep their rest pose), warnings).
+    Raises SkeletonError when the map names joints the skeletons do not have.
+    """
+    target = smplx_skeleton() if target is None else target
+    where = _check_fits(source.skeleton, target, bone_map)
+    root_name = target.names[0]
+    if root_name not in bone_map.pairs:
+        raise SkeletonError(f"the bone map does not map the target root {root_name!r}{where}")
+    return retarget(source, bone_map, target)
