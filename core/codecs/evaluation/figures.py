@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -297,3 +298,23 @@ def family_ratios(rows) -> list[FamilyRatio]:
         if family == "kmeans" and rq is not None:
             out.append(FamilyRatio(part, bits, km, rq))
     return out
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """rows: one per codec and part; data: per part; ratios: per part and shared bitrate;
+    markdown: the report's text; out, plot: the files written; seconds: wall time."""
+
+    rows: tuple[EvaluationRow, ...]
+    data: tuple[DataSummary, ...]
+    ratios: tuple[FamilyRatio, ...]
+    markdown: str
+    out: Path
+    plot: Path | None
+    seconds: float
+
+    def row(self, codec: str, part: str) -> EvaluationRow:
+        for r in self.rows:
+            if r.codec == codec and r.part == part:
+                return r
+        raise KeyError(f"no row for {codec} {part}")

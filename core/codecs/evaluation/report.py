@@ -11,12 +11,11 @@ import numpy as np
 
 from ...machine import machine_line
 from ...parts import get_part
-from .figures import DataSummary, EvaluationRow, FamilyRatio
+from .figures import DataSummary, EvaluationReport, EvaluationRow, FamilyRatio
 from .findings import findings, fmt
 
 if TYPE_CHECKING:
     from ..training.dataset import Split
-    from .run import EvaluationReport
 
 FAMILY_LABELS = {"kmeans": "k-means", "rqvae": "RQ-VAE", "baseline": "none (0 bits)"}
 
@@ -188,7 +187,7 @@ def _summary_values(r: EvaluationRow) -> tuple:
             h.token_perplexity)
 
 
-def summary_lines(report: "EvaluationReport") -> list[str]:
+def summary_lines(report: EvaluationReport) -> list[str]:
     """A fixed-width table of the report's rows for a console (one line per row under a
     header), then a line naming the files written. 'held-out' and 'in-sample' are each part's
     headline figure (`Part.headline_label`, cm); usage and perplexity are of whole tokens."""

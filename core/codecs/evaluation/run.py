@@ -25,30 +25,10 @@ from ..codec_size import codebook_size, size_label
 from ..features import part_features, with_part_features
 from ..registry import MODELS_DIR, Codec, CodecInfo, available_codecs, load_codec
 from ..training.dataset import MotionTake, Split, load_split, part_dataset, read_takes, split_takes
-from .figures import DataSummary, EvaluationRow, FamilyRatio, Points, SplitFigures, Sums, family_ratios, \
+from .figures import DataSummary, EvaluationReport, EvaluationRow, Points, SplitFigures, Sums, family_ratios, \
     split_figures
 from .plot import write_plot
 from .report import render_markdown
-
-
-@dataclass(frozen=True)
-class EvaluationReport:
-    """rows: one per codec and part; data: per part; ratios: per part and shared bitrate;
-    markdown: the report's text; out, plot: the files written; seconds: wall time."""
-
-    rows: tuple[EvaluationRow, ...]
-    data: tuple[DataSummary, ...]
-    ratios: tuple[FamilyRatio, ...]
-    markdown: str
-    out: Path
-    plot: Path | None
-    seconds: float
-
-    def row(self, codec: str, part: str) -> EvaluationRow:
-        for r in self.rows:
-            if r.codec == codec and r.part == part:
-                return r
-        raise KeyError(f"no row for {codec} {part}")
 
 
 class MeanPoseBaseline:
