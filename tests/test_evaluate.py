@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from motion_tokens.core.codecs.bundle import write_bundle
-from motion_tokens.core.codecs.evaluation.figures import EvaluationRow, SplitFigures, family_ratios
+from motion_tokens.core.codecs.evaluation.figures import EvaluationRow, SplitFigures, family_ratios, frame_rows
 from motion_tokens.core.codecs.evaluation.report import summary_lines
 from motion_tokens.core.codecs.evaluation.run import evaluate_codecs
 from motion_tokens.core.codecs.training.dataset import Split, read_takes
@@ -232,3 +232,11 @@ def test_summary_lines_give_the_rows_figures(report):
     assert exact[-2] == "12.5"
     still = body_lines[[(r.codec, r.part) for r in report.rows].index(("mean-pose", "body"))].split()
     assert still[2:4] == ["0", "0"] and still[-2:] == ["100.0", "1.0"]
+
+
+def test_frames_of_reference_come_from_the_part_registry():
+    # body: the root's frame, pelvis to wrists; hands: each wrist's frame with its 15 finger
+    # joints and its 5 tips (tip rows follow the 55 joints: left tips 55-59, right 60-64).
+    assert frame_rows("body") == ((0, tuple(range(22))),)
+    assert frame_rows("hands") == ((20, (20, *range(25, 40), *range(55, 60))),
+                                   (21, (21, *range(40, 55), *range(60, 65))))

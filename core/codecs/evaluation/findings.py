@@ -171,7 +171,8 @@ def _per_source(p: _PartRows) -> list[str]:
 
 
 def _small_data(rows: Sequence[EvaluationRow], d: DataSummary) -> list[str]:
-    big = [r for r in rows if r.part == d.part and r.family == "kmeans" and r.codebook_size > d.train_frames / 2]
+    # Any codebook counts; only k-means codebooks (k up to 4096, not an RQ-VAE's D) get this large.
+    big = [r for r in rows if r.part == d.part and r.codebook_size > d.train_frames / 2]
     if not big:
         return []
     return [

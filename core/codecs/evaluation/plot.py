@@ -8,13 +8,16 @@ from typing import Sequence
 from ...errors import OutputError
 from ...parts import PARTS, get_part
 from .figures import EvaluationRow
+from .report import FAMILY_LABELS
 
-_FAMILIES = {"kmeans": ("k-means", "tab:blue"), "rqvae": ("RQ-VAE", "tab:red")}
+#: The families drawn as curves, and their colours (the baseline is a dotted line).
+_COLOURS = {"kmeans": "tab:blue", "rqvae": "tab:red"}
 
 
 def _panel(ax, part: str, rows: Sequence[EvaluationRow]) -> None:
     """One part: each family held-out (solid) and in-sample (dashed), the baseline dotted."""
-    for fam, (label, colour) in _FAMILIES.items():
+    for fam, colour in _COLOURS.items():
+        label = FAMILY_LABELS[fam]
         fam_rows = sorted((r for r in rows if r.part == part and r.family == fam), key=lambda r: r.bits_per_frame)
         if not fam_rows:
             continue
