@@ -18,8 +18,8 @@ that layout (MetaHuman-compatible, Mixamo, Rigify, or a map file's "skeleton").
     decode TOKENS.npz --out OUT.{npz,bvh,blend,fbx} [--models DIR] [--rig RIG]
     codecs [--models DIR]
 
-The codec commands train a bundle (core/codecs/train.py), write the rate-distortion report
-(core/codecs/evaluate.py), code a motion into a tokens file (the decoded motion in the BEAT2
+The codec commands train a bundle (core/codecs/training/), write the rate-distortion report
+(core/codecs/evaluation/), code a motion into a tokens file (the decoded motion in the BEAT2
 layout plus tokens_body, tokens_hands, codec, token_fps: core/codecs/tokens_file.py), decode
 one, and list the bundles.
 
@@ -320,7 +320,7 @@ def add_codec_commands(commands) -> None:
 
 
 def run_train_codec(args: argparse.Namespace) -> int:
-    from .core.codecs.train import train_codec
+    from .core.codecs.training.train import train_codec
 
     if args.entropy_guided and args.family != "rqvae":
         raise MotionTokensError("--entropy-guided is an option of the RQ-VAE codebooks; leave it out for k-means")
@@ -331,28 +331,14 @@ def run_train_codec(args: argparse.Namespace) -> int:
 
 
 def run_evaluate_codecs(args: argparse.Namespace) -> int:
-    import shlex
-
-    from .core.codecs.evaluate import evaluate_codecs
+    from .core.codecs.evaluation.report import summary_lines
+    from .core.codecs.evaluation.run import evaluate_codecs
 
     if args.out.suffix.lower() != ".md":
         raise OutputError(f"{args.out}: the report is markdown; give it a .md suffix")
-    argv = ["--data", *map(str, args.data), "--out", str(args.out)]
-    argv += ["--codecs", *args.codecs] if args.codecs else []
-    argv += ["--plot", str(args.plot)] if args.plot else []
-    argv += ["--models", str(args.models)] if args.models else []
     report = evaluate_codecs(args.data, args.codecs, args.models, args.out, args.plot,
-                             progress=lambda line: print(line, flush=True),
-                             command=f"python -m motion_tokens evaluate-codecs {shlex.join(argv)}")
-    header = f"{'codec':<10} {'part':<6} {'bits/frame':>10} {'bits/s':>7} {'RMSE cm':>8} {'in-sample':>9} " \
-             f"{'Kabsch body':>11} {'Kabsch hands':>12} {'hull %':>7} {'jerk':>6} {'usage %':>8} {'perplexity':>10}"
-    print(header)
-    for r in report.rows:
-        h = r.held_out
-        print(f"{r.codec:<10} {r.part:<6} {r.bits_per_frame:>10g} {r.bits_per_second:>7g} {h.rmse_cm:>8.2f} "
-              f"{r.in_sample.rmse_cm:>9.2f} {h.kabsch_body_cm:>11.2f} {h.kabsch_hands_cm:>12.2f} "
-              f"{h.wrist_hull_mean_pct:>7.1f} {h.jerk_ratio:>6.2f} {h.usage_mean_pct:>8.1f} {h.perplexity_mean:>10.1f}")
-    print(f"{report.out}: report" + (f"; {report.plot}: plot" if report.plot else ""))
+                             progress=lambda line: print(line, flush=True))
+    print("\n".join(summary_lines(report)))
     return 0
 
 

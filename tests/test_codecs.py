@@ -11,9 +11,9 @@ import pytest
 
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.codecs.bundle import WEIGHTS, bits_per_frame
-from motion_tokens.core.codecs.dataset import (
+from motion_tokens.core.codecs.training.dataset import (
     SPLIT_FILE, Split, bandai_held_out, load_split, motion_files, part_dataset, read_takes, split_takes,
-    with_mirrored_hands,
+    training_dataset, with_mirrored,
 )
 from motion_tokens.core.codecs.features import (
     Normalisation, mirrored_part, part_features, part_positions, position_rmse_cm, with_part_features,
@@ -108,10 +108,18 @@ def test_mirrored_hand_is_the_reflection_of_the_other_hand():
     np.testing.assert_allclose(mirrored_part(mirrored_part(f, "hands"), "hands"), f)
 
 
-def test_mirroring_is_for_hands_only():
-    ds = part_dataset([], "body")
-    with pytest.raises(ValueError, match="hands"):
-        with_mirrored_hands(ds)
+def test_mirrored_dataset_appends_the_mirror_image_of_each_take():
+    from motion_tokens.core.codecs.training.dataset import PartDataset
+
+    f = np.random.default_rng(5).normal(size=(7, 90)).astype(np.float32)
+    ds = PartDataset("hands", ("a",), ("src",), (f,))
+    mirrored = with_mirrored(ds)
+    assert mirrored.names == ("a", "a~mirrored") and mirrored.sources == ("src", "src") and mirrored.mirrored
+    np.testing.assert_array_equal(mirrored.arrays[1], mirrored_part(f, "hands"))
+    # Which parts are augmented is the registry's word: the hands are, the body is not.
+    assert training_dataset(ds).mirrored
+    body = PartDataset("body", ("a",), ("src",), (f[:, :63],))
+    assert training_dataset(body) is body
 
 
 # --- k-means -------------------------------------------------------------------------------

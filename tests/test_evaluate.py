@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from motion_tokens.core.codecs.bundle import write_bundle
-from motion_tokens.core.codecs.dataset import Split, read_takes
-from motion_tokens.core.codecs.evaluate import EvaluationRow, SplitFigures, evaluate_codecs, family_ratios, main
+from motion_tokens.core.codecs.evaluation.figures import EvaluationRow, SplitFigures, family_ratios, frame_rows
+from motion_tokens.core.codecs.evaluation.report import summary_lines
+from motion_tokens.core.codecs.evaluation.run import evaluate_codecs
+from motion_tokens.core.codecs.training.dataset import Split, read_takes
 from motion_tokens.core.codecs.features import part_features
 from motion_tokens.core.errors import MotionTokensError
 from motion_tokens.core.formats import write_smplx_npz
@@ -196,21 +198,45 @@ def test_codec_selection_and_its_errors(data, models, tmp_path):
         evaluate_codecs([data], models_dir=models, out=tmp_path / "r.md", progress=None, split=Split(frozenset()))
 
 
-def test_command_line_writes_the_report_and_exits_2_on_bad_input(data, models, tmp_path, capsys):
-    # The command line uses the committed split (core/codecs/split.json): it holds out the last
-    # 25% of the take named 2_scott_0_1_1, so a take of that name is evaluated on its tail.
-    folder = tmp_path / "beat2"
-    folder.mkdir()
-    (folder / "2_scott_0_1_1.npz").write_bytes((data / "set-a" / "take_b.npz").read_bytes())
-    out = tmp_path / "cli.md"
-    assert main(["--data", str(folder), "--models", str(models), "--codecs", "kmeans-6", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "| kmeans-6 | hands | k-means | k=64 | 6 | 180 |" in printed
-    text = out.read_text(encoding="utf-8")
-    assert "Command: `python -m motion_tokens.core.codecs.evaluate --data " in text
-    assert (tmp_path / "cli_rd.png").is_file()
-    # no held-out take under the folder: exit 2 with the reason
-    assert main(["--data", str(data), "--models", str(models), "--out", str(tmp_path / "x.md")]) == 2
-    assert "no held-out take" in capsys.readouterr().err
-    assert main(["--data", str(tmp_path / "nowhere"), "--models", str(models), "--out", str(tmp_path / "x.md")]) == 2
-    assert "nowhere" in capsys.readouterr().err
+def test_the_report_names_the_command_that_reproduces_it(report, data, models):
+    text = report.out.read_text(encoding="utf-8")
+    assert f"Command: `python -m motion_tokens evaluate-codecs --data {data} --out {report.out} --models {models}`" in text
+    assert "Machine: " in text
+
+
+def test_summary_lines_give_the_rows_figures(report):
+    """One header, one line per row (same order), then the files; each number is the row's own
+    figure in the column's rounding: the part's headline held out and in-sample, Kabsch body and
+    hands, hull mean %, jerk ratio, whole-token usage % and perplexity."""
+    lines = summary_lines(report)
+    assert lines[0].split()[:2] == ["codec", "part"] and "perplexity" in lines[0]
+    assert lines[-1] == f"{report.out}: report; {report.plot}: plot"
+    body_lines = lines[1:-1]
+    assert len(body_lines) == len(report.rows)
+    assert len({len(line) for line in lines[:-1]}) == 1  # fixed width
+    for line, r in zip(body_lines, report.rows):
+        cells = line.split()
+        assert cells[:2] == [r.codec, r.part]
+        numbers = [float(c) for c in cells[2:]]
+        h = r.held_out
+        headline = h.rmse_cm if r.part == "body" else h.kabsch_hands_cm
+        headline_in = r.in_sample.rmse_cm if r.part == "body" else r.in_sample.kabsch_hands_cm
+        expected = [r.bits_per_frame, r.bits_per_second, headline, headline_in, h.kabsch_body_cm,
+                    h.kabsch_hands_cm, h.wrist_hull_mean_pct, h.jerk_ratio, h.token_usage_pct, h.token_perplexity]
+        tolerances = [0, 0, 0.005, 0.005, 0.005, 0.005, 0.05, 0.005, 0.05, 0.05]
+        for got, want, tol in zip(numbers, expected, tolerances):
+            assert got == pytest.approx(want, abs=tol + 1e-9)
+    # Hand-checked cells: the exact codebook's body row uses 8 of 64 codes (12.5%), the
+    # mean-pose baseline one code of one (100%, perplexity 1).
+    exact = body_lines[[(r.codec, r.part) for r in report.rows].index(("kmeans-6", "body"))].split()
+    assert exact[-2] == "12.5"
+    still = body_lines[[(r.codec, r.part) for r in report.rows].index(("mean-pose", "body"))].split()
+    assert still[2:4] == ["0", "0"] and still[-2:] == ["100.0", "1.0"]
+
+
+def test_frames_of_reference_come_from_the_part_registry():
+    # body: the root's frame, pelvis to wrists; hands: each wrist's frame with its 15 finger
+    # joints and its 5 tips (tip rows follow the 55 joints: left tips 55-59, right 60-64).
+    assert frame_rows("body") == ((0, tuple(range(22))),)
+    assert frame_rows("hands") == ((20, (20, *range(25, 40), *range(55, 60))),
+                                   (21, (21, *range(40, 55), *range(60, 65))))

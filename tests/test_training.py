@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from motion_tokens.core.codecs.bundle import bits_per_frame
-from motion_tokens.core.codecs.dataset import Split
+from motion_tokens.core.codecs.training.dataset import Split
 from motion_tokens.core.codecs.features import part_features
 from motion_tokens.core.codecs.registry import load_codec
-from motion_tokens.core.codecs.train import RQVAETraining, main, train_codec
-from motion_tokens.core.errors import MotionTokensError
+from motion_tokens.core.codecs.training.rqvae_fit import RQVAETraining
+from motion_tokens.core.codecs.training.train import train_codec
+from motion_tokens.core.errors import MissingFileError, MotionTokensError
 from motion_tokens.core.formats import read_motion
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,8 +97,7 @@ def test_too_little_data_is_refused_with_a_message(tmp_path):
         _train(tmp_path, "kmeans", 9, "body", entropy_guided=True)
 
 
-def test_entry_point_exits_2_on_bad_data(tmp_path, capsys):
-    assert main(["--family", "kmeans", "--bits", "6", "--part", "body", "--data", str(tmp_path / "none"),
-                 "--out", str(tmp_path / "x")]) == 2
-    assert "no such data folder" in capsys.readouterr().err
+def test_a_missing_data_folder_is_named_and_nothing_is_written(tmp_path):
+    with pytest.raises(MissingFileError, match="no such data folder"):
+        train_codec("kmeans", 6, "body", [tmp_path / "none"], tmp_path / "x", progress=lambda s: None)
     assert not (tmp_path / "x").exists()

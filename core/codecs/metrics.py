@@ -2,7 +2,7 @@
 
 Positions are metres in, centimetres out for the RMSE figures; every function checks its
 input shapes and raises ValueError saying what was wrong. Nothing here knows about codecs or
-files: `evaluate` decides which joints and which frame of reference each metric sees.
+files: `evaluation` decides which joints and which frame of reference each metric sees.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+
+from ..rotations import kabsch_rotation
 
 #: SMPL-X wrist joints (left, right), whose trajectories the hull-volume ratio measures.
 WRISTS = (20, 21)
@@ -54,7 +56,7 @@ def kabsch_align(source, target) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best rigid motion (rotation + translation, no scale) of `source` onto `target`, per set.
 
     source, target: (..., N, 3) matching points; every leading index (e.g. each frame of
-        (T, N, 3)) is aligned on its own, all at once through a batched SVD.
+        (T, N, 3)) is aligned on its own, all at once (`core.rotations.kabsch_rotation`).
     Returns (aligned (..., N, 3), rotations (..., 3, 3), translations (..., 3)) with
     aligned = source @ R^T + t minimising the summed squared distance to target. R is a
     proper rotation (det +1): when the best orthogonal map is a reflection, the smallest
@@ -67,16 +69,7 @@ def kabsch_align(source, target) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     _same_shape(source, target, "source and target")
     mu_s = source.mean(axis=-2, keepdims=True)
     mu_t = target.mean(axis=-2, keepdims=True)
-    s = source - mu_s
-    t = target - mu_t
-    # Cross-covariance H = s^T t; with H = U S V^T the best rotation is V diag(1,1,d) U^T.
-    h = np.swapaxes(s, -1, -2) @ t  # (..., 3, 3)
-    u, _, vt = np.linalg.svd(h)
-    d = np.sign(np.linalg.det(np.swapaxes(vt, -1, -2) @ np.swapaxes(u, -1, -2)))
-    d = np.where(d == 0, 1.0, d)  # a rank-deficient H has det 0: no reflection to undo
-    fix = np.ones(h.shape[:-2] + (3,))
-    fix[..., 2] = d
-    r = np.swapaxes(vt, -1, -2) @ (fix[..., :, None] * np.swapaxes(u, -1, -2))
+    r, _ = kabsch_rotation(source - mu_s, target - mu_t)
     trans = mu_t[..., 0, :] - np.einsum("...ij,...j->...i", r, mu_s[..., 0, :])
     aligned = source @ np.swapaxes(r, -1, -2) + trans[..., None, :]
     return aligned, r, trans

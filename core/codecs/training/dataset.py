@@ -19,13 +19,13 @@ training time, so it cannot drift when data is added:
   block. BEAT2 has a single take here, so it cannot be split by takes: its last 25% is held
   out. Its held-out error is within-take (same speaker, same session) and so optimistic; for
   the hands, which only BEAT2 provides, it is the only held-out figure there is.
-Takes not named in the file are training takes. Mirrored hands (augmentation) are made from
-training frames only, so no mirror image of a held-out frame is ever trained on.
+Takes not named in the file are training takes. Mirrored copies (the augmentation of parts
+`mirrored_in_training`, the hands) are made from training frames only, so no mirror image of a
+held-out frame is ever trained on. `tools/make_split.py` rewrites the file (`make_split_file`).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
@@ -37,14 +37,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, MissingFileError
-from ..formats import MOTION_SUFFIXES
-from ..motion import Motion
-from ..parts import get_part
-from ..retarget import read_smplx_motion
-from .features import CODEC_FPS, at_codec_rate, mirrored_part, part_features
+from ...errors import CorruptFileError, MissingFileError
+from ...formats import MOTION_SUFFIXES
+from ...motion import Motion
+from ...parts import get_part
+from ...retarget import read_smplx_motion
+from ..features import CODEC_FPS, at_codec_rate, mirrored_part, part_features
 
-SPLIT_FILE = Path(__file__).resolve().parent / "split.json"
+#: The committed split, core/codecs/split.json (beside the codec modules it serves).
+SPLIT_FILE = Path(__file__).resolve().parents[1] / "split.json"
 
 #: Bandai take names: dataset-N_{content}_{style}_{take}.
 _BANDAI_NAME = re.compile(r"^(dataset-\d+)_([^_]+)_([^_]+)_(\d+)$")
@@ -83,7 +84,7 @@ class Split:
 class PartDataset:
     """Per-take features of one part at 30 fps.
 
-    part: 'body' or 'hands'. names, sources: per take. arrays: per take (T_i, F) float32
+    part: a `core.parts` name. names, sources: per take. arrays: per take (T_i, F) float32
     axis-angle features (see features.py). skipped: names of takes in which the part does not
     move (left out). mirrored: whether the takes include left/right mirrored copies.
     """
@@ -210,24 +211,12 @@ def part_dataset(takes, part: str, fps: float = CODEC_FPS) -> PartDataset:
     return PartDataset(part, tuple(names), tuple(sources), tuple(arrays), tuple(skipped))
 
 
-def load_part_dataset(data_dirs, part: str) -> PartDataset:
-    """All takes under `data_dirs` (unsplit) as `part` features; see `split_part_dataset`."""
-    return part_dataset(read_takes(data_dirs), part)
-
-
-def load_split_part_datasets(data_dirs, part: str, split: Split | None = None) -> tuple[PartDataset, PartDataset]:
-    """(training, held-out) `part` datasets of the takes under `data_dirs`, by the split."""
-    train, held = split_takes(read_takes(data_dirs), split)
-    return part_dataset(train, part), part_dataset(held, part)
-
-
-def with_mirrored_hands(ds: PartDataset) -> PartDataset:
-    """A hands dataset plus a left/right mirrored copy of every take (named `name~mirrored`).
+def with_mirrored(ds: PartDataset) -> PartDataset:
+    """`ds` plus a left/right mirrored copy of every take (named `name~mirrored`), by
+    `features.mirrored_part`; arrays stay (T_i, F) float32.
 
     Apply to training data only: mirrors of held-out frames must never be trained on.
     """
-    if ds.part != "hands":
-        raise ValueError(f"mirroring is an augmentation of the hands, not of {ds.part!r}")
     return replace(
         ds,
         names=ds.names + tuple(f"{n}~mirrored" for n in ds.names),
@@ -235,6 +224,12 @@ def with_mirrored_hands(ds: PartDataset) -> PartDataset:
         arrays=ds.arrays + tuple(mirrored_part(a, ds.part).astype(np.float32) for a in ds.arrays),
         mirrored=True,
     )
+
+
+def training_dataset(ds: PartDataset) -> PartDataset:
+    """What a codec of `ds.part` is fitted on: `ds`, with its mirror images where the part is
+    `mirrored_in_training` (more data where a dataset is small: the hands)."""
+    return with_mirrored(ds) if get_part(ds.part).mirrored_in_training else ds
 
 
 def bandai_held_out(names, fraction: float = _HELD_OUT_FRACTION) -> list[str]:
@@ -265,7 +260,7 @@ def make_split_file(data_dirs, beat2_takes, path: str | os.PathLike = SPLIT_FILE
         raise MissingFileError(Path(str(data_dirs[0])), f"no take named {', '.join(missing)} under the data folders")
     content = {
         "about": (
-            "The fixed held-out split of the codec data (core/codecs/dataset.py). "
+            "The fixed held-out split of the codec data (core/codecs/training/dataset.py). "
             "held_out_takes: whole takes never trained on; Bandai ones chosen per (dataset, content) "
             "group of >= 5 takes as the ceil(10%) with the smallest sha256 of the name (groups with "
             "fewer takes stay in training). held_out_tails: takes whose last fraction is held out as "
@@ -278,18 +273,3 @@ def make_split_file(data_dirs, beat2_takes, path: str | os.PathLike = SPLIT_FILE
     }
     Path(path).write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")
     return content
-
-
-def main(argv=None) -> None:
-    """`python -m motion_tokens.core.codecs.dataset --data DIR... --tail-takes NAME...`: rewrite
-    split.json (only when the shared data changes; the committed file is the split)."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--data", nargs="+", required=True)
-    parser.add_argument("--tail-takes", nargs="+", default=["2_scott_0_1_1"])
-    args = parser.parse_args(argv)
-    content = make_split_file(args.data, args.tail_takes)
-    print(f"{SPLIT_FILE}: {len(content['held_out_takes'])} whole takes held out; tails {content['held_out_tails']}")
-
-
-if __name__ == "__main__":
-    main()

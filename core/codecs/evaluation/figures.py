@@ -1,0 +1,320 @@
+"""The evaluation's figures: the points each metric sees, running sums over takes, and the
+figures of one codec and part on one split (`SplitFigures`), a report row and the family ratio.
+
+Points come in frames of reference built from the part registry: per part, one frame for each
+of its `point_origins` joints, holding that joint, the part's joints it moves (the joints
+whose nearest ancestor among the origins it is) and the part's tips placed there. The body
+gives one frame (the root's: joints 0-21), the hands two (each wrist: wrist, its 15 finger
+joints, its 5 tips). The Kabsch figure of a part aligns each of its frames on its own; the jerk
+of a coded part is over the points of its frames; the wrist hulls are the wrists' trajectories
+in the body's frame (so that walking does not count as reach).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ...motion import Motion
+from ...parts import PARTS, get_part
+from ...skeleton import NUM_SMPLX_JOINTS, SMPLX_PARENTS
+from ..metrics import WRISTS, code_usage, kabsch_rmse, mean_jerk, perplexity, position_rmse, whole_tokens, \
+    wrist_hull_volume_ratio
+
+#: The part whose frame the wrist hulls are measured in (the wrists' own part).
+_HULL_PART = next(p for p in PARTS if set(WRISTS) <= set(get_part(p).joints))
+
+
+@lru_cache(maxsize=None)
+def frame_rows(part: str) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """Per frame of reference of `part`: (origin joint, rows), rows indexing the extended points
+    (joints 0..54, then the part's tips at NUM_SMPLX_JOINTS + i for its i-th `tips_from`)."""
+    spec = get_part(part)
+    origins = tuple(dict.fromkeys(spec.point_origins))
+    tip_origins = spec.point_origins[len(spec.points):]
+
+    def origin_of(joint: int) -> int:
+        while joint not in origins:
+            joint = SMPLX_PARENTS[joint]
+        return joint
+
+    return tuple(
+        (o, (o, *(j for j in spec.joints if origin_of(j) == o),
+             *(NUM_SMPLX_JOINTS + i for i, t in enumerate(tip_origins) if t == o)))
+        for o in origins
+    )
+
+
+def _in_frame(points: np.ndarray, origin: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """(T, N, 3) points in the frame of (T, 3) origins with (T, 3, 3) world rotations."""
+    return np.einsum("tji,tnj->tni", rotation, points - origin[:, None, :])
+
+
+@dataclass(frozen=True)
+class Points:
+    """The points the metrics see, for one motion (T frames), metres.
+
+    world: (T, 55, 3) all joints. local: per part name, (T, N, 3) per frame of reference
+    (`frame_rows`), in that frame.
+    """
+
+    world: np.ndarray
+    local: dict[str, tuple[np.ndarray, ...]]
+
+    @classmethod
+    def of(cls, motion: Motion) -> "Points":
+        glob, pos = motion.forward_kinematics()
+        offsets = motion.skeleton.offsets
+        local = {}
+        for part in PARTS:
+            tips_from = list(get_part(part).tips_from)
+            tips = pos[:, tips_from] + np.einsum("tjab,jb->tja", glob[:, tips_from], offsets[tips_from])
+            ext = np.concatenate([pos, tips], axis=1)  # (T, 55 + tips, 3)
+            local[part] = tuple(_in_frame(ext[:, list(rows)], pos[:, o], glob[:, o]) for o, rows in frame_rows(part))
+        return cls(pos, local)
+
+    def flat(self, part: str) -> tuple[np.ndarray, list[range]]:
+        """(T, N, 3) the part's frames side by side, and the rows of each frame."""
+        arrays = self.local[part]
+        bounds = np.cumsum([0] + [a.shape[1] for a in arrays])
+        return np.concatenate(arrays, axis=1), [range(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _hull_wrists() -> tuple[int, int]:
+    """The wrists' rows in the hull part's first frame."""
+    rows = frame_rows(_HULL_PART)[0][1]
+    return rows.index(WRISTS[0]), rows.index(WRISTS[1])
+
+
+@dataclass
+class Sums:
+    """Running sums over the takes of one split, for one codec and part.
+
+    Squared RMSEs are kept times the number of points they averaged, mean jerks times their
+    samples (so the sums pool over frames); kabsch: part -> [squared RMSE x points, points];
+    by_source: source folder -> [squared RMSE x points, points] of the full pose.
+    """
+
+    frames: int = 0
+    sq_full: float = 0.0
+    n_full: int = 0
+    kabsch: dict = field(default_factory=lambda: {p: [0.0, 0] for p in PARTS})
+    hull_orig: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    hull_dec: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    jerk_orig: float = 0.0
+    jerk_dec: float = 0.0
+    tokens: list = field(default_factory=list)
+    by_source: dict = field(default_factory=dict)
+
+    def add(self, orig: Points, dec: Points, part: str, fps: float, tokens: np.ndarray, source: str) -> None:
+        """One take: original and decoded points, the coded part, its rate, (T,) or (T, Q) tokens."""
+        self.frames += len(orig.world)
+        self.tokens.append(tokens)
+        n = orig.world.shape[0] * orig.world.shape[1]
+        sq = position_rmse(orig.world, dec.world) ** 2 * n
+        self.sq_full += sq
+        self.n_full += n
+        acc = self.by_source.setdefault(source, [0.0, 0])
+        acc[0] += sq
+        acc[1] += n
+        for p, acc in self.kabsch.items():
+            (o, groups), (d, _) = orig.flat(p), dec.flat(p)
+            n = o.shape[0] * o.shape[1]
+            acc[0] += kabsch_rmse(o, d, groups) ** 2 * n
+            acc[1] += n
+        body_o, body_d = orig.local[_HULL_PART][0], dec.local[_HULL_PART][0]
+        hull = wrist_hull_volume_ratio(body_o, body_d, _hull_wrists())
+        self.hull_orig += hull.original_m3
+        self.hull_dec += hull.decoded_m3
+        self._add_jerk(orig.flat(part)[0], dec.flat(part)[0], fps)
+
+    def _add_jerk(self, po: np.ndarray, pd: np.ndarray, fps: float) -> None:
+        # Origin rows sit at 0 in their own frame: they add nothing to the summed jerk, so the
+        # ratio is that of the part's moving points.
+        if len(po) >= 4:  # jerk needs a third difference
+            n = (len(po) - 3) * po.shape[1]
+            self.jerk_orig += mean_jerk(po, fps) * n
+            self.jerk_dec += mean_jerk(pd, fps) * n
+
+
+@dataclass(frozen=True)
+class SplitFigures:
+    """The figures of one codec and part on one split (held-out or training).
+
+    rmse_cm: full-pose RMSE; kabsch_body_cm, kabsch_hands_cm: Kabsch-aligned RMSE; cm.
+    wrist_hull_pct: (left, right) decoded hull volume as % of the original; wrist_hull_mean_pct
+    their mean. jerk_ratio: decoded mean jerk over the original's. usage_pct, perplexity:
+    per quantizer. token_usage_pct, token_perplexity: of whole tokens (the (T, Q) tuples of an
+    RQ-VAE read as one of D^Q = 2^bits symbols; for k-means the same as per quantizer), so
+    that the families compare. rmse_by_source_cm: full-pose RMSE per source folder.
+    takes, frames: what was coded.
+    """
+
+    takes: int
+    frames: int
+    rmse_cm: float
+    kabsch_body_cm: float
+    kabsch_hands_cm: float
+    wrist_hull_pct: tuple[float, float]
+    wrist_hull_mean_pct: float
+    jerk_ratio: float
+    usage_pct: tuple[float, ...]
+    perplexity: tuple[float, ...]
+    token_usage_pct: float
+    token_perplexity: float
+    rmse_by_source_cm: dict
+
+    def kabsch_cm(self, part: str) -> float:
+        """The Kabsch-aligned RMSE of `part`'s points (kabsch_{part}_cm)."""
+        return getattr(self, f"kabsch_{part}_cm")
+
+    def headline(self, part: str) -> float:
+        """The figure `part` is judged by (`Part.headline`)."""
+        return getattr(self, get_part(part).headline)
+
+
+def _root_mean(sq: float, n: int) -> float:
+    return math.sqrt(sq / n) if n else float("nan")
+
+
+def split_figures(s: Sums, takes: int, codebook_size: int) -> SplitFigures:
+    """The figures of the sums over `takes` takes; tokens in [0, codebook_size)."""
+    hull = tuple(float(100.0 * d / o) if o > 0 else float("nan") for o, d in zip(s.hull_orig, s.hull_dec))
+    tokens = np.concatenate(s.tokens, axis=0)
+    usage = code_usage(tokens, codebook_size)
+    ppl = perplexity(tokens, codebook_size)
+    q = 1 if tokens.ndim == 1 else tokens.shape[1]
+    symbols = whole_tokens(tokens, codebook_size)
+    kabsch = {f"kabsch_{p}_cm": _root_mean(*acc) for p, acc in s.kabsch.items()}
+    return SplitFigures(
+        takes=takes,
+        frames=s.frames,
+        rmse_cm=_root_mean(s.sq_full, s.n_full),
+        **kabsch,
+        wrist_hull_pct=hull,
+        wrist_hull_mean_pct=float(np.mean(hull)),
+        jerk_ratio=s.jerk_dec / s.jerk_orig if s.jerk_orig > 0 else float("nan"),
+        usage_pct=usage.per_quantizer,
+        perplexity=ppl.per_quantizer,
+        token_usage_pct=code_usage(symbols, codebook_size**q).mean,
+        token_perplexity=perplexity(symbols, codebook_size**q).mean,
+        rmse_by_source_cm={k: _root_mean(sq, n) for k, (sq, n) in sorted(s.by_source.items())},
+    )
+
+
+# --- rows of the report ------------------------------------------------------------------------
+
+def ratio(a: float, b: float) -> float:
+    """a / b, NaN where b is 0 (an exact codec has no error to compare against)."""
+    return a / b if b else float("nan")
+
+
+@dataclass(frozen=True)
+class EvaluationRow:
+    """One codec bundle (codec name and part): its rate and its figures on both splits.
+
+    size: 'k=512' or 'D=8 x Q=3'. codebook_size: k or D. bits_per_frame, bits_per_second
+    come from the manifest (bundle.bits_per_frame, fps). held_out, in_sample: SplitFigures.
+    training: the manifest's `training` block (data, steps, parameters; empty for the baseline).
+    """
+
+    codec: str
+    part: str
+    family: str
+    size: str
+    codebook_size: int
+    bits_per_frame: float
+    bits_per_second: float
+    held_out: SplitFigures
+    in_sample: SplitFigures
+    training: dict = field(default_factory=dict)
+
+    @property
+    def part_rmse_cm(self) -> float:
+        """The figure plotted and compared per part, held out: the part's `headline` (full-pose
+        RMSE for the body, Kabsch hands RMSE for the hands: the full-pose figure dilutes finger
+        errors over 55 joints)."""
+        return self.held_out.headline(self.part)
+
+    @property
+    def part_rmse_in_sample_cm(self) -> float:
+        return self.in_sample.headline(self.part)
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What one part was evaluated on: takes and frames per split, and takes left out."""
+
+    part: str
+    held_out_takes: int
+    held_out_frames: int
+    train_takes: int
+    train_frames: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class FamilyRatio:
+    """k-means error over RQ-VAE error at one bitrate and part (above 1: RQ-VAE is better).
+
+    kmeans, rqvae: the two rows. ratio: of the part's figure (EvaluationRow.part_rmse_cm)
+    held out; in_sample_ratio: the same on the training split; full_pose_ratio and
+    kabsch_ratio: of the held-out full-pose and Kabsch-aligned (the part's own) RMSE.
+    """
+
+    part: str
+    bits_per_frame: float
+    kmeans: EvaluationRow
+    rqvae: EvaluationRow
+
+    @property
+    def ratio(self) -> float:
+        return ratio(self.kmeans.part_rmse_cm, self.rqvae.part_rmse_cm)
+
+    @property
+    def in_sample_ratio(self) -> float:
+        return ratio(self.kmeans.part_rmse_in_sample_cm, self.rqvae.part_rmse_in_sample_cm)
+
+    @property
+    def full_pose_ratio(self) -> float:
+        return ratio(self.kmeans.held_out.rmse_cm, self.rqvae.held_out.rmse_cm)
+
+    @property
+    def kabsch_ratio(self) -> float:
+        return ratio(self.kmeans.held_out.kabsch_cm(self.part), self.rqvae.held_out.kabsch_cm(self.part))
+
+
+def family_ratios(rows) -> list[FamilyRatio]:
+    """k-means / RQ-VAE RMSE (the part's figure, see EvaluationRow.part_rmse_cm) for every part
+    and bitrate at which both families were evaluated, in part then bitrate order."""
+    by_key = {(r.family, r.part, r.bits_per_frame): r for r in rows}
+    out = []
+    for (family, part, bits), km in sorted(by_key.items(), key=lambda kv: (PARTS.index(kv[0][1]), kv[0][2])):
+        rq = by_key.get(("rqvae", part, bits))
+        if family == "kmeans" and rq is not None:
+            out.append(FamilyRatio(part, bits, km, rq))
+    return out
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """rows: one per codec and part; data: per part; ratios: per part and shared bitrate;
+    markdown: the report's text; out, plot: the files written; seconds: wall time."""
+
+    rows: tuple[EvaluationRow, ...]
+    data: tuple[DataSummary, ...]
+    ratios: tuple[FamilyRatio, ...]
+    markdown: str
+    out: Path
+    plot: Path | None
+    seconds: float
+
+    def row(self, codec: str, part: str) -> EvaluationRow:
+        for r in self.rows:
+            if r.codec == codec and r.part == part:
+                return r
+        raise KeyError(f"no row for {codec} {part}")

@@ -1,0 +1,157 @@
+"""What a family's trainer hands back to `train_codec`, and the manifest parts every family shares."""
+
+from __future__ import annotations
+
+import math
+import shlex
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ...parts import get_part
+from ...skeleton import SMPLX_JOINT_NAMES
+from ..features import CODEC_FPS, part_positions
+from ..codec_size import codebook_size
+from ..metrics import code_usage, perplexity, whole_tokens
+from ..registry import Codec
+from .dataset import PartDataset
+
+#: k-means fitting: below this many training vectors per code, fit on takes resampled to 90 fps.
+MIN_VECTORS_PER_CODE = 2
+UPSAMPLED_FPS = 90.0
+
+#: What the shipped data holds for each part, said in every manifest of that part (prose about
+#: the data folders, not a property of the part).
+_DATA_NOTES = {
+    "hands": (
+        "Hands data is tiny: BEAT2 alone (one take of one speaker, 1,906 frames = 63.5 s), the Bandai BVH "
+        "having no fingers. Training saw its first 75% plus the left/right mirror images of it; the held-out "
+        "figures are on its last 25% (same speaker and session), so they are optimistic about other "
+        "speakers and signing. Retrain when hand poses fitted from sign video and more data arrive."
+    ),
+    "body": (
+        "Body data: Bandai dataset-1 and dataset-2 (retargeted from BVH; spine2 and the fingers are at rest "
+        "in them) and BEAT2 (one speaker); about 22 minutes in all. The Bandai held-out takes are unseen "
+        "styles of seen contents; the BEAT2 held-out block is within-take."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """What a family's trainer fits on.
+
+    bits, part: the codec's rate and part. takes: the training takes (MotionTake), for trainers
+    that read them again at another rate. data: their features at 30 fps, mirrored copies
+    included where the part is `mirrored_in_training`. seed: every random draw. entropy_guided:
+    an RQ-VAE option. progress: called with a line per step. rqvae: RQ-VAE optimisation
+    settings (`rqvae_fit.RQVAETraining`; None: the part's default).
+    """
+
+    bits: int
+    part: str
+    takes: list
+    data: PartDataset
+    seed: int
+    entropy_guided: bool
+    progress: Callable[[str], None]
+    rqvae: object = None
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted codec before it is a bundle.
+
+    shape: the manifest's size fields ({"k": k} or {"D", "Q", "model_config"}). tensors: the
+    weights file's arrays by name. fitting: the manifest's training fields of this family
+    (method, fit_fps, train_vectors, ...). normalisation: the words for `input.normalisation`.
+    notes: the manifest's notes.
+    """
+
+    shape: dict
+    tensors: dict[str, np.ndarray]
+    fitting: dict
+    normalisation: str
+    notes: list[str] = field(default_factory=list)
+
+
+def command_line(family, bits, part, data_dirs, out, seed, entropy_guided) -> str:
+    """The `python -m motion_tokens train-codec ...` line that makes the bundle (for its manifest)."""
+    args = ["python", "-m", "motion_tokens", "train-codec", "--family", family, "--bits", str(bits), "--part", part,
+            "--data", *map(str, data_dirs), "--out", str(out), "--seed", str(seed)]
+    if entropy_guided:
+        args.append("--entropy-guided")
+    return shlex.join(args)
+
+
+def data_notes(part: str, fit_fps: float, train_vectors: int, codes: int) -> list[str]:
+    """The manifest's notes: what the part's data is, and whether fitting needed resampled takes."""
+    notes = [_DATA_NOTES[part]] if part in _DATA_NOTES else []
+    if fit_fps != CODEC_FPS:
+        notes.append(
+            f"Fewer than {MIN_VECTORS_PER_CODE} training frames per code at 30 fps, so the codebook was fitted "
+            f"on the training takes resampled to {fit_fps:g} fps (slerp): {train_vectors} vectors for "
+            f"{codes} codes. Many codes are near-duplicates (in-between poses of the same frames); the "
+            "codebook is as large as its name says but holds no more information than the data."
+        )
+    return notes
+
+
+def input_description(part: str, normalisation: str) -> dict:
+    """The manifest's `input` block: joints, rotation form, normalisation, error points."""
+    spec = get_part(part)
+    points = spec.points + tuple(f"tip beyond {SMPLX_JOINT_NAMES[j]}" for j in spec.tips_from)
+    return {
+        "joints": list(spec.joints),
+        "joint_names": [SMPLX_JOINT_NAMES[j] for j in spec.joints],
+        "rotation": "axis-angle (radians) local rotations, x y z per joint in the order of `joints`",
+        "features": spec.num_features,
+        "normalisation": normalisation,
+        "not_coded": "root orientation (joint 0) and root translation are carried through unchanged as side "
+        "information (the global trajectory); bits per frame count the pose only",
+        "error_points": [SMPLX_JOINT_NAMES[p] if isinstance(p, int) else p for p in points],
+    }
+
+
+def _usage_figures(tokens: np.ndarray, codes: int) -> dict:
+    """Usage (% of `codes` used) and perplexity of (N,) tokens, rounded for the manifest."""
+    return {"usage_percent": round(code_usage(tokens, codes).mean, 2),
+            "perplexity": round(perplexity(tokens, codes).mean, 2)}
+
+
+def _token_figures(tokens: np.ndarray, codebook_size: int) -> dict:
+    """Usage and perplexity of (N,) or (N, Q) tokens: of whole tokens (one of D^Q symbols), and
+    per layer where there are Q > 1 columns."""
+    if tokens.ndim == 1:
+        return _usage_figures(tokens, codebook_size)
+    q = tokens.shape[1]
+    out = _usage_figures(whole_tokens(tokens, codebook_size), codebook_size**q)
+    out["per_layer"] = [_usage_figures(tokens[:, i], codebook_size) for i in range(q)]
+    return out
+
+
+def evaluate_codec(codec: Codec, data: PartDataset) -> dict:
+    """The manifest's figures of `codec` on `data`: position RMSE (cm) of the part's
+    `part_positions` points, per source too, and code usage and perplexity."""
+    if data.num_takes == 0:
+        return {"frames": 0}
+    sq_sum, count = 0.0, 0
+    per_source: dict[str, list[float]] = {}
+    all_tokens = []
+    for source, f in zip(data.sources, data.arrays):
+        tokens = codec.encode(f)
+        all_tokens.append(tokens)
+        d = part_positions(f, codec.part) - part_positions(codec.decode(tokens), codec.part)
+        s, n = float(np.sum(d * d)), d.shape[0] * d.shape[1]
+        sq_sum += s
+        count += n
+        acc = per_source.setdefault(source, [0.0, 0])
+        acc[0] += s
+        acc[1] += n
+    return {
+        "frames": data.num_frames,
+        "rmse_cm": round(math.sqrt(sq_sum / count) * 100.0, 3),
+        "rmse_cm_by_source": {k: round(math.sqrt(s / n) * 100.0, 3) for k, (s, n) in sorted(per_source.items())},
+        **_token_figures(np.concatenate(all_tokens), codebook_size(codec)),
+    }

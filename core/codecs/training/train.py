@@ -1,0 +1,132 @@
+"""Training the codecs into bundles: `train_codec(family, bits, part, data_dirs, out)`.
+
+The command line is `python -m motion_tokens train-codec` (tools/train_all_codecs.sh trains
+the shipped bundles with it).
+
+Data: the motion files under the folders (dataset.py), split by the fixed `split.json`; the
+codec is fitted on the training takes only and evaluated on the held-out ones. Parts
+`mirrored_in_training` (the hands) are augmented with left/right mirrored copies of the
+training takes (never of held-out frames). Each family has its trainer (`TRAINERS`):
+kmeans_fit.py and rqvae_fit.py say how they fit.
+
+Evaluation (in the manifest, fitted.evaluate_codec): the position RMSE in cm of the part's
+`part_positions` points (body joints 1-21 plus jaw and middle-finger bases, pelvis-relative;
+hands: finger joints and tips, wrist-relative) on the held-out takes and, beside it, on the
+training takes (in-sample: the quantisation error alone); code usage (% of codes used on the
+held-out frames) and perplexity (exp of the entropy of the held-out token distribution), for
+k-means over its k codes and for RQ-VAE per layer and over whole (T, Q) token tuples.
+
+Determinism: torch.manual_seed, numpy Generator(seed), sklearn random_state=seed and
+torch.use_deterministic_algorithms during training; the same seed and thread count give the
+same weights.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ...errors import MotionTokensError
+from ...parts import get_part
+from ..bundle import Bundle, bits_per_frame, write_bundle
+from ..features import CODEC_FPS
+from ..registry import codec_from_arrays, codec_name
+from .dataset import PartDataset, Split, load_split, part_dataset, read_takes, split_takes, training_dataset
+from .fitted import FitJob, Fitted, command_line, evaluate_codec, input_description
+from .kmeans_fit import fit_kmeans_codec
+from .rqvae_fit import RQVAETraining, train_rqvae_codec
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """A family's trainer: fit(job) -> Fitted; entropy_guided: whether it has that option."""
+
+    fit: Callable[[FitJob], Fitted]
+    entropy_guided: bool = False
+
+
+#: family -> its trainer.
+TRAINERS = {"kmeans": Trainer(fit_kmeans_codec), "rqvae": Trainer(train_rqvae_codec, entropy_guided=True)}
+
+
+def _fit_deterministically(fit: Callable[[FitJob], Fitted], job: FitJob) -> Fitted:
+    """fit(job) with torch's deterministic algorithms on, the setting restored afterwards."""
+    import torch
+
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        return fit(job)
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+
+
+def _training_block(data_dirs, split: Split, train: PartDataset, held: PartDataset, fitted: Fitted,
+                    entropy_guided: bool, seconds: float) -> dict:
+    """The manifest's `training` block: data, split, frames, how it was fitted and how long."""
+    import torch
+
+    return {
+        "data": [str(d) for d in data_dirs],
+        "split": split.describe(),
+        "train": train.summary(),
+        "held_out": held.summary(),
+        "takes_without_this_part": len(train.skipped) + len(held.skipped),
+        # The manifest schema's name for the mirror augmentation (any part mirrored_in_training).
+        "mirrored_hands": get_part(train.part).mirrored_in_training,
+        **fitted.fitting,
+        "entropy_guided": entropy_guided,
+        "seconds": round(seconds, 1),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def train_codec(family: str, bits: int, part: str, data_dirs, out, seed: int = 0, entropy_guided: bool = False,
+                progress=print, split: Split | None = None, rqvae_training: RQVAETraining | None = None) -> Bundle:
+    """Train codec `family-bits` for `part` on the motion under `data_dirs`; write it to `out`.
+
+    split: the held-out split (default: split.json). rqvae_training: optimisation settings
+    (default RQVAE_TRAINING[part]). Returns the written, verified Bundle.
+    """
+    name = codec_name(family, bits)
+    get_part(part)
+    if entropy_guided and not TRAINERS[family].entropy_guided:
+        raise ValueError("entropy-guided training is an option of the RQ-VAE codebooks, not of k-means")
+    t0 = time.perf_counter()
+    split = load_split() if split is None else split
+    progress(f"{name}-{part}: reading {', '.join(map(str, data_dirs))}")
+    train_takes, held_takes = split_takes(read_takes(data_dirs), split)
+    train, held = part_dataset(train_takes, part), part_dataset(held_takes, part)
+    if train.num_takes == 0:
+        raise MotionTokensError(f"no training takes with {part} motion under {', '.join(map(str, data_dirs))}")
+    train_fit = training_dataset(train)
+    progress(f"  training: {train.num_takes} takes, {train.num_frames} frames"
+             + (f" (+ mirrored: {train_fit.num_frames})" if train_fit.mirrored else "")
+             + f"; held out: {held.num_takes} takes, {held.num_frames} frames")
+    job = FitJob(bits, part, train_takes, train_fit, seed, entropy_guided, progress, rqvae_training)
+    fitted = _fit_deterministically(TRAINERS[family].fit, job)
+    seconds = time.perf_counter() - t0
+    manifest = {
+        "format": 1, "name": name, "kind": "codec", "family": family, "part": part, **fitted.shape, "fps": CODEC_FPS,
+        "input": input_description(part, fitted.normalisation),
+        "training": _training_block(data_dirs, split, train, held, fitted, entropy_guided, seconds),
+        "seed": seed,
+        "command": command_line(family, bits, part, data_dirs, out, seed, entropy_guided),
+        "notes": fitted.notes,
+    }
+    manifest["bits_per_frame"] = bits_per_frame(manifest)
+    codec = codec_from_arrays(manifest, fitted.tensors)
+    progress("  evaluating")
+    manifest["evaluation"] = {
+        "points": "RMSE of the error_points positions (cm), part alone (rest elsewhere, root at the origin)",
+        "held_out": evaluate_codec(codec, held),
+        "train": evaluate_codec(codec, train),
+    }
+    bundle = write_bundle(Path(out), manifest, fitted.tensors)
+    ev = manifest["evaluation"]
+    progress(f"{name}-{part}: held-out RMSE {ev['held_out'].get('rmse_cm')} cm, train {ev['train']['rmse_cm']} cm, "
+             f"usage {ev['held_out'].get('usage_percent')}%, perplexity {ev['held_out'].get('perplexity')}; "
+             f"{seconds:.0f} s -> {out}")
+    return bundle
