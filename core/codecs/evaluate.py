@@ -64,7 +64,8 @@ from .metrics import (
     whole_tokens,
     wrist_hull_volume_ratio,
 )
-from .registry import MODELS_DIR, Codec, available_codecs, load_codec
+from .base import Codec
+from .registry import MODELS_DIR, available_codecs, load_codec
 
 FAMILY_LABELS = {"kmeans": "k-means", "rqvae": "RQ-VAE", "baseline": "none (0 bits)"}
 #: Body joints of the Kabsch body figure (pelvis to wrists) and the jerk (pelvis excluded: it is
@@ -337,13 +338,6 @@ def family_ratios(rows: Sequence[EvaluationRow]) -> list[FamilyRatio]:
     return out
 
 
-def _codec_size(codec: Codec) -> tuple[str, int]:
-    m = codec.manifest
-    if "k" in m:
-        return f"k={int(m['k'])}", int(m["k"])
-    return f"D={int(m['D'])} x Q={int(m['Q'])}", int(m["D"])
-
-
 class MeanPoseBaseline:
     """The zero-bit reference: every frame decoded as the training split's mean joint angles.
 
@@ -470,7 +464,7 @@ def evaluate_codecs(
                 codec, size, codebook_size = baseline, "training mean", 1
             else:
                 codec = load_codec(info.folder)
-                size, codebook_size = _codec_size(codec)
+                size, codebook_size = codec.size_label, codec.codebook_size
             held_fig = _evaluate_split(codec, held, originals, codebook_size)
             train_fig = _evaluate_split(codec, train, originals, codebook_size) if train else held_fig
             row = EvaluationRow(

@@ -59,7 +59,9 @@ from .features import (
     CODEC_FPS, Normalisation, num_features, part_positions,
 )
 from .kmeans import fit_kmeans, nearest_centroid
-from .registry import KMEANS_K, RQVAE_DQ, Codec, codec_from_arrays, codec_name
+from .base import Codec, ResidualCodec
+from .kmeans import KMeansCodec
+from .registry import OFFERED_BITS, codec_from_arrays, codec_name
 
 #: k-means fitting: below this many training vectors per code, fit on takes resampled to 90 fps.
 MIN_VECTORS_PER_CODE = 2
@@ -127,14 +129,11 @@ def evaluate_codec(codec: Codec, data: PartDataset) -> dict:
         "rmse_cm": round(math.sqrt(sq_sum / count) * 100.0, 3),
         "rmse_cm_by_source": {k: round(math.sqrt(s / n) * 100.0, 3) for k, (s, n) in sorted(per_source.items())},
     }
-    if codec.family == "kmeans":
-        out.update(_usage_figures(tokens, codec.k))
-    else:
-        D, Q = codec.D, codec.Q
-        layers = [_usage_figures(tokens[:, q], D) for q in range(Q)]
-        tuples = np.ravel_multi_index(tuple(tokens.T), (D,) * Q)
-        out.update(_usage_figures(tuples, D**Q))
-        out["per_layer"] = layers
+    # A frame's codes, one per codebook, read as one symbol of codebook_size ** codebooks.
+    size, layers = codec.codebook_size, tokens.reshape(len(tokens), codec.codebooks)
+    out.update(_usage_figures(np.ravel_multi_index(tuple(layers.T), (size,) * codec.codebooks), size**codec.codebooks))
+    if codec.codebooks > 1:
+        out["per_layer"] = [_usage_figures(layers[:, q], size) for q in range(codec.codebooks)]
     return out
 
 
@@ -186,7 +185,7 @@ def _normalisation_kmeans(vectors: np.ndarray) -> Normalisation:
 
 
 def _fit_kmeans(bits, part, train_takes, train, seed, progress):
-    k = KMEANS_K[bits]
+    k = KMeansCodec.BITRATES[bits]["k"]
     fit_fps, fit_data = CODEC_FPS, train
     if train.num_frames < MIN_VECTORS_PER_CODE * k:
         fit_fps = UPSAMPLED_FPS
@@ -241,7 +240,7 @@ def _train_rqvae(bits, part, train, seed, entropy_guided, progress, settings: RQ
     from ..nn.kinematics import PartPositions
     from .rqvae import RQVAE, RQVAEConfig
 
-    D, Q = RQVAE_DQ[bits]
+    D, Q = (ResidualCodec.BITRATES[bits][key] for key in ResidualCodec.SIZE_FIELDS)
     config = RQVAEConfig(part=part, D=D, Q=Q, entropy_guided=entropy_guided)
     norm = Normalisation.fit(train.vectors())
     arrays = [norm.normalise(a) for a in train.arrays]
@@ -374,7 +373,7 @@ def train_codec(family: str, bits: int, part: str, data_dirs, out, seed: int = 0
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m motion_tokens.core.codecs.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--family", choices=("kmeans", "rqvae"), required=True)
-    parser.add_argument("--bits", type=int, choices=sorted(KMEANS_K), required=True)
+    parser.add_argument("--bits", type=int, choices=OFFERED_BITS, required=True)
     parser.add_argument("--part", choices=("body", "hands"), required=True)
     parser.add_argument("--data", nargs="+", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
