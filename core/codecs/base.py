@@ -157,7 +157,7 @@ class ResidualCodec(Codec):
     family = "rqvae"
     family_label = "RQ-VAE"
     SIZE_FIELDS = ("D", "Q")
-    BITRATES = {6: {"D": 8, "Q": 2}, 9: {"D": 8, "Q": 3}, 10: {"D": 32, "Q": 2}, 12: {"D": 8, "Q": 4}}
+    BITRATES: ClassVar[dict[int, dict[str, int]]] = {6: {"D": 8, "Q": 2}, 9: {"D": 8, "Q": 3}, 10: {"D": 32, "Q": 2}, 12: {"D": 8, "Q": 4}}
 
     def __init__(self, manifest: dict, tensors: dict[str, np.ndarray], bundle: Bundle | None = None):
         super().__init__(manifest, tensors, bundle)

@@ -8,6 +8,8 @@ fixed `random_state`, so a seed gives the same codebook. `KMeansCodec` is the lo
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from .base import Codec
@@ -79,7 +81,7 @@ class KMeansCodec(Codec):
     family = "kmeans"
     family_label = "k-means"
     SIZE_FIELDS = ("k",)
-    BITRATES = {6: {"k": 64}, 9: {"k": 512}, 10: {"k": 1024}, 12: {"k": 4096}}
+    BITRATES: ClassVar[dict[int, dict[str, int]]] = {6: {"k": 64}, 9: {"k": 512}, 10: {"k": 1024}, 12: {"k": 4096}}
 
     def __init__(self, manifest: dict, tensors: dict[str, np.ndarray], bundle: Bundle | None = None):
         super().__init__(manifest, tensors, bundle)
