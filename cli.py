@@ -20,7 +20,7 @@ that layout (MetaHuman-compatible, Mixamo, Rigify, or a map file's "skeleton").
 
 The codec commands train a bundle (core/codecs/training/), write the rate-distortion report
 (core/codecs/evaluation/), code a motion into a tokens file (the decoded motion in the BEAT2
-layout plus tokens_body, tokens_hands, codec, token_fps: core/codecs/tokens_file.py), decode
+layout plus tokens_body, tokens_hands, codec, token_fps: core/formats/tokens.py), decode
 one, and list the bundles.
 
 Bad input (a missing, empty, corrupt or wrongly laid out file, an unknown output suffix) prints
@@ -246,7 +246,7 @@ def _animated_scene(motion, frame_start: int, layout, object_name: str | None = 
 def add_codec_commands(commands) -> None:
     """The codec subcommands: train-codec, evaluate-codecs, encode, decode, codecs."""
     from .core.codecs.features import PARTS
-    from .core.codecs.registry import FAMILIES, KMEANS_K
+    from .core.codecs.registry import FAMILIES, OFFERED_BITS
 
     models_help = "folder of codec bundles (default: the extension's models/)"
 
@@ -258,7 +258,7 @@ def add_codec_commands(commands) -> None:
         "(manifest.json, weights.safetensors) to --out. Deterministic for a seed.",
     )
     train.add_argument("--family", choices=FAMILIES, required=True, help="kmeans or rqvae")
-    train.add_argument("--bits", type=int, choices=sorted(KMEANS_K), required=True, help="bits per frame")
+    train.add_argument("--bits", type=int, choices=OFFERED_BITS, required=True, help="bits per frame")
     train.add_argument("--part", choices=PARTS, required=True, help="body part to code")
     train.add_argument("--data", type=Path, nargs="+", required=True, metavar="DIR", help="folders (or files) of motion")
     train.add_argument("--out", type=Path, required=True, metavar="FOLDER",
@@ -342,52 +342,37 @@ def run_evaluate_codecs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _codec_parts(name: str, models_dir: Path | None) -> list[str]:
-    """The parts for which codec `name` has a bundle; MotionTokensError naming the installed
-    codecs when it has none."""
-    from .core.codecs.features import PARTS
-    from .core.codecs.registry import MODELS_DIR, codec_folder
-
-    parts = [part for part in PARTS if codec_folder(name, part, models_dir).is_dir()]
-    if not parts:
-        where = Path(MODELS_DIR if models_dir is None else models_dir)
-        installed = sorted(p.name for p in where.iterdir() if p.is_dir()) if where.is_dir() else []
-        raise MotionTokensError(
-            f"no codec bundle named {name!r} in {where} (installed: {', '.join(installed) or 'none'}); "
-            "list them with `motion-tokens codecs`"
-        )
-    return parts
-
-
 def run_encode(args: argparse.Namespace) -> int:
-    from .core.codecs.tokens_file import encode_parts, part_rmse_cm, write_tokens_file
+    from .core.codecs.coding import encode_parts, part_rmse_cm, write_encoded
+    from .core.codecs.registry import installed_parts
 
     if args.out.suffix.lower() != ".npz":
         raise OutputError(f"{args.out}: a tokens file is an .npz; give the output a .npz suffix")
-    parts = _codec_parts(args.codec, args.models)
+    parts = installed_parts(args.codec, args.models)
     motion = read_smplx_motion(args.file, None, None)
     encoded = encode_parts(motion, {part: args.codec for part in parts}, args.models)
-    write_tokens_file(args.out, encoded)
+    write_encoded(args.out, encoded)
     rmse = part_rmse_cm(motion, encoded.decoded, parts)
     print(f"{args.out}: {encoded.decoded.num_frames} frames at {encoded.decoded.fps:g} fps coded with {args.codec}")
     for part in parts:
         codec, tokens = encoded.codecs[part], encoded.tokens[part]
-        size = f"k={codec.k}" if codec.family == "kmeans" else f"D={codec.D} x Q={codec.Q}"
-        print(f"  {part}: tokens {tokens.shape}, {size}, {codec.bits_per_frame:g} bits/frame = "
+        print(f"  {part}: tokens {tokens.shape}, {codec.size_label}, {codec.bits_per_frame:g} bits/frame = "
               f"{codec.bits_per_second:g} bits/s, joint position RMSE {rmse[part]:.2f} cm")
     return 0
 
 
 def run_decode(args: argparse.Namespace) -> int:
-    from .core.codecs.tokens_file import read_tokens_file
+    from .core.codecs.coding import decoded_motion, load_tokens_codecs
+    from .core.formats.tokens import read_tokens_file
 
     if args.out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise OutputError(f"{args.out}: unknown output type {args.out.suffix or '(no suffix)'!r}; "
                           f"use one of {', '.join(OUTPUT_SUFFIXES)}")
     layout = rig_for_output(args.out, args.rig)
-    tokens_file = read_tokens_file(args.file, args.models)
-    motion = tokens_file.decoded()
-    bundles = ", ".join(f"{c.name}-{part}" for part, c in tokens_file.codecs.items())
+    tokens_file = read_tokens_file(args.file)
+    codecs = load_tokens_codecs(tokens_file, args.models)
+    motion = decoded_motion(tokens_file, codecs)
+    bundles = ", ".join(f"{c.name}-{part}" for part, c in codecs.items())
     print(f"{write_rig_output(args.out, motion, layout)}, decoded with {bundles}")
     return 0
 

@@ -16,22 +16,20 @@ positions of the original and decoded part, each by forward kinematics of that p
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import bpy
 from bpy.props import StringProperty
 
+from ..core.codecs.coding import EncodedMotion, codec_label, encode_parts, part_rmse_cm
 from ..core.codecs.features import PARTS
-from ..core.codecs.registry import EncodedMotion, codec_folder
-from ..core.codecs.tokens_file import codec_label, encode_parts, part_rmse_cm
+from ..core.codecs.registry import require_codec_folder
 from ..core.errors import MotionTokensError, SkeletonError
 from ..core.skeleton import smplx_skeleton
 from ..scene import compat
 from ..scene.actions import WriteResult, read_motion, write_motion
 
 _MAX_ACTION_NAME = 50  # characters, as scene.actions keeps them
-_CODEC_NAME = re.compile(r"^[a-z]+-\d+$")
 
 
 @dataclass(frozen=True)
@@ -79,28 +77,14 @@ def codecs_from_settings(codec_settings) -> dict[str, str]:
     return out
 
 
-def _require_bundled(codecs: dict[str, str]) -> None:
-    """MotionTokensError naming the bundled codecs when a chosen one has no bundle."""
-    for part, name in codecs.items():
-        if not _CODEC_NAME.match(name):
-            raise MotionTokensError(f"{name!r} is not a codec name like 'kmeans-6' or 'rqvae-12' (for the {part})")
-        folder = codec_folder(name, part)
-        if not folder.is_dir():
-            models = folder.parent
-            bundled = sorted(p.name for p in models.iterdir() if p.name.endswith(f"-{part}")) if models.is_dir() else []
-            raise MotionTokensError(
-                f"codec {name!r} is not bundled for the {part} (no folder {folder}); "
-                f"bundled: {', '.join(bundled) or 'none'}"
-            )
-
-
 def quantize_action(context, options: QuantizeOptions) -> QuantizeResult:
     """Code the active armature's action with `options.codecs` and key the decoded motion as a
     new action on it (module docstring). Raises MotionTokensError, the scene unchanged, when
     there is no armature with the SMPL-X bones and an action, or a codec is not bundled."""
     if not options.codecs:
         raise MotionTokensError("no codec chosen: pick a family and bits per frame in the Codec panel")
-    _require_bundled(options.codecs)
+    for part, name in options.codecs.items():
+        require_codec_folder(name, part)
     obj = context.active_object
     skeleton = smplx_skeleton(model_folder=options.smplx_model_folder)
     motion = read_motion(obj, skeleton, context=context)  # checks armature, bones and action

@@ -18,10 +18,10 @@ from motion_tokens.core.codecs.training.dataset import (
 from motion_tokens.core.codecs.features import (
     Normalisation, mirrored_part, part_features, part_positions, position_rmse_cm, with_part_features,
 )
-from motion_tokens.core.codecs.kmeans import centroid_lookup, fit_kmeans, nearest_centroid
-from motion_tokens.core.codecs.registry import (
-    KMEANS_K, MODELS_DIR, RQVAE_DQ, available_codecs, codec_folder, decode_tokens, encode_motion, load_codec,
-)
+from motion_tokens.core.codecs.base import ResidualCodec
+from motion_tokens.core.codecs.coding import decode_parts, encode_parts
+from motion_tokens.core.codecs.kmeans import KMeansCodec, centroid_lookup, fit_kmeans, nearest_centroid
+from motion_tokens.core.codecs.registry import MODELS_DIR, available_codecs, codec_folder, load_codec
 from motion_tokens.core.errors import BundleError, MissingFileError, MotionTokensError, SkeletonError
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.motion import Motion
@@ -229,9 +229,9 @@ def test_shipped_bundle_codes_the_demo_excerpt(family, bits, part):
     f = part_features(read_motion(DEMO), part)
     tokens = codec.encode(f)
     if family == "kmeans":
-        assert tokens.shape == (len(f),) and tokens.min() >= 0 and tokens.max() < KMEANS_K[bits]
+        assert tokens.shape == (len(f),) and tokens.min() >= 0 and tokens.max() < KMeansCodec.BITRATES[bits]["k"]
     else:
-        D, Q = RQVAE_DQ[bits]
+        D, Q = ResidualCodec.BITRATES[bits]["D"], ResidualCodec.BITRATES[bits]["Q"]
         assert tokens.shape == (len(f), Q) and tokens.min() >= 0 and tokens.max() < D
     assert tokens.dtype == np.int64
     decoded = codec.decode(tokens)
@@ -276,27 +276,27 @@ def test_manifest_whose_bitrate_disagrees_with_its_name_refused(tmp_path):
         load_codec(copy)
 
 
-def test_encode_motion_and_decode_tokens_agree():
+def test_encode_parts_and_decode_parts_agree():
     _shipped("rqvae", 9, "body")
     _shipped("rqvae", 9, "hands")
     motion = read_motion(DEMO)
-    encoded = encode_motion(motion, "rqvae-9")
+    encoded = encode_parts(motion, {"body": "rqvae-9", "hands": "rqvae-9"})
     assert set(encoded.tokens) == {"body", "hands"} and encoded.tokens["body"].shape == (150, 3)
     # The root and the face are carried through; the coded parts change.
     np.testing.assert_array_equal(encoded.decoded.rotations[:, 0], motion.rotations[:, 0])
     np.testing.assert_array_equal(encoded.decoded.rotations[:, 22], motion.rotations[:, 22])
     np.testing.assert_array_equal(encoded.decoded.trans, motion.trans)
-    again = decode_tokens(encoded.tokens, "rqvae-9", motion)
+    again = decode_parts(encoded.tokens, encoded.codecs, motion)
     np.testing.assert_allclose(again.rotations, encoded.decoded.rotations, atol=1e-6)
     with pytest.raises(MotionTokensError, match="150 frames"):
-        decode_tokens({"body": encoded.tokens["body"][:100]}, "rqvae-9", motion)
+        decode_parts({"body": encoded.tokens["body"][:100]}, encoded.codecs, motion)
     with pytest.raises(MotionTokensError, match=r"\[0, 8\)"):
-        decode_tokens({"body": encoded.tokens["body"] + 8}, "rqvae-9", motion)
+        decode_parts({"body": encoded.tokens["body"] + 8}, encoded.codecs, motion)
 
 
 def test_missing_codec_bundle_named(tmp_path):
     with pytest.raises(BundleError, match="no such bundle folder") as err:
-        encode_motion(read_motion(DEMO), "kmeans-9", models_dir=tmp_path)
+        encode_parts(read_motion(DEMO), {"body": "kmeans-9"}, models_dir=tmp_path)
     assert "kmeans-9-body" in str(err.value)
     assert available_codecs(tmp_path / "absent") == []
 

@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from motion_tokens.core.codecs.base import ResidualCodec
 from motion_tokens.core.codecs.bundle import write_bundle
 from motion_tokens.core.codecs.features import part_features
-from motion_tokens.core.codecs.registry import MODELS_DIR, RQVAE_DQ, load_codec
+from motion_tokens.core.codecs.registry import MODELS_DIR, load_codec
 from motion_tokens.core.codecs.rqvae_numpy import RQVAENumpy, RQVAENumpyCodec, conv1d
 from motion_tokens.core.formats import read_motion
 
 torch = pytest.importorskip("torch", reason="the reference model needs torch")
-from motion_tokens.core.codecs.registry import RQVAECodec  # noqa: E402
-from motion_tokens.core.codecs.rqvae import RQVAE, RQVAEConfig  # noqa: E402
+from motion_tokens.core.codecs.rqvae import RQVAE, RQVAECodec, RQVAEConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo" / "beat2_excerpt.npz"
@@ -95,7 +95,7 @@ def test_cosine_quantisation_by_hand():
 
 def _tiny_bundle(folder: Path, part: str, bits: int, entropy_guided: bool, seed: int = 0):
     """A bundle of an untrained RQVAE with random (Gaussian) codebooks, as train.py saves one."""
-    D, Q = RQVAE_DQ[bits]
+    D, Q = ResidualCodec.BITRATES[bits]["D"], ResidualCodec.BITRATES[bits]["Q"]
     torch.manual_seed(seed)
     config = RQVAEConfig(part=part, D=D, Q=Q, entropy_guided=entropy_guided)
     model = RQVAE(config)

@@ -3,12 +3,17 @@
 A k-means codec maps each frame's normalised feature vector (features.py) to the index of
 its nearest centroid: log2(k) bits per frame, one token per frame, no temporal context.
 Decoding is a table lookup. Fitting uses MiniBatchKMeans with k-means++ initialisation and a
-fixed `random_state`, so a seed gives the same codebook.
+fixed `random_state`, so a seed gives the same codebook. `KMeansCodec` is the loaded codec.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
+
+from .base import Codec
+from .bundle import Bundle
 
 # Rows of the (rows x k) distance matrix computed at once in nearest-centroid coding:
 # 2048 rows x 4096 centroids x 8 bytes = 64 MiB at most.
@@ -68,3 +73,37 @@ def centroid_lookup(tokens: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     if tokens.size and (tokens.min() < 0 or tokens.max() >= k):
         raise ValueError(f"k-means tokens must lie in [0, {k}), got [{tokens.min()}, {tokens.max()}]")
     return np.asarray(centroids, dtype=np.float32)[tokens]
+
+
+class KMeansCodec(Codec):
+    """Nearest-centroid coding: tokens (T,) int64 in [0, k); centroids (k, F) normalised."""
+
+    family = "kmeans"
+    family_label = "k-means"
+    SIZE_FIELDS = ("k",)
+    BITRATES: ClassVar[dict[int, dict[str, int]]] = {6: {"k": 64}, 9: {"k": 512}, 10: {"k": 1024}, 12: {"k": 4096}}
+
+    def __init__(self, manifest: dict, tensors: dict[str, np.ndarray], bundle: Bundle | None = None):
+        super().__init__(manifest, tensors, bundle)
+        self.centroids = np.asarray(tensors["centroids"], dtype=np.float32)
+        self.k = int(manifest["k"])
+        if self.centroids.shape != (self.k, self.num_features):
+            raise ValueError(f"centroids {self.centroids.shape}, expected ({self.k}, {self.num_features})")
+
+    @property
+    def codebook_size(self) -> int:
+        return self.k
+
+    @property
+    def codebooks(self) -> int:
+        return 1
+
+    def token_shape(self, frames: int) -> tuple[int, ...]:
+        return (frames,)
+
+    def encode(self, features) -> np.ndarray:
+        f = self._check_features(features)
+        return nearest_centroid(self.normalisation.normalise(f), self.centroids)
+
+    def decode(self, tokens) -> np.ndarray:
+        return self.normalisation.denormalise(centroid_lookup(self._decodable(tokens), self.centroids))

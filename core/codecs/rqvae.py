@@ -32,6 +32,9 @@ RMSE and 45.5% of the 512 token tuples used with it, 8.5 cm and 43.2% without; c
 assignment drops the latents' magnitudes, which residual quantisation needs, so the shipped
 bundles are trained without it.
 
+`RQVAECodec` runs a bundle on this torch model (training, and the reference the numpy
+inference of rqvae_numpy.py is tested against).
+
 The configuration is a plain dict (`RQVAEConfig.to_dict`), saved in the manifest; the model
 is rebuilt from it and its state_dict loaded from safetensors (never torch.load).
 
@@ -49,6 +52,8 @@ import torch
 from torch import nn
 
 from ..nn.kinematics import PartPositions
+from .base import ResidualCodec
+from .bundle import Bundle
 from .features import num_features
 
 #: EMA factor of the entropy-guided code usage (the issue's alpha).
@@ -190,3 +195,27 @@ class RQVAE(nn.Module):
         self.usage_ema.copy_(usage.detach())
         entropy = -(usage * torch.log(usage.clamp_min(1e-12))).sum(dim=-1)
         return (math.log(self.config.D) - entropy).sum()
+
+
+class RQVAECodec(ResidualCodec):
+    """The RQ-VAE codec on the torch model: tokens (T, Q) in [0, D), as RQVAENumpyCodec.
+
+    Raises ValueError for a model_config that disagrees with the manifest, RuntimeError for
+    weights whose names or shapes do not fit the model.
+    """
+
+    def __init__(self, manifest: dict, tensors: dict[str, np.ndarray], bundle: Bundle | None = None):
+        super().__init__(manifest, tensors, bundle)
+        self.config = RQVAEConfig.from_dict(self.model_config)
+        self.model = RQVAE(self.config)
+        state = {k[len("model."):]: torch.from_numpy(np.array(v)) for k, v in tensors.items() if k.startswith("model.")}
+        self.model.load_state_dict(state, strict=True)
+        self.model.eval()
+
+    def _tokens(self, normalised: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.model.tokens(torch.from_numpy(normalised)[None])[0].numpy().astype(np.int64)
+
+    def _decode_normalised(self, tokens: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.model.decode_tokens(torch.from_numpy(tokens)[None])[0].numpy()

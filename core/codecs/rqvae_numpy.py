@@ -30,9 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .base import ResidualCodec
 from .bundle import Bundle
-from .features import Normalisation, num_features
-from .registry import Codec
+from .features import num_features
 
 _MODEL = "model."
 _CODEBOOK = "model.quantizer.layers.{q}._codebook.embed"
@@ -156,27 +156,16 @@ class RQVAENumpy:
         return self.decoder(self.codes(tokens))
 
 
-class RQVAENumpyCodec(Codec):
-    """The RQ-VAE codec run in numpy (no torch): tokens (T, Q) in [0, D), as RQVAECodec."""
-
-    family = "rqvae"
+class RQVAENumpyCodec(ResidualCodec):
+    """The RQ-VAE codec run in numpy (no torch): tokens (T, Q) in [0, D), as RQVAECodec.
+    Raises ValueError when the weights do not fit the model_config."""
 
     def __init__(self, manifest: dict, tensors: dict[str, np.ndarray], bundle: Bundle | None = None):
-        super().__init__(manifest, Normalisation(tensors["mean"], tensors["std"]), bundle)
-        self.D, self.Q = int(manifest["D"]), int(manifest["Q"])
-        config = manifest["model_config"]
-        if (int(config["D"]), int(config["Q"]), config["part"]) != (self.D, self.Q, self.part):
-            raise ValueError("model_config disagrees with the manifest's D, Q or part")
-        self.model = RQVAENumpy(config, tensors)
+        super().__init__(manifest, tensors, bundle)
+        self.model = RQVAENumpy(self.model_config, tensors)
 
-    def encode(self, features) -> np.ndarray:
-        f = self._check_features(features)
-        if len(f) == 0:
-            return np.zeros((0, self.Q), dtype=np.int64)
-        return self.model.tokens(self.normalisation.normalise(f))
+    def _tokens(self, normalised: np.ndarray) -> np.ndarray:
+        return self.model.tokens(normalised)
 
-    def decode(self, tokens) -> np.ndarray:
-        t = self._check_residual_tokens(tokens)
-        if len(t) == 0:
-            return np.zeros((0, self.num_features), dtype=np.float32)
-        return self.normalisation.denormalise(self.model.decode_tokens(t.astype(np.int64)))
+    def _decode_normalised(self, tokens: np.ndarray) -> np.ndarray:
+        return self.model.decode_tokens(tokens)

@@ -1,7 +1,7 @@
 """Quantize Action and the Codec panel, registered in this process.
 
 References: Blender's evaluated pose of the new action against forward kinematics of the
-motion that core's encode_motion decodes from the same action; the original action's keys
+motion that core's encode_parts decodes from the same action; the original action's keys
 before and after, byte for byte; the RMSE recomputed here from the part positions; the
 bundles listed in the models folder. Each failure must cancel with the scene as it was.
 """
@@ -15,8 +15,9 @@ import pytest
 import motion_tokens
 from motion_tokens.core.codecs import registry
 from motion_tokens.core.codecs.bundle import write_bundle
+from motion_tokens.core.codecs.coding import encode_parts
 from motion_tokens.core.codecs.features import part_features, part_positions
-from motion_tokens.core.codecs.registry import MODELS_DIR, encode_motion
+from motion_tokens.core.codecs.registry import MODELS_DIR
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, smplx_skeleton
 from motion_tokens.panels import codec as codec_panel
@@ -139,7 +140,8 @@ def test_quantize_with_a_tiny_codec(scene, tiny_models, use_models, capfd):
     use_models(tiny_models)
     obj, original = import_excerpt()
     original_keys = keyframes(original, obj)
-    expected = encode_motion(read_action_motion(obj, smplx_skeleton()), "kmeans-6", models_dir=tiny_models).decoded
+    motion = read_action_motion(obj, smplx_skeleton())
+    expected = encode_parts(motion, {"body": "kmeans-6", "hands": "kmeans-6"}, models_dir=tiny_models).decoded
     choose(scene, "kmeans", 6, 6)
     capfd.readouterr()
     assert bpy.ops.motion_tokens.quantize_action() == {"FINISHED"}
@@ -170,7 +172,7 @@ def test_quantize_with_a_shipped_codec(scene, capfd, family, bits):
         pytest.fail(f"models/ has bundles but not {name} for both parts")
     obj, original = import_excerpt()
     original_keys = keyframes(original, obj)
-    expected = encode_motion(read_action_motion(obj, smplx_skeleton()), name).decoded
+    expected = encode_parts(read_action_motion(obj, smplx_skeleton()), {"body": name, "hands": name}).decoded
     if family == "rqvae":
         assert type(registry.load_codec(MODELS_DIR / f"{name}-body")).__name__ == "RQVAENumpyCodec"
     choose(scene, family, bits, bits)
@@ -208,7 +210,7 @@ def test_quantize_of_an_armature_without_action_is_cancelled(scene, tiny_models,
                      "Still", "plays no action")
 
 
-@pytest.mark.parametrize("body, problem", [("kmeans-7", "not bundled"), ("../kmeans-6", "not a codec name")])
+@pytest.mark.parametrize("body, problem", [("kmeans-7", "not installed for the body"), ("../kmeans-6", "not a codec name")])
 def test_quantize_with_a_codec_not_bundled_is_cancelled(scene, tiny_models, use_models, body, problem):
     use_models(tiny_models)
     import_excerpt()

@@ -21,9 +21,9 @@ import numpy as np
 from ...errors import MotionTokensError
 from ...formats.atomic import write_atomically
 from ...parts import PARTS
-from ..codec_size import codebook_size, size_label
 from ..features import part_features, with_part_features
-from ..registry import MODELS_DIR, Codec, CodecInfo, available_codecs, load_codec
+from ..base import Codec
+from ..registry import MODELS_DIR, CodecInfo, available_codecs, load_codec
 from ..training.dataset import MotionTake, Split, load_split, part_dataset, read_takes, split_takes
 from .figures import DataSummary, EvaluationReport, EvaluationRow, Points, SplitFigures, Sums, family_ratios, \
     split_figures
@@ -151,7 +151,7 @@ def _part_codecs(part: str, infos: Sequence[CodecInfo], mean_features: np.ndarra
     yield baseline, baseline.size_label, baseline.codebook_size
     for info in infos:
         codec = load_codec(info.folder)
-        yield codec, size_label(codec), codebook_size(codec)
+        yield codec, codec.size_label, codec.codebook_size
 
 
 def _evaluate_part(part: str, infos, takes: _PartTakes, say) -> list[EvaluationRow]:

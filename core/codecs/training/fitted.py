@@ -12,9 +12,8 @@ import numpy as np
 from ...parts import get_part
 from ...skeleton import SMPLX_JOINT_NAMES
 from ..features import CODEC_FPS, part_positions
-from ..codec_size import codebook_size
 from ..metrics import code_usage, perplexity, whole_tokens
-from ..registry import Codec
+from ..base import Codec
 from .dataset import PartDataset
 
 #: k-means fitting: below this many training vectors per code, fit on takes resampled to 90 fps.
@@ -153,5 +152,5 @@ def evaluate_codec(codec: Codec, data: PartDataset) -> dict:
         "frames": data.num_frames,
         "rmse_cm": round(math.sqrt(sq_sum / count) * 100.0, 3),
         "rmse_cm_by_source": {k: round(math.sqrt(s / n) * 100.0, 3) for k, (s, n) in sorted(per_source.items())},
-        **_token_figures(np.concatenate(all_tokens), codebook_size(codec)),
+        **_token_figures(np.concatenate(all_tokens), codec.codebook_size),
     }

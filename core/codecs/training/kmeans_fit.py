@@ -18,8 +18,7 @@ import numpy as np
 
 from ...errors import MotionTokensError
 from ..features import CODEC_FPS, Normalisation
-from ..kmeans import fit_kmeans, nearest_centroid
-from ..registry import KMEANS_K
+from ..kmeans import KMeansCodec, fit_kmeans, nearest_centroid
 from .dataset import PartDataset, part_dataset, training_dataset
 from .fitted import MIN_VECTORS_PER_CODE, UPSAMPLED_FPS, FitJob, Fitted, data_notes
 
@@ -51,7 +50,7 @@ def fit_kmeans_codec(job: FitJob) -> Fitted:
 
     Raises MotionTokensError when there are fewer training vectors than codes even at 90 fps.
     """
-    k = KMEANS_K[job.bits]
+    k = KMeansCodec.BITRATES[job.bits]["k"]
     fit_fps, fit_data = _fit_data(job, k)
     vectors = fit_data.vectors()
     if len(vectors) < k:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..features import CODEC_FPS, Normalisation, part_positions
-from ..registry import RQVAE_DQ
+from ..base import ResidualCodec
 from .fitted import FitJob, Fitted, data_notes
 
 
@@ -127,7 +127,7 @@ def train_rqvae_codec(job: FitJob) -> Fitted:
     from ..rqvae import RQVAE, RQVAEConfig
 
     settings = job.rqvae or RQVAE_TRAINING[job.part]
-    D, Q = RQVAE_DQ[job.bits]
+    D, Q = (ResidualCodec.BITRATES[job.bits][key] for key in ResidualCodec.SIZE_FIELDS)
     config = RQVAEConfig(part=job.part, D=D, Q=Q, entropy_guided=job.entropy_guided)
     train = job.data
     norm = Normalisation.fit(train.vectors())

@@ -1,0 +1,137 @@
+"""Motion coded per part and back: the one encode and decode of whole motions.
+
+    encoded = encode_parts(motion, {"body": "kmeans-6", "hands": "rqvae-9"})
+    encoded.tokens["hands"]                 # (T, 3) int64 at 30 fps
+    write_encoded("take.npz", encoded)      # a tokens file (core.formats.tokens)
+    tokens_file = read_tokens_file("take.npz")
+    motion = decoded_motion(tokens_file, load_tokens_codecs(tokens_file))
+
+Each part is coded by its own codec (registry.py); the root orientation and translation, the
+face and the parts not coded are carried through from the input (the template, on decoding).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import LayoutError, MotionTokensError, OutputError
+from ..formats.tokens import TOKEN_KEYS, TokensFile, write_tokens_file
+from ..motion import Motion
+from .base import Codec
+from .features import at_codec_rate, part_features, position_rmse_cm, with_part_features
+from .registry import codec_folder, load_codec, require_codec_folder
+
+
+@dataclass
+class EncodedMotion:
+    """tokens: part -> int64 tokens ((T,) k-means, (T, Q) RQ-VAE) at 30 fps; decoded: the
+    motion rebuilt from the tokens (30 fps; root, face and uncoded parts from the input);
+    codecs: part -> the Codec used."""
+
+    tokens: dict[str, np.ndarray]
+    decoded: Motion
+    codecs: dict[str, Codec]
+
+
+def codec_label(codec_names: dict[str, str]) -> str:
+    """A short label of the codecs used: 'kmeans-6' when every part uses it, else
+    'kmeans-6 body, kmeans-9 hands'."""
+    names = set(codec_names.values())
+    if len(names) == 1:
+        return names.pop()
+    return ", ".join(f"{name} {part}" for part, name in codec_names.items())
+
+
+def encode_parts(motion: Motion, codec_names: dict[str, str], models_dir=None) -> EncodedMotion:
+    """Code each part of `motion` with its codec: codec_names maps part -> codec name
+    ('body' -> 'kmeans-6', 'hands' -> 'rqvae-9'); any frame rate (resampled to 30 fps).
+
+    Every bundle is loaded (and verified) before anything is coded. The decoded motion is at
+    30 fps, its root, face and uncoded parts those of the input, named after the input and
+    the codecs. Raises BundleError for a missing or damaged bundle, SkeletonError when the
+    motion is not SMPL-X.
+    """
+    codecs = {part: load_codec(codec_folder(name, part, models_dir)) for part, name in codec_names.items()}
+    motion30 = at_codec_rate(motion)
+    tokens = {part: codec.encode(part_features(motion30, part)) for part, codec in codecs.items()}
+    decoded = decode_parts(tokens, codecs, motion30)
+    return EncodedMotion(tokens, replace(decoded, name=f"{motion.name} ({codec_label(codec_names)})"), codecs)
+
+
+def decode_parts(tokens: dict[str, np.ndarray], codecs: dict[str, Codec], template: Motion) -> Motion:
+    """The motion that `tokens` (part -> tokens of codecs[part]) code, at 30 fps.
+
+    template: supplies the skeleton, name, root orientation and translation, face, and the
+    parts not in `tokens`; resampled to 30 fps, it must have as many frames as the tokens.
+    Raises MotionTokensError for a frame count that differs or tokens the codec cannot decode.
+    """
+    motion = at_codec_rate(template)
+    for part, part_tokens in tokens.items():
+        n = len(part_tokens)
+        if n != motion.num_frames:
+            raise MotionTokensError(
+                f"{part} tokens cover {n} frames but the template motion {template.name!r} has "
+                f"{motion.num_frames} frames at 30 fps; decode with the motion the tokens were made from"
+            )
+        motion = with_part_features(motion, part, codecs[part].decode(part_tokens))
+    return motion
+
+
+def part_rmse_cm(original: Motion, decoded: Motion, parts) -> dict[str, float]:
+    """Per part, the RMSE (cm) between the joint positions (forward kinematics of the part
+    alone, features.part_positions) of `original` and `decoded`, both taken at 30 fps."""
+    return {part: position_rmse_cm(part_features(original, part), part_features(decoded, part), part) for part in parts}
+
+
+def write_encoded(path: str | os.PathLike, encoded: EncodedMotion) -> Path:
+    """Write the decoded motion and its tokens as a tokens file (core.formats.tokens) at
+    `path`, atomically. Raises OutputError for another suffix, an unwritable path, or codecs
+    that code at different rates."""
+    fps = {codec.fps for codec in encoded.codecs.values()}
+    if len(fps) != 1:
+        raise OutputError(f"cannot write {path}: the codecs code at different rates ({sorted(fps)} fps)")
+    names = {part: codec.name for part, codec in encoded.codecs.items()}
+    return write_tokens_file(path, encoded.decoded, encoded.tokens, names, fps.pop())
+
+
+def load_tokens_codecs(tokens_file: TokensFile, models_dir=None) -> dict[str, Codec]:
+    """part -> the loaded codec each bundle named in `tokens_file` gives, from `models_dir`
+    (default the shipped models/), checked against the file.
+
+    Raises LayoutError naming the file: a bundle that is not installed, a `token_fps` that is
+    not the codecs' rate or the motion's, tokens of the wrong shape or range for their codec;
+    BundleError when a named bundle is damaged.
+    """
+    path = tokens_file.path
+    codecs = {}
+    for part, name in tokens_file.codec_names.items():
+        try:
+            folder = require_codec_folder(name, part, models_dir)
+        except MotionTokensError as exc:
+            raise LayoutError(path, f"names the codec bundle {name}-{part}, which is not installed: {exc}") from None
+        codecs[part] = load_codec(folder)
+    token_fps = tokens_file.token_fps
+    for part, codec in codecs.items():
+        if abs(token_fps - codec.fps) > 1e-6:
+            raise LayoutError(path, f"`token_fps` is {token_fps:g} but codec {codec.name}-{part} codes {codec.fps:g} tokens a second")
+    template = tokens_file.template
+    if abs(template.fps - token_fps) > 1e-6:
+        raise LayoutError(
+            path, f"the motion is at {template.fps:g} fps (`mocap_frame_rate`) but the tokens at {token_fps:g} (`token_fps`)"
+        )
+    for part, codec in codecs.items():
+        try:
+            codec.check_tokens(tokens_file.tokens[part], template.num_frames, "`poses`")
+        except ValueError as exc:
+            raise LayoutError(path, f"`{TOKEN_KEYS[part]}` {exc}") from None
+    return codecs
+
+
+def decoded_motion(tokens_file: TokensFile, codecs: dict[str, Codec]) -> Motion:
+    """The motion the tokens of `tokens_file` code with `codecs` (load_tokens_codecs): its
+    template with each coded part decoded from its tokens."""
+    return decode_parts(tokens_file.tokens, codecs, tokens_file.template)

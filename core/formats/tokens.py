@@ -1,0 +1,147 @@
+"""The tokens file: motion coded per part, as the decoded motion plus the tokens that make it.
+
+A tokens file is an `.npz` in the BEAT2 layout (the decoded motion: `poses`, `trans`, ...,
+at the codecs' 30 fps) with, on top (DESIGN.md, "Ours on top"):
+- `tokens_body`, `tokens_hands`: int32 tokens of each coded part, (T,) for k-means (values in
+  [0, k)) or (T, Q) for RQ-VAE (values in [0, D)), T the frames of `poses`;
+- `codec`: the bundle of each coded part, as one string of bundle names `NAME-PART` separated
+  by spaces, e.g. "kmeans-6-body kmeans-6-hands" (bundle `models/kmeans-6-body`, and so on);
+- `token_fps`: tokens per second (the bundles' fps, 30).
+Decoding needs only the tokens and the side information the codecs do not code: the root
+orientation (`poses[:, :3]`), the translation and the face are taken from the file, the coded
+parts from the tokens (their `poses` columns are not read).
+
+This module reads and writes the layout; it knows no codec. What needs the named bundles (are
+they installed, do the tokens' shape and range and the rate fit them) is checked by
+`core.codecs.coding.load_tokens_codecs`. Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import LayoutError, OutputError, require_file
+from ..motion import Motion
+from ..parts import PARTS
+from .npz import load_npz_arrays, read_smplx_npz, write_smplx_npz
+
+#: The file key of each part's tokens.
+TOKEN_KEYS = {part: f"tokens_{part}" for part in PARTS}
+CODEC_KEY = "codec"
+TOKEN_FPS_KEY = "token_fps"
+# A bundle name: codec name (family-BITS) then the part.
+_BUNDLE_NAME = re.compile(r"^([a-z]+-\d+)-(" + "|".join(PARTS) + r")$")
+
+
+@dataclass(frozen=True)
+class TokensFile:
+    """A tokens file whose layout is checked. tokens: part -> the integer tokens as stored
+    ((T,) or (T, Q), T the frames of `template`); codec_names: part -> codec name
+    ('kmeans-6'), the same parts; token_fps: tokens per second; template: the file's motion
+    (root, translation and face are what decoding keeps)."""
+
+    path: Path
+    tokens: dict[str, np.ndarray]
+    codec_names: dict[str, str]
+    token_fps: float
+    template: Motion
+
+
+def bundle_names(codec_names: dict[str, str]) -> str:
+    """The `codec` string of a tokens file: {'body': 'kmeans-6'} -> 'kmeans-6-body'."""
+    return " ".join(f"{name}-{part}" for part, name in codec_names.items())
+
+
+def write_tokens_file(
+    path: str | os.PathLike, motion: Motion, tokens: dict[str, np.ndarray], codec_names: dict[str, str], token_fps: float
+) -> Path:
+    """Write `motion` (the decoded motion, at token_fps) and its tokens (part -> (T,) or (T, Q)
+    integers; codec_names part -> codec name) to the `.npz` at `path`, atomically.
+    Raises OutputError for another suffix or an unwritable path."""
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise OutputError(f"{path}: a tokens file is an .npz; give the output a .npz suffix")
+    extra = {TOKEN_KEYS[part]: np.asarray(t, dtype=np.int32) for part, t in tokens.items()}
+    extra[CODEC_KEY] = np.asarray(bundle_names(codec_names))
+    extra[TOKEN_FPS_KEY] = np.asarray(token_fps, dtype=np.float32)
+    return write_smplx_npz(path, motion, extra=extra)
+
+
+def read_tokens_file(path: str | os.PathLike) -> TokensFile:
+    """Read a tokens file (module docstring) and check its layout.
+
+    Raises MissingFileError, CorruptFileError, LayoutError naming the file: no tokens, no or a
+    malformed `codec` (or one that disagrees with the token keys), no or a malformed
+    `token_fps`, a motion that is not the file's (`read_smplx_npz`), tokens that are not
+    integers.
+    """
+    path = Path(require_file(path))
+    arrays = load_npz_arrays(path)
+    codec_names = _codec_names(path, arrays)
+    token_fps = _token_fps(path, arrays)
+    template = read_smplx_npz(path)
+    tokens = {}
+    for part in codec_names:
+        key = TOKEN_KEYS[part]
+        if arrays[key].dtype.kind not in "iu":
+            raise LayoutError(path, f"`{key}` holds {arrays[key].dtype} values; tokens are integers")
+        tokens[part] = arrays[key]
+    return TokensFile(path, tokens, codec_names, token_fps, template)
+
+
+def _token_fps(path: Path, arrays: dict) -> float:
+    if TOKEN_FPS_KEY not in arrays:
+        raise LayoutError(path, "missing key `token_fps`: the file does not say its token rate")
+    value = arrays[TOKEN_FPS_KEY]
+    if value.size != 1 or value.dtype.kind not in "iuf":
+        raise LayoutError(path, f"`token_fps` must be one number, got {value.dtype} of shape {value.shape}")
+    return float(value.reshape(()))
+
+
+def _codec_string(path: Path, arrays: dict) -> str:
+    if CODEC_KEY not in arrays:
+        raise LayoutError(path, "missing key `codec`: the file does not say which codec bundles made its tokens")
+    value = arrays[CODEC_KEY]
+    if value.shape != () or value.dtype.kind not in "US":
+        raise LayoutError(path, f"`codec` must be one string of bundle names, got {value.dtype} of shape {value.shape}")
+    return str(value.item().decode("utf-8", "replace") if value.dtype.kind == "S" else value.item())
+
+
+def _codec_names(path: Path, arrays: dict) -> dict[str, str]:
+    """part -> codec name from the file's `codec` string, checked against its token keys."""
+    present = [part for part, key in TOKEN_KEYS.items() if key in arrays]
+    if not present:
+        raise LayoutError(
+            path,
+            f"holds no tokens ({', '.join(f'`{k}`' for k in TOKEN_KEYS.values())}): not a tokens file; "
+            "make one with `motion-tokens encode MOTION --codec NAME --out TOKENS.npz`",
+        )
+    text = _codec_string(path, arrays)
+    names = {}
+    for bundle in text.split():
+        m = _BUNDLE_NAME.match(bundle)
+        if not m:
+            raise LayoutError(
+                path, f"`codec` names {bundle!r}, which is not a codec bundle name like 'kmeans-6-body' or 'rqvae-9-hands'"
+            )
+        name, part = m.groups()
+        if part in names:
+            raise LayoutError(path, f"`codec` names two bundles for the {part}: {names[part]}-{part} and {bundle}")
+        names[part] = name
+    missing = [p for p in present if p not in names]
+    extra = [p for p in names if p not in present]
+    if missing or extra:
+        raise LayoutError(
+            path,
+            f"`codec` ({text!r}) and the tokens disagree: "
+            + "; ".join(
+                [f"no bundle named for `{TOKEN_KEYS[p]}`" for p in missing]
+                + [f"a bundle named for the {p} but no `{TOKEN_KEYS[p]}`" for p in extra]
+            ),
+        )
+    return {part: names[part] for part in present}
