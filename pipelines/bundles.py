@@ -10,14 +10,15 @@ import re
 from pathlib import Path
 
 from ..core.codecs.features import PARTS
-from ..core.codecs.registry import MODELS_DIR, codec_folder
+from ..core.codecs import registry
+from ..core.codecs.registry import codec_folder
 from ..core.errors import MotionTokensError
 
 _CODEC_NAME = re.compile(r"^[a-z]+-\d+$")
 
 
 def _models(models_dir) -> Path:
-    return Path(MODELS_DIR if models_dir is None else models_dir)
+    return Path(registry.MODELS_DIR if models_dir is None else models_dir)  # read late: tests repoint it
 
 
 def installed_parts(name: str, models_dir=None) -> list[str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ..core.codecs.registry import MODELS_DIR, CodecInfo, available_codecs
+from ..core.codecs import registry
+from ..core.codecs.registry import CodecInfo, available_codecs
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ def list_codecs(options: ListOptions) -> ListResult:
     family, bits per frame and second, codebook size and size on disk, then the totals."""
     infos = available_codecs(options.models_dir)
     if not infos:
-        return ListResult([], [f"no codec bundles in {MODELS_DIR if options.models_dir is None else options.models_dir}"])
+        return ListResult([], [f"no codec bundles in {registry.MODELS_DIR if options.models_dir is None else options.models_dir}"])
     sizes = [sum(f.stat().st_size for f in info.folder.iterdir() if f.is_file()) for info in infos]
     lines = [f"{'name':<10} {'part':<6} {'family':<7} {'bits/frame':>10} {'bits/s':>7} {'codebook':<12} {'size':>9}"]
     lines += [f"{info.name:<10} {info.part:<6} {info.family:<7} {info.bits_per_frame:>10g} "
