@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 
 import bpy
-from bpy.props import EnumProperty, StringProperty
+from bpy.props import EnumProperty
 
-from ..panels.properties import ModelProperties, copy_properties
+from ..panels.properties import ModelProperties, MotionFileProperties, copy_properties
 from ..pipelines.export import ExportOptions, export_motion
 from ..scene.compat import assigned_action
 from ..scene.targets import read_active_motion
@@ -21,15 +21,13 @@ FORMAT_ITEMS = (
 )
 
 
-class MOTION_TOKENS_OT_export_motion(ModelProperties, bpy.types.Operator):
+class MOTION_TOKENS_OT_export_motion(MotionFileProperties, ModelProperties, bpy.types.Operator):
     """Export the active SMPL-X armature's action as an SMPL-X .npz (BEAT2 layout) and/or BVH"""
 
     bl_idname = "motion_tokens.export_motion"
     bl_label = "Export Motion"
     bl_options = {"REGISTER", "UNDO"}
 
-    filepath: StringProperty(name="File Path", subtype="FILE_PATH")
-    filter_glob: StringProperty(default="*.npz;*.bvh", options={"HIDDEN"})
     file_format: EnumProperty(name="Format", items=FORMAT_ITEMS, default="NPZ")
 
     def invoke(self, context, event):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import StringProperty
 
-from ..panels.properties import ImportProperties, copy_properties
+from ..panels.properties import ImportProperties, MotionFileProperties, copy_properties
 from ..pipelines.import_motion import ArmatureTarget, ImportOptions, import_motion
 from ..scene.actions import scene_fps
 from ..scene.targets import ImportTarget
@@ -24,15 +24,13 @@ def _path(value: str) -> str | None:
     return bpy.path.abspath(value) if value else None
 
 
-class MOTION_TOKENS_OT_import_motion(ImportProperties, bpy.types.Operator):
+class MOTION_TOKENS_OT_import_motion(MotionFileProperties, ImportProperties, bpy.types.Operator):
     """Import an SMPL-X .npz (BEAT2, AMASS) or a BVH file as an action on an SMPL-X armature"""
 
     bl_idname = "motion_tokens.import_motion"
     bl_label = "Import Motion"
     bl_options = {"REGISTER", "UNDO"}
 
-    filepath: StringProperty(name="File Path", subtype="FILE_PATH")
-    filter_glob: StringProperty(default="*.npz;*.bvh", options={"HIDDEN"})
     armature: StringProperty(name="Target Armature", description="Name of the armature object for Target Armature")
 
     def invoke(self, context, event):

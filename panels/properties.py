@@ -107,6 +107,13 @@ def codecs_from_settings(codec_settings) -> dict[str, str]:
     return out
 
 
+class MotionFileProperties:
+    """Mixin: the motion file an import reads or an export writes (the file browser's)."""
+
+    filepath: StringProperty(name="File Path", subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.npz;*.bvh", options={"HIDDEN"})
+
+
 class ModelProperties:
     """Mixin: the SMPL-X model folder (import, export and quantize read it)."""
 

@@ -77,6 +77,8 @@ class FileSink:
         """Write SMPL-X `motion`; the line saying what was written and the scene's warnings."""
         name = "SMPL-X" if self.layout is None else self.layout.name
         if self.path.suffix.lower() in SCENE_SUFFIXES:
+            if self.write_scene is None:
+                raise OutputError(f"{self.path}: this caller writes no .blend or .fbx files; write .npz or .bvh")
             scene = self.write_scene(self.path, motion, self.frame_start, self.layout)
             return Written([f"{self.path}: {name} armature with {motion.num_frames} frames at {motion.fps:g} fps "
                             f"(frames {self.frame_start}-{scene.frame_end})"], scene.warnings)
