@@ -8,12 +8,12 @@ The bpy-facing modules are imported inside them, so importing the package needs 
 def _bpy_modules():
     """The modules with bpy classes, in registration order (unregistered in reverse)."""
     from .operators import export_motion, import_motion, quantize_action
-    from .panels import codec, main
+    from .panels import codec, main, properties
 
-    # Operators before the panel that draws their buttons; the panel module also owns the
-    # scene settings (scene.motion_tokens) the operators read when invoked from it. The Codec
-    # panel is a child of the main panel, so it comes after it.
-    return (import_motion, export_motion, quantize_action, main, codec)
+    # The scene settings first (the operators read them when invoked from the panel), then the
+    # operators before the panels that draw their buttons. The Codec panel is a child of the
+    # main panel, so it comes after it.
+    return (properties, import_motion, export_motion, quantize_action, main, codec)
 
 
 def register():

@@ -1,4 +1,4 @@
-"""`python -m motion_tokens ...`: the command line (cli.py)."""
+"""`python -m motion_tokens ...`: the command line (cli/)."""
 
 import sys
 

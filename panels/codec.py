@@ -1,7 +1,7 @@
-"""The "Codec" section of the sidebar panel and its settings (`scene.motion_tokens.codec`).
+"""The "Codec" section of the sidebar panel, showing `scene.motion_tokens.codec`.
 
-The settings pick a codec family (k-means or RQ-VAE) and the bits per frame of each part;
-only bitrates with a bundle in models/ are offered. The panel shows each choice's codebook
+The settings (panels.properties) pick a codec family (k-means or RQ-VAE) and the bits per
+frame of each part; only bitrates with a bundle in models/ are offered. The panel shows each choice's codebook
 (k, or D x Q) and bit rate, computed from the bundles' manifests (bits per frame x the
 codec's frame rate), and the Quantize Action button.
 
@@ -10,87 +10,17 @@ Bit rate and the scene's frame rate: the codecs code one token per frame at thei
 per second are the codec's, whatever the scene's rate; when the scene runs at another rate
 the panel also says how many bits that makes per scene frame.
 
-The bundles are listed once, when the panel registers (reading and verifying their manifests
-and weights); drawing reads only that list and the properties.
+The bundles are listed once, when the settings register (panels.properties.CATALOGUE reads
+and verifies their manifests and weights); drawing reads only that list and the properties.
 """
 
 from __future__ import annotations
 
 import bpy
-from bpy.props import EnumProperty
 
 from ..core.codecs.features import PARTS
-from ..core.codecs.registry import CodecInfo, available_codecs
-from ..core.errors import MotionTokensError
-from ..operators.quantize_action import MOTION_TOKENS_OT_quantize_action, codecs_from_settings
 from ..scene.actions import scene_fps
-
-FAMILY_ITEMS = (
-    ("kmeans", "k-means", "One codebook of k poses per part; a token is the nearest pose (log2 k bits)"),
-    ("rqvae", "RQ-VAE", "Convolutional autoencoder with Q residual codebooks of D codes (Q log2 D bits)"),
-)
-_NO_BITS = (("NONE", "None Bundled", "No codec of this family is bundled for this part", 0),)
-
-
-class _Catalogue:
-    """The bundled codecs, by (family, part) then bits per frame, and the enum items offered
-    for each (kept here: Blender needs the item strings to outlive the items callback)."""
-
-    def __init__(self):
-        self.codecs: dict[tuple[str, str], dict[int, CodecInfo]] = {}
-        self.items: dict[tuple[str, str], tuple] = {}
-        self.error = ""
-
-    def refresh(self, models_dir=None) -> None:
-        """List the bundles in `models_dir` (default the shipped models/)."""
-        self.codecs, self.items, self.error = {}, {}, ""
-        try:
-            infos = available_codecs(models_dir)
-        except MotionTokensError as exc:  # a damaged bundle: say so in the panel
-            self.error = str(exc)
-            return
-        for info in infos:
-            self.codecs.setdefault((info.family, info.part), {})[round(info.bits_per_frame)] = info
-        for key, by_bits in self.codecs.items():
-            self.items[key] = tuple(
-                (str(bits), f"{bits} bits", f"{info.name}-{info.part}: {info.size}, {info.bits_per_second:g} bits/s", bits)
-                for bits, info in sorted(by_bits.items())
-            )
-
-    def info(self, family: str, part: str, bits: str) -> CodecInfo | None:
-        return self.codecs.get((family, part), {}).get(int(bits)) if bits.isdigit() else None
-
-
-CATALOGUE = _Catalogue()
-
-
-def _bits_items(part: str):
-    def items(settings, context):
-        return CATALOGUE.items.get((settings.family, part), _NO_BITS)
-
-    return items
-
-
-def _family_changed(settings, context) -> None:
-    """Keep each part's bits valid: where the new family lacks them, take its lowest."""
-    for part in PARTS:
-        offered = CATALOGUE.items.get((settings.family, part))
-        if offered and CATALOGUE.info(settings.family, part, getattr(settings, f"{part}_bits")) is None:
-            setattr(settings, f"{part}_bits", offered[0][0])
-
-
-class MotionTokensCodecSettings(bpy.types.PropertyGroup):
-    """The codec choice (`scene.motion_tokens.codec`): family and bits per frame per part."""
-
-    family: EnumProperty(name="Family", items=FAMILY_ITEMS, default="kmeans", update=_family_changed)
-    body_bits: EnumProperty(
-        name="Body", items=_bits_items("body"), default=6,
-        description="Bits per frame for the body (joints 1-21); only bundled codecs are offered",
-    )
-    hands_bits: EnumProperty(
-        name="Hands", items=_bits_items("hands"), default=6,
-        description="Bits per frame for the hands (joints 25-54); only bundled codecs are offered",
-    )
+from .properties import CATALOGUE, codecs_from_settings
 
 
 class MOTION_TOKENS_PT_codec(bpy.types.Panel):
@@ -129,19 +59,11 @@ class MOTION_TOKENS_PT_codec(bpy.types.Panel):
 
         row = layout.row()
         row.enabled = len(codecs_from_settings(settings)) == len(PARTS)
-        row.operator(MOTION_TOKENS_OT_quantize_action.bl_idname, icon="MOD_DECIM")
+        row.operator("motion_tokens.quantize_action", icon="MOD_DECIM")
 
 
-# MotionTokensCodecSettings is registered by panels/main.py, before the settings that point to it.
+# The settings it draws (panels.properties) register first.
 CLASSES = (MOTION_TOKENS_PT_codec,)
 
-
-def register():
-    CATALOGUE.refresh()
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+# Registers in order, unregisters in reverse.
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -220,29 +220,52 @@ def write_motion(
     restored.
     """
     context = context or bpy.context
-    skeleton = motion.skeleton
-    keyed, location_bone = _keyed_bones(skeleton, bones, location_bone)
+    keyed, location_bone, frame_start = _write_checks(obj, motion, frame_start, bones, location_bone)
+    pose_q, location = _keyed_channels(obj, motion.resampled(scene_fps(context.scene)), keyed, location_bone)
+    n = len(pose_q)
+    frames = np.arange(frame_start, frame_start + n, dtype=np.float64)
+    warnings = [w for w in (_rest_pose_warning(obj, motion.skeleton, keyed),) if w]
+    previous = compat.assigned_action(obj)
+    action = _key_new_action(obj, unique_action_name(action_name or motion.name), keyed, location_bone,
+                             frames, pose_q, location)
+    if previous is not None and previous != action and previous.users == 0:
+        previous.use_fake_user = True
+        warnings.append(f"the action {previous.name!r} that {obj.name!r} played before is kept with a fake user")
+    keys = n * (4 * len(keyed) + 3)
+    return WriteResult(action, frame_start, frame_start + n - 1, keys, warnings)
+
+
+def _write_checks(obj, motion: Motion, frame_start, bones, location_bone) -> tuple[list[str], str, int]:
+    """(the joints to key, the location bone, the whole first frame) for `write_motion`, or
+    SkeletonError / MotionTokensError / ValueError before anything in the scene changes."""
+    keyed, location_bone = _keyed_bones(motion.skeleton, bones, location_bone)
     _armature_check(obj, keyed + ([location_bone] if location_bone not in keyed else []), "writing a motion")
     if motion.num_frames == 0:
         raise MotionTokensError(f"motion {motion.name!r} has no frames; nothing to write to {obj.name!r}")
     if int(frame_start) != frame_start:
         raise ValueError(f"frame_start must be a whole frame, got {frame_start}")
-    frame_start = int(frame_start)
+    return keyed, location_bone, int(frame_start)
 
-    resampled = motion.resampled(scene_fps(context.scene))
+
+def _keyed_channels(obj, motion: Motion, keyed: list[str], location_bone: str) -> tuple[np.ndarray, np.ndarray]:
+    """(pose quaternions (T, len(keyed), 4) of the keyed bones, location (T, 3) of the
+    location bone) that make `obj` play `motion` (already at the scene's rate)."""
+    skeleton = motion.skeleton
     rest = rest_matrices(obj, keyed)[:, :3, :3]
-    pose_q = pose_quaternions(resampled.rotations[:, [skeleton.index(n) for n in keyed]], rest)
+    pose_q = pose_quaternions(motion.rotations[:, [skeleton.index(n) for n in keyed]], rest)
     location_rest = rest_matrices(obj, [location_bone])[0, :3, :3]
-    location = vectors_to_blender(resampled.trans) @ location_rest  # B^T (C t), row vectors
-    n = resampled.num_frames
-    frames = np.arange(frame_start, frame_start + n, dtype=np.float64)
-    warnings = [w for w in (_rest_pose_warning(obj, skeleton, keyed),) if w]
+    return pose_q, vectors_to_blender(motion.trans) @ location_rest  # B^T (C t), row vectors
 
-    pose_bones = [obj.pose.bones[name] for name in keyed]
+
+def _key_new_action(obj, name: str, keyed, location_bone, frames, pose_q, location):
+    """A new action `name` keyed with the channels and assigned to `obj`; the action. On any
+    error the half-made action is removed, the action `obj` played and the bones' rotation
+    modes restored, and the error raised again."""
+    pose_bones = [obj.pose.bones[n] for n in keyed]
     old_modes = [pb.rotation_mode for pb in pose_bones]
     previous = compat.assigned_action(obj)
     previous_slot = obj.animation_data.action_slot if previous is not None and compat.has_slotted_actions() else None
-    action, container, slot = compat.new_object_action(obj, unique_action_name(action_name or motion.name))
+    action, container, slot = compat.new_object_action(obj, name)
     try:
         for j, pb in enumerate(pose_bones):
             pb.rotation_mode = "QUATERNION"
@@ -262,11 +285,7 @@ def write_motion(
         for pb, mode in zip(pose_bones, old_modes):
             pb.rotation_mode = mode
         raise
-    if previous is not None and previous != action and previous.users == 0:
-        previous.use_fake_user = True
-        warnings.append(f"the action {previous.name!r} that {obj.name!r} played before is kept with a fake user")
-    keys = n * (4 * len(pose_bones) + 3)
-    return WriteResult(action, frame_start, frame_start + n - 1, keys, warnings)
+    return action
 
 
 # --- reading -----------------------------------------------------------------------------

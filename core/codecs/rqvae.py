@@ -51,7 +51,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..nn.kinematics import PartPositions
 from .base import ResidualCodec
 from .bundle import Bundle
 from .features import num_features

@@ -146,7 +146,7 @@ def test_zip_holds_the_package_and_the_pinned_wheels_only(extension_zip, build_t
     names = zipfile.ZipFile(extension_zip).namelist()
     for required in ("blender_manifest.toml", "__init__.py", "operators/import_motion.py",
                      "operators/export_motion.py", "panels/main.py", "scene/actions.py",
-                     "cli.py", "core/formats/__init__.py", "core/data/smplx_rest.json"):
+                     "cli/__init__.py", "pipelines/import_motion.py", "core/formats/__init__.py", "core/data/smplx_rest.json"):
         assert required in names
     pins = build_tool.read_pins()
     wheels = sorted(n for n in names if n.endswith(".whl"))

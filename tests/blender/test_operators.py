@@ -298,11 +298,11 @@ def test_panel_draws_the_settings_and_both_operators(scene):
         "VIEW_3D", "UI", "Motion Tokens",
     )
     settings = scene.motion_tokens
-    assert (settings.import_target, settings.use_current_frame, settings.smplx_model_folder) == ("NEW", True, "")
+    assert (settings.target, settings.use_current_frame, settings.smplx_model_folder) == ("NEW", True, "")
 
     panel = type("PanelStandIn", (), {"layout": RecordingLayout()})()
     panel_type.draw(panel, bpy.context)
-    assert set(panel.layout.props) == {"import_target", "use_current_frame", "frame_start", "smplx_model_folder"}
+    assert set(panel.layout.props) == {"target", "use_current_frame", "frame_start", "smplx_model_folder"}
     assert panel.layout.operators == ["motion_tokens.import_motion", "motion_tokens.export_motion"]
 
 

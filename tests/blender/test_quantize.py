@@ -20,7 +20,7 @@ from motion_tokens.core.codecs.features import part_features, part_positions
 from motion_tokens.core.codecs.registry import MODELS_DIR
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, smplx_skeleton
-from motion_tokens.panels import codec as codec_panel
+from motion_tokens.panels import properties as panel_properties
 from motion_tokens.scene.actions import read_motion as read_action_motion
 from motion_tokens.scene.armature import create_armature
 from motion_tokens.scene.axes import vectors_to_blender
@@ -67,11 +67,11 @@ def use_models(monkeypatch):
 
     def use(folder):
         monkeypatch.setattr(registry, "MODELS_DIR", Path(folder))
-        codec_panel.CATALOGUE.refresh()
+        panel_properties.CATALOGUE.refresh()
 
     yield use
     monkeypatch.undo()
-    codec_panel.CATALOGUE.refresh()
+    panel_properties.CATALOGUE.refresh()
 
 
 def keyframes(action, obj):
@@ -276,7 +276,7 @@ def test_codec_panel_offers_only_bundled_codecs(scene, tiny_models, use_models):
     assert panel_type.bl_parent_id == "MOTION_TOKENS_PT_main"
     settings = scene.motion_tokens.codec
     settings.family = "kmeans"
-    offered = {part: [item[0] for item in codec_panel.CATALOGUE.items[("kmeans", part)]] for part in ("body", "hands")}
+    offered = {part: [item[0] for item in panel_properties.CATALOGUE.items[("kmeans", part)]] for part in ("body", "hands")}
     assert offered == {"body": ["6", "9"], "hands": ["6"]}  # the folders in tiny_models
     with pytest.raises(TypeError):
         settings.hands_bits = "9"  # no kmeans-9-hands: Blender refuses a value not offered

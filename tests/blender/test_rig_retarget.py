@@ -13,8 +13,9 @@ from motion_tokens.core.errors import LayoutError, MotionTokensError, SkeletonEr
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.retarget import RigDetectionError, read_smplx_motion, rig_layout
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES
-from motion_tokens.operators.import_motion import ImportOptions, bone_report, import_motion_file
+from motion_tokens.pipelines.import_motion import ArmatureTarget, ImportOptions, import_motion
 from motion_tokens.scene import compat
+from motion_tokens.scene.targets import ImportTarget
 from motion_tokens.scene.rig import (
     ARMATURE_ORIGIN, create_rig_armature, retarget_onto_armature, skeleton_from_armature, write_to_target,
 )
@@ -398,16 +399,16 @@ def test_import_onto_the_target_armature_reports_its_bones(addon, scene30, tmp_p
             obj.data.edit_bones.remove(bone)
     bpy.ops.object.mode_set(mode="OBJECT")
     bpy.context.scene.motion_tokens.target_armature = obj
-    options = ImportOptions(str(DEMO / "beat2_excerpt.npz"), "ARMATURE", 1, None, armature="Hero")
-    result = import_motion_file(bpy.context, options)
-    assert result.armature == obj and not result.created_armature and result.write.layout == "mixamo"
-    lines = bone_report(result.write)
+    options = ImportOptions(str(DEMO / "beat2_excerpt.npz"), None)
+    result = import_motion(options, ArmatureTarget(ImportTarget(bpy.context, "ARMATURE", 1, "Hero"), 30.0))
+    assert result.target.armature == obj and not result.target.created and result.target.layout == "mixamo"
+    lines = result.lines
     assert "left alone on 'Hero'" in lines[0] and "HeadTop_End" in lines[0]
     assert "'Hero' lacks" in lines[1] and "mixamorig:LeftHandThumb1" in lines[1] and "and 22 more" in lines[1]
     # Through the operator, with a bone map file: only its bones are keyed.
     path = tmp_path / "arms_map.json"
     path.write_text('{"name": "arms", "pairs": {"Hips": "pelvis", "LeftArm": "left_shoulder"}}')
-    assert bpy.ops.motion_tokens.import_motion(filepath=options.filepath, target="ARMATURE", armature="Hero",
+    assert bpy.ops.motion_tokens.import_motion(filepath=str(options.source), target="ARMATURE", armature="Hero",
                                                bone_map_file=str(path)) == {"FINISHED"}
     assert set(curves_by_bone(obj.animation_data.action, obj)) == {"mixamorig:Hips", "mixamorig:LeftArm"}
 
@@ -441,7 +442,7 @@ def test_panel_shows_the_target_armature_and_bone_map(addon, scene30):
     settings = bpy.context.scene.motion_tokens
     drawn = {}
     for target in ("NEW", "NEW_METAHUMAN", "ACTIVE", "ARMATURE"):
-        settings.import_target = target
+        settings.target = target
         panel = type("PanelStandIn", (), {"layout": _Layout()})()
         bpy.types.MOTION_TOKENS_PT_main.draw(panel, bpy.context)
         drawn[target] = set(panel.layout.props)

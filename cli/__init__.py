@@ -1,0 +1,65 @@
+"""The command line: `python -m motion_tokens COMMAND ...` (also `motion-tokens`, and inside
+Blender `blender -b -P tools/blender_cli.py -- COMMAND ...`).
+
+    import FILE --out OUT.{blend,npz,bvh,fbx} [--fps 30] [--frame-start 1] [--smplx-model DIR]
+        [--rig {smplx,metahuman,mixamo,rigify,MAP.json}]
+    train-codec --family {kmeans,rqvae} --bits {6,9,10,12} --part {body,hands} --data DIR...
+        --out models/NAME-PART [--seed 0] [--entropy-guided]
+    evaluate-codecs --data DIR... [--codecs NAME...] --out REPORT.md [--plot PNG] [--models DIR]
+    encode MOTION.{npz,bvh} --codec NAME --out TOKENS.npz [--models DIR]
+    decode TOKENS.npz --out OUT.{npz,bvh,blend,fbx} [--models DIR] [--rig RIG]
+    codecs [--models DIR]
+
+Each command is a parser and one pipeline call (motion_tokens.pipelines): `motion` holds
+import, `codecs` the codec commands, `common` the shared arguments and printing. .blend and
+.fbx output need Blender's Python module (bpy), imported only then (scene.outputs).
+
+Bad input (a missing, empty, corrupt or wrongly laid out file, an unknown output suffix) prints
+one line naming the file to stderr and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from pathlib import Path
+
+from ..core.errors import MotionTokensError
+from . import codecs, motion
+
+PROG = "motion-tokens"
+EXIT_BAD_INPUT = 2
+_MANIFEST = Path(__file__).resolve().parents[1] / "blender_manifest.toml"
+
+
+def version() -> str:
+    """The extension's version, from blender_manifest.toml (shipped in the repository and zip)."""
+    with open(_MANIFEST, "rb") as f:
+        return tomllib.load(f)["version"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser: one subcommand per job, each with its handler in `func`."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Motion files, motion tokens and keyframed motion for SMPL-X."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    motion.add_commands(commands)
+    codecs.add_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with `argv` (default sys.argv[1:]); the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except MotionTokensError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # e.g. an output folder that is not writable
+        where = exc.filename if exc.filename is not None else ""
+        print(f"{PROG}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -1,0 +1,180 @@
+"""The scene settings (`scene.motion_tokens`) and the property mixins they share with the
+operators: each property is declared once, here, and an operator invoked from the panel
+copies the settings with `copy_properties`.
+
+The Codec settings offer only bitrates with a bundle in models/: the bundles are listed once
+(`CATALOGUE`, refreshed on registering), and the enum items are read from that list.
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
+
+from ..core.codecs.features import PARTS
+from ..core.codecs.registry import CodecInfo, available_codecs
+from ..core.errors import MotionTokensError
+
+#: Where an import puts the motion (scene.rig's targets, plus the active armature).
+TARGET_ITEMS = (
+    ("NEW", "New SMPL-X Armature", "Create a new SMPL-X armature for the motion"),
+    ("NEW_METAHUMAN", "New MetaHuman-Compatible Armature",
+     "Create an armature with the MetaHuman (UE5) body bone names in an A-pose and retarget the motion onto it"),
+    ("ACTIVE", "Active Armature",
+     "Key the motion onto the active armature: an SMPL-X armature as it is, any other retargeted through its "
+     "bone map (detected from the bone names, or the Bone Map file)"),
+    ("ARMATURE", "Target Armature",
+     "Key the motion onto the armature chosen as Target Armature, retargeted through its bone map unless it is "
+     "an SMPL-X armature"),
+)
+FAMILY_ITEMS = (
+    ("kmeans", "k-means", "One codebook of k poses per part; a token is the nearest pose (log2 k bits)"),
+    ("rqvae", "RQ-VAE", "Convolutional autoencoder with Q residual codebooks of D codes (Q log2 D bits)"),
+)
+_NO_BITS = (("NONE", "None Bundled", "No codec of this family is bundled for this part", 0),)
+
+
+class _Catalogue:
+    """The bundled codecs, by (family, part) then bits per frame, and the enum items offered
+    for each (kept here: Blender needs the item strings to outlive the items callback)."""
+
+    def __init__(self):
+        self.codecs: dict[tuple[str, str], dict[int, CodecInfo]] = {}
+        self.items: dict[tuple[str, str], tuple] = {}
+        self.error = ""
+
+    def refresh(self, models_dir=None) -> None:
+        """List the bundles in `models_dir` (default the shipped models/)."""
+        self.codecs, self.items, self.error = {}, {}, ""
+        try:
+            infos = available_codecs(models_dir)
+        except MotionTokensError as exc:  # a damaged bundle: say so in the panel
+            self.error = str(exc)
+            return
+        for info in infos:
+            self.codecs.setdefault((info.family, info.part), {})[round(info.bits_per_frame)] = info
+        for key, by_bits in self.codecs.items():
+            self.items[key] = tuple(
+                (str(bits), f"{bits} bits", f"{info.name}-{info.part}: {info.size}, {info.bits_per_second:g} bits/s", bits)
+                for bits, info in sorted(by_bits.items())
+            )
+
+    def info(self, family: str, part: str, bits: str) -> CodecInfo | None:
+        """The bundle of `family` at `bits` for `part`; None when there is none."""
+        return self.codecs.get((family, part), {}).get(int(bits)) if bits.isdigit() else None
+
+
+CATALOGUE = _Catalogue()
+
+
+def _bits_items(part: str):
+    def items(settings, context):
+        return CATALOGUE.items.get((settings.family, part), _NO_BITS)
+
+    return items
+
+
+def _family_changed(settings, context) -> None:
+    """Keep each part's bits valid: where the new family lacks them, take its lowest."""
+    for part in PARTS:
+        offered = CATALOGUE.items.get((settings.family, part))
+        if offered and CATALOGUE.info(settings.family, part, getattr(settings, f"{part}_bits")) is None:
+            setattr(settings, f"{part}_bits", offered[0][0])
+
+
+class MotionTokensCodecSettings(bpy.types.PropertyGroup):
+    """The codec choice (`scene.motion_tokens.codec`): family and bits per frame per part."""
+
+    family: EnumProperty(name="Family", items=FAMILY_ITEMS, default="kmeans", update=_family_changed)
+    body_bits: EnumProperty(
+        name="Body", items=_bits_items("body"), default=6,
+        description="Bits per frame for the body (joints 1-21); only bundled codecs are offered",
+    )
+    hands_bits: EnumProperty(
+        name="Hands", items=_bits_items("hands"), default=6,
+        description="Bits per frame for the hands (joints 25-54); only bundled codecs are offered",
+    )
+
+
+def codecs_from_settings(codec_settings) -> dict[str, str]:
+    """part -> codec name chosen in the Codec settings (scene.motion_tokens.codec): its
+    family and each part's bits per frame; a part whose bits are not set is left out."""
+    out = {}
+    for part in PARTS:
+        bits = getattr(codec_settings, f"{part}_bits")
+        if bits.isdigit():
+            out[part] = f"{codec_settings.family}-{bits}"
+    return out
+
+
+class MotionFileProperties:
+    """Mixin: the motion file an import reads or an export writes (the file browser's)."""
+
+    filepath: StringProperty(name="File Path", subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.npz;*.bvh", options={"HIDDEN"})
+
+
+class ModelProperties:
+    """Mixin: the SMPL-X model folder (import, export and quantize read it)."""
+
+    smplx_model_folder: StringProperty(
+        name="SMPL-X Model", subtype="DIR_PATH",
+        description="Optional folder holding your licensed SMPLX_NEUTRAL.npz: exact joints for "
+        "new armatures and exports instead of the approximate ones",
+    )
+
+
+class ImportProperties(ModelProperties):
+    """Mixin: where and from which frame an import keys the motion."""
+
+    target: EnumProperty(name="Target", items=TARGET_ITEMS, default="NEW")
+    use_current_frame: BoolProperty(
+        name="Start at Current Frame", default=True,
+        description="Start imported actions at the scene's current frame instead of Start Frame",
+    )
+    frame_start: IntProperty(name="Start Frame", default=1, description="First frame of imported actions")
+    bone_map_file: StringProperty(
+        name="Bone Map", subtype="FILE_PATH",
+        description="Optional bone map file (JSON: rig bone -> SMPL-X joint) for retargeting onto an armature; "
+        "empty: detected from the bone names (MetaHuman, Mixamo, Rigify, SMPL-X)",
+    )
+
+
+def mixin_properties(mixin: type) -> list[str]:
+    """The names of the properties `mixin` and its bases declare, bases first."""
+    return [name for cls in reversed(mixin.__mro__) for name in vars(cls).get("__annotations__", {})]
+
+
+def copy_properties(source, target, mixin: type) -> None:
+    """Set each property of `mixin` on `target` to its value on `source` (the scene settings
+    onto an operator when the panel invokes it)."""
+    for name in mixin_properties(mixin):
+        setattr(target, name, getattr(source, name))
+
+
+class MotionTokensSettings(ImportProperties, bpy.types.PropertyGroup):
+    """Settings of the Motion Tokens panel, one per scene (`scene.motion_tokens`)."""
+
+    codec: PointerProperty(type=MotionTokensCodecSettings, name="Codec", description="Codec family and bitrates")
+    target_armature: PointerProperty(
+        type=bpy.types.Object, name="Target Armature", poll=lambda self, obj: obj.type == "ARMATURE",
+        description="The armature that the Target Armature choice writes motion onto (SMPL-X, MetaHuman, "
+        "Mixamo, Rigify, or your own through a bone map)",
+    )
+
+
+# The codec settings first: MotionTokensSettings points to them.
+CLASSES = (MotionTokensCodecSettings, MotionTokensSettings)
+
+
+def register():
+    CATALOGUE.refresh()
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.motion_tokens = PointerProperty(type=MotionTokensSettings)
+
+
+def unregister():
+    del bpy.types.Scene.motion_tokens
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

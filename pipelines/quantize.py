@@ -1,0 +1,82 @@
+"""The quantize job: an armature's action coded through the chosen codecs, the decoded
+motion keyed back onto it as a new action (the original is never changed).
+
+The armature is handed in (scene.targets.ArmatureTake): `read(skeleton)` -> (the motion,
+its action's name, its first keyed frame), `write(motion, frame_start,
+action_name)` -> scene.actions.WriteResult.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..core.codecs.coding import codec_label
+from ..core.codecs.registry import require_codec_folder
+from ..core.errors import MotionTokensError
+from ..core.motion import Motion
+from ..core.skeleton import smplx_skeleton
+from .encode import Coded, code_motion
+
+_MAX_ACTION_NAME = 50  # characters, as scene.actions keeps them
+
+
+@dataclass(frozen=True)
+class Take:
+    """What an armature plays: its motion, its action's name and first keyed frame."""
+
+    motion: Motion
+    action_name: str
+    frame_start: int
+
+
+@dataclass(frozen=True)
+class QuantizeOptions:
+    """codecs: part -> codec name ('body' -> 'kmeans-6'); smplx_model_folder: None for the
+    approximate SMPL-X rest joints; models_dir: None for the extension's models/."""
+
+    codecs: dict[str, str]
+    smplx_model_folder: str | os.PathLike | None = None
+    models_dir: str | os.PathLike | None = None
+
+
+@dataclass
+class QuantizeResult:
+    """The take coded, its coding, what keying it wrote, the summary line and the warnings."""
+
+    take: Take
+    coded: Coded
+    write: object
+    lines: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def quantized_action_name(source: str, codecs: dict[str, str]) -> str:
+    """'<source> <codec label>', the source name shortened so the codec label is kept whole."""
+    label = codec_label(codecs)
+    return f"{source[: max(1, _MAX_ACTION_NAME - len(label) - 1)]} {label}"
+
+
+def _summary(take: Take, coded: Coded, action_name: str) -> str:
+    codecs = coded.encoded.codecs
+    errors = ", ".join(
+        f"{part} {codecs[part].name} ({codecs[part].bits_per_frame:g} bits/frame) RMSE {rmse:.2f} cm"
+        for part, rmse in coded.rmse_cm.items()
+    )
+    return (f"Quantized '{take.action_name}' as '{action_name}': {errors} "
+            "(joint positions; the original action is kept)")
+
+
+def quantize(options: QuantizeOptions, armature) -> QuantizeResult:
+    """Code the take `armature` plays with `options.codecs` and key the decoded motion as a
+    new action on it; the result. Raises MotionTokensError, nothing written, when no codec is
+    chosen, one is not bundled, or the armature lacks the SMPL-X bones or an action."""
+    if not options.codecs:
+        raise MotionTokensError("no codec chosen: pick a family and bits per frame in the Codec panel")
+    for part, name in options.codecs.items():
+        require_codec_folder(name, part, options.models_dir)
+    take = Take(*armature.read(smplx_skeleton(model_folder=options.smplx_model_folder)))
+    coded = code_motion(take.motion, options.codecs, options.models_dir)  # loads every bundle first
+    write = armature.write(coded.encoded.decoded, take.frame_start,
+                           quantized_action_name(take.action_name, options.codecs))
+    return QuantizeResult(take, coded, write, [_summary(take, coded, write.action.name)], list(write.warnings))
