@@ -293,23 +293,13 @@ TARGET_NEW_LAYOUTS = {"NEW_METAHUMAN": "metahuman", "NEW_MIXAMO": "mixamo", "NEW
 TARGET_ARMATURE = "ARMATURE"
 
 
-@dataclass
-class TargetResult:
-    """What `write_to_target` did: the armature written onto (and whether it was made), the
-    new action and its frames, and as `RigRetargetResult` the layout, the bones keyed, left
-    alone and missing, and the warnings."""
+@dataclass(kw_only=True)
+class TargetResult(RigRetargetResult):
+    """What `write_to_target` did: as `RigRetargetResult`, plus the armature written onto and
+    whether it was made."""
 
     armature: object
     created: bool
-    action: object
-    frame_start: int
-    frame_end: int
-    keys_written: int
-    layout: str
-    mapped: list[str]
-    unmapped: list[str]
-    missing: list[str]
-    warnings: list[str] = field(default_factory=list)
 
 
 def _remove_made(obj, actions_before: set[int]) -> None:
@@ -363,11 +353,10 @@ def _write_onto(context, obj, motion, bone_map, frame_start, action_name, create
         write = write_motion(obj, motion, frame_start=frame_start, action_name=action_name, context=context)
         names = set(motion.skeleton.names)
         return TargetResult(
-            obj, created, write.action, write.frame_start, write.frame_end, write.keys_written, "smplx",
-            list(motion.skeleton.names), [b.name for b in obj.data.bones if b.name not in names], [], write.warnings,
+            action=write.action, frame_start=write.frame_start, frame_end=write.frame_end,
+            keys_written=write.keys_written, layout="smplx", mapped=list(motion.skeleton.names),
+            unmapped=[b.name for b in obj.data.bones if b.name not in names], missing=[],
+            warnings=write.warnings, armature=obj, created=created,
         )
     result = retarget_onto_armature(obj, motion, bone_map, frame_start, action_name, context)
-    return TargetResult(
-        obj, created, result.action, result.frame_start, result.frame_end, result.keys_written, result.layout,
-        result.mapped, result.unmapped, result.missing, result.warnings,
-    )
+    return TargetResult(**vars(result), armature=obj, created=created)

@@ -134,6 +134,18 @@ def test_bvh_import_is_retargeted_onto_smplx(scene):
     assert tuple(obj.animation_data.action.frame_range) == (1.0, float(frames))
 
 
+def test_bvh_reading_notes_reach_the_operators_report(scene, capfd, caplog):
+    """The unit guess and the retargeting notes are reported as the operator's warnings (what a
+    Blender user sees in the status bar and the Info editor), not only logged."""
+    capfd.readouterr()
+    with caplog.at_level("WARNING"):
+        assert bpy.ops.motion_tokens.import_motion(filepath=str(BANDAI_EXCERPT)) == {"FINISHED"}
+    reported = [line for line in capfd.readouterr().out.splitlines() if line.startswith("Warning:")]
+    assert any("read as cm" in line for line in reported), reported
+    assert any("SMPL-X joints kept at rest" in line for line in reported), reported
+    assert not [r for r in caplog.records if "read as cm" in r.getMessage()]  # reported, not logged
+
+
 def test_import_twice_makes_a_second_action_and_leaves_the_first_alone(scene):
     bpy.ops.motion_tokens.import_motion(filepath=str(BEAT2_EXCERPT))
     obj = bpy.context.active_object
