@@ -16,8 +16,6 @@ bench/results/convert_bandai.md.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -27,6 +25,8 @@ import numpy as np
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.formats.bvh import read_bvh
 from motion_tokens.core.retarget import load_bone_map, rest_alignments, retarget_to_smplx, root_scale
+from motion_tokens.core.machine import machine_line
+from motion_tokens.core.paths import data_dir
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, smplx_skeleton
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def bone_error_deg(source, bone_map, result) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=os.environ.get("MOTION_TOKENS_DATA", str(REPO.parent / "shared" / "data")))
+    ap.add_argument("--data", default=str(data_dir()))
     ap.add_argument("--naive", type=int, default=3, help="takes to also retarget with the per-frame loop")
     ap.add_argument("--out", help="also write each converted take as .npz into this folder")
     args = ap.parse_args(argv)
@@ -171,8 +171,7 @@ def write_report(args, rows, naive, frames, read_s, ret_s, write_s):
         "(core/data/smplx_rest.json).",
         "",
         f"Command: `.venv/bin/python bench/convert_bandai.py --naive {args.naive}"
-        f"{' --out ' + args.out if args.out else ''}`. "
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}.",
+        f"{' --out ' + args.out if args.out else ''}`. {machine_line()}",
         "",
         "## Throughput",
         "",
@@ -220,7 +219,7 @@ def write_report(args, rows, naive, frames, read_s, ret_s, write_s):
         f"(the Bandai ankle height is about 0.117 m). Lowest toe-ball joint per take: median {np.median(toes):.3f} m, "
         f"lowest {toes.min():.3f} m.",
         "",
-        f"Slowest takes to retarget: "
+        "Slowest takes to retarget: "
         + ", ".join(f"{r['file']} ({r['frames']} frames, {r['retarget_s'] * 1e3:.1f} ms)"
                     for r in sorted(rows, key=lambda r: -r["retarget_s"])[:3]) + ".",
         "",

@@ -26,8 +26,6 @@ each take on MetaHuman).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,8 @@ import numpy as np
 
 from motion_tokens.core.motion import Motion
 from motion_tokens.core.retarget import SHIPPED_RIGS, direction_ends, read_smplx_motion, retarget, rig_layout, source_indices
+from motion_tokens.core.machine import machine_line
+from motion_tokens.core.paths import data_dir
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,7 +131,7 @@ def rest_motion(skeleton) -> Motion:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=os.environ.get("MOTION_TOKENS_DATA", str(REPO.parent / "shared" / "data")))
+    ap.add_argument("--data", default=str(data_dir()))
     args = ap.parse_args(argv)
     data = Path(args.data)
     takes = {"BEAT2": read_smplx_motion(data / BEAT2_TAKE, 30.0), "Bandai": read_smplx_motion(data / BANDAI_TAKE, 30.0)}
@@ -173,8 +173,7 @@ def write_report(takes, rows, summary) -> None:
         f"`{BANDAI_TAKE}` ({takes['Bandai'].num_frames} frames, read with `core.retarget.read_smplx_motion`, which "
         "retargets the BVH onto SMPL-X first; its SMPL-X fingers, jaw and spine2 stay at rest).",
         "",
-        f"Command: `.venv/bin/python bench/retarget_rigs.py`. Machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, numpy {np.__version__}.",
+        f"Command: `.venv/bin/python bench/retarget_rigs.py`. {machine_line()}",
         "",
         "## Bone directions, by kind",
         "",

@@ -99,3 +99,16 @@ def rest_positions(offsets, parents) -> np.ndarray:
         raise ValueError("rest_positions needs a single root at index 0")
     _, pos = forward_kinematics(ident, offsets, parents, offsets[0])
     return pos
+
+
+def tip_positions(global_matrices, positions, offsets, joints) -> np.ndarray:
+    """(..., n, 3) points beyond each of `joints` by that joint's own rest offset, turned by
+    its world rotation: the tips of end segments that have no joint of their own (SMPL-X's
+    fingertips beyond the third finger segments).
+
+    global_matrices: (..., J, 3, 3) and positions (..., J, 3) from `forward_kinematics`;
+    offsets: (J, 3) rest offsets; joints: n joint indices.
+    """
+    j = list(joints)
+    tips = np.einsum("...nij,nj->...ni", np.asarray(global_matrices)[..., j, :, :], np.asarray(offsets, dtype=np.float64)[j])
+    return np.asarray(positions)[..., j, :] + tips

@@ -66,15 +66,6 @@ def read_pins(path: Path = PINS) -> list[tuple[str, str]]:
     return pins
 
 
-def find_wheel(wheel_dir: Path, name: str, version: str) -> Path | None:
-    """The wheel file in `wheel_dir` for `name` at `version`, or None."""
-    for path in sorted(wheel_dir.glob("*.whl")):
-        wheel_name, wheel_version, _, _ = parse_wheel_filename(path.name)
-        if canonicalize_name(wheel_name) == name and str(wheel_version) == version:
-            return path
-    return None
-
-
 def wheel_platforms(filename: str) -> set[str]:
     """The Blender platforms (keys of PLATFORM_TAGS) a wheel file runs on, from its platform
     tags: a pure wheel ('any') runs on all, 'universal2' on both macOS platforms."""

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import motion_tokens  # noqa: E402
+from motion_tokens.core.paths import data_dir  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "demo" / "output"
@@ -39,7 +39,7 @@ PLOT_FRAMES = 5
 
 def input_takes() -> tuple[Path, Path, str]:
     """(BEAT2 take, Bandai take, where they came from): the shared data, else the excerpts."""
-    data = Path(os.environ.get("MOTION_TOKENS_DATA", REPO.parent / "shared" / "data"))
+    data = data_dir()
     beat2, bandai = data / BEAT2_TAKE, data / BANDAI_TAKE
     if beat2.is_file() and bandai.is_file():
         return beat2, bandai, f"the shared data in {data}"

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +47,7 @@ import numpy as np
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.formats.bvh import read_bvh
 from motion_tokens.core.kinematics import forward_kinematics
+from motion_tokens.core.paths import data_dir
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, SMPLX_PARENTS, offsets_from_positions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ STRAIGHT_DEG = 20.0  # a finger is straight in the image when each inner angle i
 
 
 def data_folder(arg: str | None) -> Path:
-    path = Path(arg or os.environ.get("MOTION_TOKENS_DATA", REPO.parent / "shared" / "data"))
+    path = Path(arg) if arg else data_dir()
     if not (path / "bandai").is_dir():
         raise SystemExit(f"{path}: no bandai/ folder; pass --data or set MOTION_TOKENS_DATA")
     return path

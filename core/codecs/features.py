@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import rotations as rot
 from ..errors import SkeletonError
-from ..kinematics import forward_kinematics
+from ..kinematics import forward_kinematics, tip_positions
 from ..motion import Motion
 from ..parts import PARTS, get_part
 from ..skeleton import NUM_SMPLX_JOINTS, SMPLX_JOINT_NAMES, SMPLX_PARENTS, smplx_skeleton
@@ -142,9 +142,7 @@ def part_positions(features, part: str, skeleton=None) -> np.ndarray:
     glob, pos = forward_kinematics(quats, sk.offsets, sk.parents, np.zeros(lead + (3,)))
     points = pos[..., list(spec.points), :]
     if spec.tips_from:
-        tips_from = list(spec.tips_from)
-        tips = pos[..., tips_from, :] + np.einsum("...ij,...j->...i", glob[..., tips_from, :, :], sk.offsets[tips_from])
-        points = np.concatenate([points, tips], axis=-2)
+        points = np.concatenate([points, tip_positions(glob, pos, sk.offsets, spec.tips_from)], axis=-2)
     # The origin joints are outside the part, so at rest: their frame is the world's.
     return points - pos[..., list(spec.point_origins), :]
 

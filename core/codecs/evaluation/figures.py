@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...kinematics import tip_positions
 from ...motion import Motion
 from ...parts import PARTS, get_part
 from ...skeleton import NUM_SMPLX_JOINTS, SMPLX_PARENTS
@@ -71,8 +72,7 @@ class Points:
         offsets = motion.skeleton.offsets
         local = {}
         for part in PARTS:
-            tips_from = list(get_part(part).tips_from)
-            tips = pos[:, tips_from] + np.einsum("tjab,jb->tja", glob[:, tips_from], offsets[tips_from])
+            tips = tip_positions(glob, pos, offsets, get_part(part).tips_from)
             ext = np.concatenate([pos, tips], axis=1)  # (T, 55 + tips, 3)
             local[part] = tuple(_in_frame(ext[:, list(rows)], pos[:, o], glob[:, o]) for o, rows in frame_rows(part))
         return cls(pos, local)
