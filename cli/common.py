@@ -18,7 +18,7 @@ def add_rig_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rig", default="smplx", metavar="{" + ",".join(RIG_CHOICES) + ",MAP.json}",
         help="the skeleton to write the motion on (default smplx): metahuman (UE5 bone names, A-pose), "
-        "mixamo, rigify (DEF- bones), or a bone map file (JSON, see core/rigs.py; it needs a \"skeleton\" "
+        "mixamo, rigify (DEF- bones), or a bone map file (JSON, see core/retarget/rigs.py; it needs a \"skeleton\" "
         "block to build from). With .blend/.fbx output an armature of that layout is made and animated, with "
         ".bvh its skeleton is written; .npz output is always SMPL-X",
     )

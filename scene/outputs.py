@@ -32,7 +32,7 @@ def write_scene_file(path: Path, motion, frame_start: int = 1, layout=None) -> S
 def write_blend(path: Path, motion, frame_start: int = 1, layout=None) -> SceneFile:
     """Save a new .blend at `path` with an armature playing `motion` from `frame_start`; the
     last frame and the warnings. The armature is SMPL-X's (the motion keyed as it is) or, with
-    a rig `layout` (core.rigs), one of that layout with the motion retargeted onto it. The
+    a rig `layout` (core.retarget), one of that layout with the motion retargeted onto it. The
     scene's frame rate and range are set to the motion's."""
     bpy = _import_bpy(path, ".blend")
     path = _writable(path)

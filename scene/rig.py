@@ -65,7 +65,7 @@ class RigRetargetResult:
 
 
 def create_rig_armature(layout: RigLayout | str, name: str | None = None, context=None):
-    """A new armature object of a rig layout (`core.rigs`: "smplx", "metahuman", "mixamo",
+    """A new armature object of a rig layout (`core.retarget.rig_layout`: "smplx", "metahuman", "mixamo",
     "rigify", a map file with a "skeleton" block, or a RigLayout) in its rest pose.
 
     Built as `scene.armature.create_armature` builds one (heads on the layout's rest joints in
@@ -253,7 +253,7 @@ def retarget_onto_armature(
 ) -> RigRetargetResult:
     """Retarget SMPL-X motion onto the armature `obj` and key it as a new action.
 
-    bone_map: None to detect the layout from the bone names (`core.rigs.detect_rig`), a
+    bone_map: None to detect the layout from the bone names (`core.retarget.detect_rig`), a
     layout name ("smplx", "metahuman", "mixamo", "rigify"), a map file path, a RigLayout, or a
     BoneMap from SMPL-X onto the armature's bone names. The armature's rest pose is read with
     `skeleton_from_armature` and turned to face the source's way (see the module docstring);
