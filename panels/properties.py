@@ -12,7 +12,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 
 from ..core.codecs.features import PARTS
-from ..core.codecs.registry import CodecInfo, available_codecs
+from ..core.codecs.registry import FAMILY_CLASSES, CodecInfo, available_codecs
 from ..core.errors import MotionTokensError
 
 #: Where an import puts the motion (scene.rig's targets, plus the active armature).
@@ -27,10 +27,7 @@ TARGET_ITEMS = (
      "Key the motion onto the armature chosen as Target Armature, retargeted through its bone map unless it is "
      "an SMPL-X armature"),
 )
-FAMILY_ITEMS = (
-    ("kmeans", "k-means", "One codebook of k poses per part; a token is the nearest pose (log2 k bits)"),
-    ("rqvae", "RQ-VAE", "Convolutional autoencoder with Q residual codebooks of D codes (Q log2 D bits)"),
-)
+FAMILY_ITEMS = tuple((name, cls.family_label, cls.family_description) for name, cls in FAMILY_CLASSES.items())
 _NO_BITS = (("NONE", "None Bundled", "No codec of this family is bundled for this part", 0),)
 
 

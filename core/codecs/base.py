@@ -42,6 +42,8 @@ class Codec(ABC):
     family: ClassVar[str] = ""
     #: The family's name for the user ('k-means').
     family_label: ClassVar[str] = ""
+    #: One line on how the family codes, for tooltips.
+    family_description: ClassVar[str] = ""
     #: The manifest fields that size the codebooks, in the order they are shown.
     SIZE_FIELDS: ClassVar[tuple[str, ...]] = ()
     #: Bits per frame offered -> the size fields that give them ({9: {'k': 512}}).
@@ -156,6 +158,7 @@ class ResidualCodec(Codec):
 
     family = "rqvae"
     family_label = "RQ-VAE"
+    family_description = "Convolutional autoencoder with Q residual codebooks of D codes (Q log2 D bits)"
     SIZE_FIELDS = ("D", "Q")
     BITRATES: ClassVar[dict[int, dict[str, int]]] = {6: {"D": 8, "Q": 2}, 9: {"D": 8, "Q": 3}, 10: {"D": 32, "Q": 2}, 12: {"D": 8, "Q": 4}}
 

@@ -80,6 +80,7 @@ class KMeansCodec(Codec):
 
     family = "kmeans"
     family_label = "k-means"
+    family_description = "One codebook of k poses per part; a token is the nearest pose (log2 k bits)"
     SIZE_FIELDS = ("k",)
     BITRATES: ClassVar[dict[int, dict[str, int]]] = {6: {"k": 64}, 9: {"k": 512}, 10: {"k": 1024}, 12: {"k": 4096}}
 

@@ -11,13 +11,14 @@ import numpy as np
 
 from ...machine import machine_line
 from ...parts import get_part
+from ..registry import FAMILY_CLASSES
 from .figures import DataSummary, EvaluationReport, EvaluationRow, FamilyRatio
 from .findings import findings, fmt
 
 if TYPE_CHECKING:
     from ..training.dataset import Split
 
-FAMILY_LABELS = {"kmeans": "k-means", "rqvae": "RQ-VAE", "baseline": "none (0 bits)"}
+FAMILY_LABELS = {**{name: cls.family_label for name, cls in FAMILY_CLASSES.items()}, "baseline": "none (0 bits)"}
 
 #: What the shipped data can say about each part (prose about the data folders, not a property
 #: of the part).
