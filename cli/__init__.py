@@ -7,7 +7,7 @@ Blender `blender -b -P tools/blender_cli.py -- COMMAND ...`).
         --out models/NAME-PART [--seed 0] [--entropy-guided]
     evaluate-codecs --data DIR... [--codecs NAME...] --out REPORT.md [--plot PNG] [--models DIR]
     encode MOTION.{npz,bvh} --codec NAME --out TOKENS.npz [--models DIR]
-    decode TOKENS.npz --out OUT.{npz,bvh,blend,fbx} [--models DIR] [--rig RIG]
+    decode TOKENS.npz --out OUT.{npz,bvh,blend,fbx} [--models DIR] [--rig RIG] [--accept-other-codebook]
     codecs [--models DIR]
 
 Each command is a parser and one pipeline call (motion_tokens.pipelines): `motion` holds

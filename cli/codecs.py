@@ -114,11 +114,15 @@ def _add_decode(commands) -> None:
                                help="motion file to write; its suffix (.npz, .bvh, .blend, .fbx) picks the format")
     add_models_argument(decode_parser)
     add_rig_argument(decode_parser)
+    decode_parser.add_argument("--accept-other-codebook", action="store_true",
+                               help="decode even with an installed bundle that is not the codebook the file records "
+                               "(another sha256 or size), or when the file records none; warns, the motion may be wrong")
     decode_parser.set_defaults(func=run_decode)
 
 
 def run_decode(args: argparse.Namespace) -> int:
-    return print_result(decode(DecodeOptions(args.file, args.models), file_sink(args.out, args.rig)))
+    options = DecodeOptions(args.file, args.models, args.accept_other_codebook)
+    return print_result(decode(options, file_sink(args.out, args.rig)))
 
 
 def _add_listing(commands) -> None:

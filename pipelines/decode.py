@@ -12,10 +12,13 @@ from ..core.motion import Motion
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    """tokens: the tokens file (made by encode); models_dir: None for the extension's models/."""
+    """tokens: the tokens file (made by encode); models_dir: None for the extension's models/;
+    accept_other_codebook: decode (with a warning) even where an installed bundle is not the
+    codebook the file records, or the file records none."""
 
     tokens: str | os.PathLike
     models_dir: str | os.PathLike | None = None
+    accept_other_codebook: bool = False
 
 
 @dataclass
@@ -31,9 +34,10 @@ def decode(options: DecodeOptions, sink) -> DecodeResult:
     warnings."""
     sink.check()
     tokens_file = read_tokens_file(options.tokens)
-    codecs = load_tokens_codecs(tokens_file, options.models_dir)
+    warnings: list[str] = []
+    codecs = load_tokens_codecs(tokens_file, options.models_dir, options.accept_other_codebook, warnings)
     motion = decoded_motion(tokens_file, codecs)
     written = sink.write(motion)
     bundles = ", ".join(f"{c.name}-{part}" for part, c in codecs.items())
     lines = written.lines[:-1] + [f"{written.lines[-1]}, decoded with {bundles}"]
-    return DecodeResult(motion, lines, written.warnings)
+    return DecodeResult(motion, lines, warnings + written.warnings)

@@ -1,6 +1,7 @@
 """Model bundles: a folder with `manifest.json` and `weights.safetensors` (DESIGN.md).
 
-Loading verifies the sha256 of every file the manifest lists and refuses a mismatch; nothing is
+Loading checks the manifest against its one schema (manifest_schema.py: every field's type and
+range), verifies the sha256 of every file the manifest lists and refuses a mismatch; nothing is
 ever unpickled (weights are read with safetensors' numpy API, so no torch is needed to load).
 The bitrate is computed from the manifest (log2(k), or Q * log2(D)), never stored as a figure.
 """
@@ -18,12 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BundleError
+from .manifest_schema import FORMAT_VERSION, check_manifest
 
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
-FORMAT_VERSION = 1
-KINDS = ("codec", "generator", "feature-encoder")
-_REQUIRED = ("format", "name", "kind", "family", "files")
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -67,6 +66,11 @@ class Bundle:
     def fps(self) -> float:
         return float(self.manifest.get("fps", 30))
 
+    @property
+    def weights_sha256(self) -> str:
+        """The verified sha256 of the weights file: what identifies a codebook in tokens files."""
+        return self.manifest["files"][WEIGHTS]
+
     def bits_per_frame(self) -> float:
         try:
             return bits_per_frame(self.manifest)
@@ -95,16 +99,8 @@ def _read_manifest(folder: Path) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(path, f"is not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise BundleError(path, "must hold a JSON object")
-    missing = [k for k in _REQUIRED if k not in manifest]
-    if missing:
-        raise BundleError(path, f"lacks {', '.join(missing)}")
-    if manifest["format"] != FORMAT_VERSION:
-        raise BundleError(path, f"format {manifest['format']!r} is not supported (this version reads {FORMAT_VERSION})")
-    if manifest["kind"] not in KINDS:
-        raise BundleError(path, f"kind {manifest['kind']!r} is not one of {', '.join(KINDS)}")
-    if not isinstance(manifest["files"], dict) or WEIGHTS not in manifest["files"]:
+    check_manifest(path, manifest)
+    if WEIGHTS not in manifest["files"]:
         raise BundleError(path, f"'files' must map {WEIGHTS} (and any other file) to its sha256")
     return manifest
 

@@ -12,18 +12,21 @@ face and the parts not coded are carried through from the input (the template, o
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import LayoutError, MotionTokensError, OutputError
-from ..formats.tokens import TOKEN_KEYS, TokensFile, write_tokens_file
+from ..errors import LayoutError, MotionTokensError, OutputError, pass_on
+from ..formats.tokens import TOKEN_KEYS, Codebook, TokensFile, write_tokens_file
 from ..motion import Motion
 from .base import Codec
 from .features import at_codec_rate, part_features, position_rmse_cm, with_part_features
 from .registry import codec_folder, load_codec, require_codec_folder
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,24 +90,73 @@ def part_rmse_cm(original: Motion, decoded: Motion, parts) -> dict[str, float]:
     return {part: position_rmse_cm(part_features(original, part), part_features(decoded, part), part) for part in parts}
 
 
+def codebook_record(codec: Codec) -> Codebook:
+    """The tokens file's record of the codebook `codec` codes with: its bundle's weights
+    sha256, family and size fields. OutputError for a codec not loaded from a bundle."""
+    if codec.bundle is None:
+        raise OutputError(f"codec {codec.name} ({codec.part}) was not loaded from a bundle: its tokens cannot say "
+                          "which codebook made them; write the bundle (write_bundle) and load it first")
+    return Codebook(codec.bundle.weights_sha256, codec.family, codec.size_fields)
+
+
 def write_encoded(path: str | os.PathLike, encoded: EncodedMotion) -> Path:
     """Write the decoded motion and its tokens as a tokens file (core.formats.tokens) at
-    `path`, atomically. Raises OutputError for another suffix, an unwritable path, or codecs
-    that code at different rates."""
+    `path`, atomically, with the codebook record of each part (codebook_record). Raises
+    OutputError for another suffix, an unwritable path, or codecs that code at different rates."""
     fps = {codec.fps for codec in encoded.codecs.values()}
     if len(fps) != 1:
         raise OutputError(f"cannot write {path}: the codecs code at different rates ({sorted(fps)} fps)")
     names = {part: codec.name for part, codec in encoded.codecs.items()}
-    return write_tokens_file(path, encoded.decoded, encoded.tokens, names, fps.pop())
+    codebooks = {part: codebook_record(codec) for part, codec in encoded.codecs.items()}
+    return write_tokens_file(path, encoded.decoded, encoded.tokens, names, fps.pop(), codebooks)
 
 
-def load_tokens_codecs(tokens_file: TokensFile, models_dir=None) -> dict[str, Codec]:
+#: How to decode with a codebook other than the one a file records.
+ACCEPT_HINT = "decode anyway with --accept-other-codebook (DecodeOptions.accept_other_codebook)"
+
+
+def _codebook_problem(tokens_file: TokensFile, part: str, codec: Codec) -> tuple[str, str] | None:
+    """(what is wrong, what to do) when `codec` is not the codebook that made the part's
+    tokens; None when it is."""
+    bundle, key = f"{codec.name}-{part}", TOKEN_KEYS[part]
+    recorded = tokens_file.codebooks.get(part)
+    if recorded is None:
+        return (f"records no codebook for `{key}` (written before tokens files named their codebooks' sha256), so "
+                f"nothing shows that the installed {bundle} made them", "re-encode the source motion")
+    installed = codebook_record(codec)
+    if recorded.layout != installed.layout:
+        return (f"`{key}` were made by a {recorded.layout} codebook (weights sha256 {recorded.sha256}) but the "
+                f"installed {bundle} is {installed.layout} (sha256 {installed.sha256})", "decode with the bundle that made them")
+    if recorded.sha256 != installed.sha256:
+        return (f"`{key}` were made by the codebook with weights sha256 {recorded.sha256} but the installed {bundle} "
+                f"has {installed.sha256} (another or a retrained bundle of that name)", "decode with the bundle that made them")
+    return None
+
+
+def check_codebooks(tokens_file: TokensFile, codecs: dict[str, Codec], accept_other: bool = False,
+                    warnings: list[str] | None = None) -> None:
+    """Refuse (LayoutError naming the file) a part whose codec is not the codebook the file
+    records (weights sha256, family and size fields), or for which it records none. With
+    accept_other each such part is decoded anyway: a warning (appended to `warnings`, or logged)."""
+    problems = [p for part, codec in codecs.items() if (p := _codebook_problem(tokens_file, part, codec))]
+    if problems and not accept_other:
+        what, remedy = problems[0]
+        raise LayoutError(tokens_file.path, f"{what}; {remedy}, or {ACCEPT_HINT}")
+    notes = [f"{what}; decoded anyway as asked (--accept-other-codebook): the motion may be wrong"
+             for what, _ in problems]
+    pass_on(notes, warnings, _log, tokens_file.path, logging.WARNING)
+
+
+def load_tokens_codecs(tokens_file: TokensFile, models_dir=None, accept_other_codebook: bool = False,
+                       warnings: list[str] | None = None) -> dict[str, Codec]:
     """part -> the loaded codec each bundle named in `tokens_file` gives, from `models_dir`
     (default the shipped models/), checked against the file.
 
     Raises LayoutError naming the file: a bundle that is not installed, a `token_fps` that is
-    not the codecs' rate or the motion's, tokens of the wrong shape or range for their codec;
-    BundleError when a named bundle is damaged.
+    not the codecs' rate or the motion's, tokens of the wrong shape or range for their codec,
+    a codec that is not the codebook the file records (check_codebooks; with
+    accept_other_codebook a warning appended to `warnings` instead); BundleError when a named
+    bundle is damaged.
     """
     path = tokens_file.path
     codecs = {}
@@ -128,6 +180,7 @@ def load_tokens_codecs(tokens_file: TokensFile, models_dir=None) -> dict[str, Co
             codec.check_tokens(tokens_file.tokens[part], template.num_frames, "`poses`")
         except ValueError as exc:
             raise LayoutError(path, f"`{TOKEN_KEYS[part]}` {exc}") from None
+    check_codebooks(tokens_file, codecs, accept_other_codebook, warnings)
     return codecs
 
 

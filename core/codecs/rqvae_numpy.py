@@ -25,6 +25,7 @@ equally near to within float32 rounding.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,7 @@ from .features import num_features
 
 _MODEL = "model."
 _CODEBOOK = "model.quantizer.layers.{q}._codebook.embed"
+_LAYER = re.compile(r"^model\.quantizer\.layers\.(\d+)\.")
 # F.normalize's eps in vector_quantize_pytorch's l2norm (cosine codebooks).
 _L2NORM_EPS = 1e-6
 
@@ -114,6 +116,10 @@ class RQVAENumpy:
             codebooks = [np.asarray(tensors[_CODEBOOK.format(q=q)], dtype=np.float64) for q in range(self.Q)]
         except KeyError as exc:
             raise ValueError(f"the weights lack {exc.args[0]}") from None
+        # Weights with more codebook layers than Q are another bundle's (rqvae-9's in rqvae-6).
+        layers = {int(m.group(1)) for key in tensors if (m := _LAYER.match(key))}
+        if layers != set(range(self.Q)):
+            raise ValueError(f"the weights hold {len(layers)} codebook layers, model_config Q={self.Q}")
         self.codebooks = np.stack([c.reshape(c.shape[-2:]) for c in codebooks])  # (Q, D, L)
         F = num_features(self.part)
         L = self.codebooks.shape[2]

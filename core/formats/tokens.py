@@ -6,7 +6,13 @@ at the codecs' 30 fps) with, on top (DESIGN.md, "Ours on top"):
   [0, k)) or (T, Q) for RQ-VAE (values in [0, D)), T the frames of `poses`;
 - `codec`: the bundle of each coded part, as one string of bundle names `NAME-PART` separated
   by spaces, e.g. "kmeans-6-body kmeans-6-hands" (bundle `models/kmeans-6-body`, and so on);
-- `token_fps`: tokens per second (the bundles' fps, 30).
+- `token_fps`: tokens per second (the bundles' fps, 30);
+- `codec_sha256_body`, `codec_sha256_hands`: the sha256 (64 hex digits) of the
+  `weights.safetensors` of the bundle that made each part's tokens, and `codec_layout_body`,
+  `codec_layout_hands`: its family and size fields, e.g. "kmeans k=64" or "rqvae D=8 Q=3".
+  They say which codebook the tokens index, so a file is never decoded silently by another one
+  (a renamed `codec`, a retrained bundle of the same name): `load_tokens_codecs` refuses a
+  mismatch. Files written before these keys (none for a part) read with no record for it.
 Decoding needs only the tokens and the side information the codecs do not code: the root
 orientation (`poses[:, :3]`), the translation and the face are taken from the file, the coded
 parts from the tokens (their `poses` columns are not read).
@@ -34,8 +40,28 @@ from .npz import load_npz_arrays, read_smplx_npz, write_smplx_npz
 TOKEN_KEYS = {part: f"tokens_{part}" for part in PARTS}
 CODEC_KEY = "codec"
 TOKEN_FPS_KEY = "token_fps"
+#: The file keys of each part's codebook record (`Codebook`).
+SHA256_KEYS = {part: f"codec_sha256_{part}" for part in PARTS}
+LAYOUT_KEYS = {part: f"codec_layout_{part}" for part in PARTS}
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_LAYOUT = re.compile(r"^([a-z]+)((?: [A-Za-z]+=\d+)+)$")
 # A bundle name: codec name (family-BITS) then the part.
 _BUNDLE_NAME = re.compile(r"^([a-z]+-\d+)-(" + "|".join(PARTS) + r")$")
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """Which codebook made a part's tokens: sha256 of the bundle's weights file, the family
+    ('kmeans', 'rqvae') and its size fields ({'k': 64} or {'D': 8, 'Q': 3})."""
+
+    sha256: str
+    family: str
+    size: dict[str, int]
+
+    @property
+    def layout(self) -> str:
+        """'kmeans k=64', 'rqvae D=8 Q=3': the `codec_layout_*` string."""
+        return " ".join([self.family, *(f"{key}={value}" for key, value in self.size.items())])
 
 
 @dataclass(frozen=True)
@@ -43,13 +69,15 @@ class TokensFile:
     """A tokens file whose layout is checked. tokens: part -> the integer tokens as stored
     ((T,) or (T, Q), T the frames of `template`); codec_names: part -> codec name
     ('kmeans-6'), the same parts; token_fps: tokens per second; template: the file's motion
-    (root, translation and face are what decoding keeps)."""
+    (root, translation and face are what decoding keeps); codebooks: part -> the Codebook that
+    made its tokens, for the parts the file records one for (none in older files)."""
 
     path: Path
     tokens: dict[str, np.ndarray]
     codec_names: dict[str, str]
     token_fps: float
     template: Motion
+    codebooks: dict[str, Codebook]
 
 
 def bundle_names(codec_names: dict[str, str]) -> str:
@@ -58,10 +86,12 @@ def bundle_names(codec_names: dict[str, str]) -> str:
 
 
 def write_tokens_file(
-    path: str | os.PathLike, motion: Motion, tokens: dict[str, np.ndarray], codec_names: dict[str, str], token_fps: float
+    path: str | os.PathLike, motion: Motion, tokens: dict[str, np.ndarray], codec_names: dict[str, str],
+    token_fps: float, codebooks: dict[str, Codebook] | None = None,
 ) -> Path:
     """Write `motion` (the decoded motion, at token_fps) and its tokens (part -> (T,) or (T, Q)
-    integers; codec_names part -> codec name) to the `.npz` at `path`, atomically.
+    integers; codec_names part -> codec name; codebooks part -> the Codebook that made them,
+    which `codec.coding.write_encoded` always gives) to the `.npz` at `path`, atomically.
     Raises OutputError for another suffix or an unwritable path."""
     path = Path(path)
     if path.suffix.lower() != ".npz":
@@ -69,6 +99,9 @@ def write_tokens_file(
     extra = {TOKEN_KEYS[part]: np.asarray(t, dtype=np.int32) for part, t in tokens.items()}
     extra[CODEC_KEY] = np.asarray(bundle_names(codec_names))
     extra[TOKEN_FPS_KEY] = np.asarray(token_fps, dtype=np.float32)
+    for part, codebook in (codebooks or {}).items():
+        extra[SHA256_KEYS[part]] = np.asarray(codebook.sha256)
+        extra[LAYOUT_KEYS[part]] = np.asarray(codebook.layout)
     return write_smplx_npz(path, motion, extra=extra)
 
 
@@ -91,7 +124,33 @@ def read_tokens_file(path: str | os.PathLike) -> TokensFile:
         if arrays[key].dtype.kind not in "iu":
             raise LayoutError(path, f"`{key}` holds {arrays[key].dtype} values; tokens are integers")
         tokens[part] = arrays[key]
-    return TokensFile(path, tokens, codec_names, token_fps, template)
+    codebooks = {part: book for part in codec_names if (book := _codebook(path, arrays, part)) is not None}
+    return TokensFile(path, tokens, codec_names, token_fps, template, codebooks)
+
+
+def _codebook(path: Path, arrays: dict, part: str) -> Codebook | None:
+    """The part's Codebook record; None when the file has none (written before records)."""
+    sha_key, layout_key = SHA256_KEYS[part], LAYOUT_KEYS[part]
+    if sha_key not in arrays and layout_key not in arrays:
+        return None
+    sha256, layout = (_string(path, arrays, key) for key in (sha_key, layout_key))
+    if not _SHA256.match(sha256):
+        raise LayoutError(path, f"`{sha_key}` is {sha256!r}, not a sha256 (64 lower-case hex digits)")
+    m = _LAYOUT.match(layout)
+    if not m:
+        raise LayoutError(path, f"`{layout_key}` is {layout!r}, not a codebook layout like 'kmeans k=64' or 'rqvae D=8 Q=3'")
+    size = {key: int(value) for key, value in (field.split("=") for field in m.group(2).split())}
+    return Codebook(sha256, m.group(1), size)
+
+
+def _string(path: Path, arrays: dict, key: str) -> str:
+    """The one string stored under `key`; LayoutError when it is missing or not a string."""
+    if key not in arrays:
+        raise LayoutError(path, f"missing key `{key}` (its codebook record is incomplete); re-encode the motion")
+    value = arrays[key]
+    if value.shape != () or value.dtype.kind not in "US":
+        raise LayoutError(path, f"`{key}` must be one string, got {value.dtype} of shape {value.shape}")
+    return str(value.item().decode("utf-8", "replace") if value.dtype.kind == "S" else value.item())
 
 
 def _token_fps(path: Path, arrays: dict) -> float:
@@ -109,7 +168,7 @@ def _codec_string(path: Path, arrays: dict) -> str:
     value = arrays[CODEC_KEY]
     if value.shape != () or value.dtype.kind not in "US":
         raise LayoutError(path, f"`codec` must be one string of bundle names, got {value.dtype} of shape {value.shape}")
-    return str(value.item().decode("utf-8", "replace") if value.dtype.kind == "S" else value.item())
+    return _string(path, arrays, CODEC_KEY)
 
 
 def _codec_names(path: Path, arrays: dict) -> dict[str, str]:
