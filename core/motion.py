@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import rotations as rot
+from .errors import OutputError
 from .kinematics import forward_kinematics
 from .skeleton import Skeleton
 
@@ -119,3 +120,37 @@ class Motion:
             return None if x is None else x[i0] * (1.0 - a[:, None]) + x[i1] * a[:, None]
 
         return replace(self, fps=fps, rotations=rotations, trans=lerp(self.trans), expressions=lerp(self.expressions))
+
+
+def non_finite_parts(motion: Motion) -> list[str]:
+    """What of `motion` holds NaN or infinite values, for a message: 'rotations of left_hip,
+    jaw (frames 3-7)', 'trans (frames 0-149)', 'betas', 'expressions (frame 4)'; empty when
+    everything is finite."""
+
+    def frames(bad_rows: np.ndarray) -> str:
+        rows = np.flatnonzero(bad_rows)
+        return f"frame {rows[0]}" if len(rows) == 1 else f"frames {rows[0]}-{rows[-1]}"
+
+    found = []
+    bad = ~np.isfinite(motion.rotations).all(axis=2)  # (T, J)
+    if bad.any():
+        joints = [motion.skeleton.names[j] for j in np.flatnonzero(bad.any(axis=0))]
+        shown = ", ".join(joints[:6]) + (f" and {len(joints) - 6} more" if len(joints) > 6 else "")
+        found.append(f"rotations of {shown} ({frames(bad.any(axis=1))})")
+    for name in ("trans", "expressions"):
+        values = getattr(motion, name)
+        if values is not None and not np.isfinite(values).all():
+            found.append(f"{name} ({frames(~np.isfinite(values).all(axis=1))})")
+    if motion.betas is not None and not np.isfinite(motion.betas).all():
+        found.append("betas")
+    return found
+
+
+def require_finite(motion: Motion, target: str) -> None:
+    """Raise OutputError naming `target` (a file, an armature) and what is non-finite when
+    `motion` holds NaN or infinite values: the writers call it so that no command or
+    operator ever writes such motion."""
+    found = non_finite_parts(motion)
+    if found:
+        raise OutputError(f"cannot write {target}: the motion {motion.name!r} holds NaN or infinite values in "
+                          f"{'; '.join(found)}; nothing was written (a damaged input or codec bundle made them)")

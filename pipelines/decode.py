@@ -30,9 +30,9 @@ class DecodeResult:
 
 def decode(options: DecodeOptions, sink) -> DecodeResult:
     """Decode `options.tokens` and write the motion to `sink` (outputs.FileSink, checked
-    before the file is read); the motion, the sink's lines ending in the bundles used, and its
+    before the file is read, and never the tokens file itself); the motion, the sink's lines ending in the bundles used, and its
     warnings."""
-    sink.check()
+    sink.check([options.tokens])
     tokens_file = read_tokens_file(options.tokens)
     warnings: list[str] = []
     codecs = load_tokens_codecs(tokens_file, options.models_dir, options.accept_other_codebook, warnings)

@@ -12,6 +12,7 @@ from ..core.codecs.registry import installed_parts
 from ..core.errors import OutputError
 from ..core.motion import Motion
 from ..core.retarget import read_smplx_motion
+from .outputs import refuse_output_onto_input
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,13 @@ def _part_line(part: str, coded: Coded) -> str:
 
 def encode(options: EncodeOptions) -> EncodeResult:
     """Code `options.source` with `options.codec` and write the tokens file; the coding and
-    a line for the file plus one per part. OutputError for an output that is not .npz,
-    MotionTokensError when no bundle of the codec is installed, before anything is read."""
+    a line for the file plus one per part. OutputError for an output that is not .npz or is
+    the source, MotionTokensError when no bundle of the codec is installed, before anything is
+    read."""
     out = Path(options.out)
     if out.suffix.lower() != ".npz":
         raise OutputError(f"{out}: a tokens file is an .npz; give the output a .npz suffix")
+    refuse_output_onto_input(out, [options.source])
     parts = installed_parts(options.codec, options.models_dir)
     warnings: list[str] = []
     motion = read_smplx_motion(options.source, None, None, warnings)

@@ -64,8 +64,9 @@ class ArmatureTarget:
     write_onto: Callable[[Motion], object]
     scene_fps: float
 
-    def check(self) -> None:
-        """Nothing to check before reading: the target is resolved when written onto."""
+    def check(self, inputs=()) -> None:
+        """Nothing to check before reading: the target is resolved when written onto, and an
+        armature is never one of the input files."""
 
     def write(self, motion: Motion, source: str = "") -> Written:
         """Key `motion`; the bone report and the summary line, and the keying's warnings."""
@@ -83,7 +84,7 @@ def import_motion(options: ImportOptions, sink) -> ImportResult:
     anything, so a MotionTokensError leaves the destination as it was."""
     if not os.fspath(options.source):
         raise MissingFileError("(no file)", "choose a .npz or .bvh file to import")
-    sink.check()
+    sink.check([options.source])
     warnings: list[str] = []
     motion = read_smplx_motion(options.source, options.fps, options.smplx_model, warnings)
     written = sink.write(motion, os.fspath(options.source))

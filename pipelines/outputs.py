@@ -5,9 +5,10 @@ hands in (`motion_tokens.scene.outputs.write_scene_file`), so this module needs 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..core.errors import OutputError
 from ..core.formats import write_motion
@@ -27,6 +28,25 @@ class Written:
     lines: list[str]
     warnings: list[str] = field(default_factory=list)
     target: object = None
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether `a` and `b` are one file or folder: the same device and inode after following
+    links, so a symbolic or hard link to the input counts; False when either does not exist."""
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except (OSError, ValueError):
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def refuse_output_onto_input(output: str | os.PathLike, inputs: Iterable[str | os.PathLike]) -> None:
+    """OutputError when `output` is one of the `inputs` (same_file): writing it would destroy
+    what the job reads. Every job that reads files and writes one calls this before reading."""
+    for source in inputs:
+        if same_file(output, source):
+            raise OutputError(f"{output}: is the input {source} (the same file); writing it would destroy the input, "
+                              "so nothing was written: choose another output path")
 
 
 def check_suffix(path: Path, suffixes=OUTPUT_SUFFIXES) -> str:
@@ -68,9 +88,11 @@ class FileSink:
     write_scene: Callable | None = None
     layout: object = field(default=None, init=False)
 
-    def check(self) -> None:
-        """Refuse an unknown suffix or rig before anything is read (OutputError, LayoutError)."""
+    def check(self, inputs: Iterable[str | os.PathLike] = ()) -> None:
+        """Refuse an unknown suffix or rig, or a path that is one of the job's `inputs`, before
+        anything is read (OutputError, LayoutError)."""
         check_suffix(self.path)
+        refuse_output_onto_input(self.path, inputs)
         self.layout = rig_for_output(self.path, self.rig)
 
     def write(self, motion: Motion, source: str = "") -> Written:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import MotionTokensError
+from .outputs import refuse_output_onto_input
 
 
 def _quiet(line: str) -> None:
@@ -34,11 +35,13 @@ class TrainResult:
 
 def train_codec(options: TrainOptions, progress: Callable[[str], None] | None = None) -> TrainResult:
     """Train and write the bundle (core.codecs.training.train.train_codec), reporting to `progress`;
-    the bundle and a line naming it. MotionTokensError for --entropy-guided with k-means."""
+    the bundle and a line naming it. MotionTokensError for --entropy-guided with k-means,
+    OutputError for a bundle folder that is one of the data folders."""
     from ..core.codecs.training.train import train_codec as train  # torch: imported only to train
 
     if options.entropy_guided and options.family != "rqvae":
         raise MotionTokensError("--entropy-guided is an option of the RQ-VAE codebooks; leave it out for k-means")
+    refuse_output_onto_input(options.out, options.data)
     bundle = train(options.family, options.bits, options.part, list(options.data), options.out, seed=options.seed,
                    entropy_guided=options.entropy_guided, progress=progress or _quiet)
     return TrainResult(bundle, [f"{bundle.folder}: {bundle.name} {bundle.manifest['part']}, "

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..core import rotations as rot
 from ..core.errors import MotionTokensError, SkeletonError
-from ..core.motion import Motion
+from ..core.motion import Motion, require_finite
 from ..core.skeleton import Skeleton
 from . import compat
 from .armature import missing_bones, rest_matrices
@@ -220,6 +220,7 @@ def write_motion(
     restored.
     """
     context = context or bpy.context
+    require_finite(motion, f"the armature {obj.name!r}")
     keyed, location_bone, frame_start = _write_checks(obj, motion, frame_start, bones, location_bone)
     pose_q, location = _keyed_channels(obj, motion.resampled(scene_fps(context.scene)), keyed, location_bone)
     n = len(pose_q)

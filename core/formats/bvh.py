@@ -31,7 +31,7 @@ import numpy as np
 from .. import rotations as rot
 from ..errors import CorruptFileError, LayoutError, OutputError, pass_on, require_file
 from ..kinematics import depth_first_order, forward_kinematics, joint_children, joint_depths, rest_positions
-from ..motion import Motion
+from ..motion import Motion, require_finite
 from ..skeleton import Skeleton
 from .atomic import write_atomically
 from .bvh_hierarchy import Hierarchy, is_number, parse_hierarchy
@@ -85,7 +85,8 @@ def write_bvh(path: str | os.PathLike, motion: Motion, units: str = "cm", order:
     Leaves get an End Site half as long as their own bone (zero where that bone has no
     length). Lengths are written in `units` ("m", "cm", "mm", "inch"), angles in degrees.
     Joints are written depth first, so read_bvh returns them in that order, with the same
-    names. Raises OutputError for an empty motion, unusable joint names or an unwritable path.
+    names. Raises OutputError for an empty or non-finite motion (core.motion.require_finite),
+    unusable joint names or an unwritable path.
     """
     if units not in UNIT_SCALES:
         raise ValueError(f"units must be one of {', '.join(UNIT_SCALES)}, got {units!r}")
@@ -96,6 +97,7 @@ def write_bvh(path: str | os.PathLike, motion: Motion, units: str = "cm", order:
     sk = motion.skeleton
     if motion.num_frames == 0:
         raise OutputError(f"cannot write {path}: the motion {motion.name!r} has no frames")
+    require_finite(motion, path)
     for name in sk.names:
         if not name or name != name.strip() or any(c in name for c in "{}\r\n"):
             raise OutputError(f"cannot write {path}: joint name {name!r} cannot be written in a BVH hierarchy")

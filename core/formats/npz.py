@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import rotations as rot
 from ..errors import CorruptFileError, LayoutError, OutputError, SkeletonError, require_file
-from ..motion import Motion
+from ..motion import Motion, require_finite
 from ..skeleton import NUM_SMPLX_JOINTS, SMPLX_JOINT_NAMES, SMPLX_PARENTS, smplx_skeleton
 from .atomic import write_atomically
 
@@ -92,7 +92,8 @@ def write_smplx_npz(path: str | os.PathLike, motion: Motion, extra: dict[str, np
     extra: more arrays to store (e.g. `tokens_body`); floating arrays are stored as float32,
     others as given. Names may not clash with the layout's keys and object arrays are refused.
     Raises SkeletonError if the motion is not on the SMPL-X skeleton, OutputError if it has no
-    frames or cannot be written. Returns the path written.
+    frames, holds NaN or infinite values (core.motion.require_finite) or cannot be written.
+    Returns the path written.
     """
     path = Path(path)
     sk = motion.skeleton
@@ -105,6 +106,7 @@ def write_smplx_npz(path: str | os.PathLike, motion: Motion, extra: dict[str, np
     T = motion.num_frames
     if T == 0:
         raise OutputError(f"cannot write {path}: the motion {motion.name!r} has no frames")
+    require_finite(motion, path)
     betas = _padded(path, "betas", motion.betas, NUM_BETAS)
     expressions = np.zeros((T, NUM_EXPRESSIONS)) if motion.expressions is None else motion.expressions
     expressions = _padded(path, "expressions", expressions, NUM_EXPRESSIONS)

@@ -58,6 +58,12 @@ class MeanPoseBaseline:
         return np.repeat(self.mean[None, :], len(tokens), axis=0)
 
 
+def default_plot_path(out: str | os.PathLike) -> Path:
+    """The plot beside the report `out`: REPORT_rd.png."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}_rd.png")
+
+
 def reproduce_command(data_dirs, codec_names=None, models_dir=None, out="report.md", plot=None) -> str:
     """The `python -m motion_tokens evaluate-codecs ...` line that makes the same report."""
     argv = ["--data", *map(str, data_dirs), "--out", str(out)]
@@ -198,7 +204,7 @@ def evaluate_codecs(
     started = time.perf_counter()
     command = command or reproduce_command(data_dirs, codec_names, models_dir, out, plot)
     out = Path(out)
-    plot = out.with_name(f"{out.stem}_rd.png") if plot is None else Path(plot)
+    plot = default_plot_path(out) if plot is None else Path(plot)
     infos = select_codecs(codec_names, models_dir)
     split = load_split() if split is None else split
     say(f"reading motion under {', '.join(map(str, data_dirs))}")
