@@ -82,6 +82,7 @@ def _animated_scene(motion, frame_start: int, layout, object_name: str | None = 
     import bpy
 
     from .rig import TARGET_NEW_SMPLX, create_rig_armature, retarget_onto_armature, write_to_target
+    from .take import store_take
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -94,6 +95,7 @@ def _animated_scene(motion, frame_start: int, layout, object_name: str | None = 
     else:
         obj = create_rig_armature(layout)
         result = retarget_onto_armature(obj, motion, layout, frame_start=frame_start, action_name=motion.name or None)
+    store_take(result.action, motion, result.frame_start)  # so exporting from the .blend keeps them
     if object_name is not None:
         obj.name = object_name
     scene.frame_start, scene.frame_end = result.frame_start, result.frame_end
