@@ -23,6 +23,7 @@ from ..core.errors import MotionTokensError
 from ..panels.properties import codecs_from_settings
 from ..pipelines.quantize import QuantizeOptions, quantize
 from ..scene.targets import ArmatureTake
+from .polls import active_armature_with_action
 from .reporting import run_job
 
 
@@ -39,6 +40,10 @@ class MOTION_TOKENS_OT_quantize_action(bpy.types.Operator):
     hands_codec: StringProperty(
         name="Hands Codec", description="Codec for the hands, e.g. rqvae-9 (empty: the Codec panel's choice)",
     )
+
+    @classmethod
+    def poll(cls, context):
+        return active_armature_with_action(cls, context)
 
     def quantize_options(self, context) -> QuantizeOptions:
         """The codecs given to the operator, or the Codec panel's choice for those left empty;

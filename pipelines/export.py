@@ -59,8 +59,11 @@ def export_motion(options: ExportOptions, read_armature: Callable[[Skeleton, lis
     motion = read_armature(smplx_skeleton(model_folder=options.smplx_model_folder), warnings)
     if not any(path.suffix == ".npz" for path in paths):
         warnings.clear()  # a BVH holds no body shape or face: nothing of them is lost
+    replaced = [path.name for path in paths if path.exists()]
     for path in paths:
         write_motion(path, motion)
     names = " and ".join(path.name for path in paths)
     lines = [f"Exported {motion.num_frames} frames at {motion.fps:g} fps to {names}"]
+    if replaced:  # the file browser showed it red; say it again rather than replace silently
+        lines.append(f"Replaced the existing {' and '.join(replaced)}")
     return ExportResult(motion, paths, lines, warnings)

@@ -9,16 +9,23 @@ action_name)` -> scene.actions.WriteResult.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from ..core.codecs.coding import codec_label
-from ..core.codecs.registry import require_codec_folder
+from ..core.codecs.registry import FAMILIES, require_codec_folder
 from ..core.errors import MotionTokensError
 from ..core.motion import Motion
+from ..core.parts import PARTS
 from ..core.skeleton import smplx_skeleton
 from .encode import Coded, code_motion
 
 _MAX_ACTION_NAME = 50  # characters, as scene.actions keeps them
+_CODEC = rf"(?:{'|'.join(map(re.escape, FAMILIES))})-\d+"
+_PART = rf"(?:{'|'.join(map(re.escape, PARTS))})"
+#: The codec label a quantized action's name ends with (codec_label), and the " [k]" that
+#: makes a taken name unique: "take kmeans-6", "take rqvae-9 body, kmeans-6 hands [2]".
+_LABEL_SUFFIX = re.compile(rf"\s+{_CODEC}(?: {_PART})?(?:, {_CODEC} {_PART})*(?: \[\d+\])?$")
 
 
 @dataclass(frozen=True)
@@ -52,9 +59,12 @@ class QuantizeResult:
 
 
 def quantized_action_name(source: str, codecs: dict[str, str]) -> str:
-    """'<source> <codec label>', the source name shortened so the codec label is kept whole."""
+    """'<source> <codec label>', the source name without the codec label of an earlier
+    quantizing (re-quantizing 'take rqvae-9' gives 'take kmeans-6', not 'take rqvae-9
+    kmeans-6'), shortened so the new label is kept whole."""
     label = codec_label(codecs)
-    return f"{source[: max(1, _MAX_ACTION_NAME - len(label) - 1)]} {label}"
+    base = _LABEL_SUFFIX.sub("", source) or source
+    return f"{base[: max(1, _MAX_ACTION_NAME - len(label) - 1)]} {label}"
 
 
 def _summary(take: Take, coded: Coded, action_name: str) -> str:
