@@ -19,6 +19,7 @@ from ..core.motion import Motion
 from ..core.parts import PARTS
 from ..core.skeleton import smplx_skeleton
 from .encode import Coded, code_motion
+from .progress import Progress, Steps, run_steps
 
 _MAX_ACTION_NAME = 50  # characters, as scene.actions keeps them
 _CODEC = rf"(?:{'|'.join(map(re.escape, FAMILIES))})-\d+"
@@ -77,16 +78,26 @@ def _summary(take: Take, coded: Coded, action_name: str) -> str:
             "(joint positions; the original action is kept)")
 
 
-def quantize(options: QuantizeOptions, armature) -> QuantizeResult:
-    """Code the take `armature` plays with `options.codecs` and key the decoded motion as a
-    new action on it; the result. Raises MotionTokensError, nothing written, when no codec is
-    chosen, one is not bundled, or the armature lacks the SMPL-X bones or an action."""
+def quantize_steps(options: QuantizeOptions, armature) -> Steps:
+    """Quantizing as steps (pipelines.progress): read the take `armature` plays, code it with
+    `options.codecs`, key the decoded motion as a new action on it; returns the
+    QuantizeResult. Raises MotionTokensError, nothing written, when no codec is chosen, one
+    is not bundled, or the armature lacks the SMPL-X bones or an action; the keying is the
+    last step, so closing the steps before the end leaves the scene as it was."""
     if not options.codecs:
         raise MotionTokensError("no codec chosen: pick a family and bits per frame in the Codec panel")
     for part, name in options.codecs.items():
         require_codec_folder(name, part, options.models_dir)
+    yield Progress(0, 3, "reading the action")
     take = Take(*armature.read(smplx_skeleton(model_folder=options.smplx_model_folder)))
+    yield Progress(1, 3, f"coding {take.motion.num_frames} frames")
     coded = code_motion(take.motion, options.codecs, options.models_dir)  # loads every bundle first
+    yield Progress(2, 3, f"keying {coded.encoded.decoded.num_frames} frames")
     write = armature.write(coded.encoded.decoded, take.frame_start,
                            quantized_action_name(take.action_name, options.codecs))
     return QuantizeResult(take, coded, write, [_summary(take, coded, write.action.name)], list(write.warnings))
+
+
+def quantize(options: QuantizeOptions, armature) -> QuantizeResult:
+    """`quantize_steps` run to the end; the QuantizeResult."""
+    return run_steps(quantize_steps(options, armature))
