@@ -73,11 +73,7 @@ def export_fbx(obj, path: str | os.PathLike, frame_range: tuple[int, int] | None
     saved = (scene.frame_start, scene.frame_end, scene.frame_current, scene.name)
     selected = [o for o in view_layer.objects if o.select_get()]
     active = view_layer.objects.active
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".fbx", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from None
-    os.close(fd)
+    tmp = _temporary_file(path, folder)
     try:
         if context.mode != "OBJECT":
             bpy.ops.object.mode_set(mode="OBJECT")
@@ -110,6 +106,16 @@ def export_fbx(obj, path: str | os.PathLike, frame_range: tuple[int, int] | None
         scene.frame_set(saved[2])
         scene.name = saved[3]
     return path
+
+
+def _temporary_file(path: Path, folder: Path) -> str:
+    """A new empty hidden file beside `path` to export into; OutputError naming `path`."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".fbx", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from None
+    os.close(fd)
+    return tmp
 
 
 def _run_exporter(path: Path, **settings) -> set[str]:
