@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..pipelines.outputs import RIG_CHOICES, FileSink
+from ..pipelines.progress import run_steps
 from ..scene.outputs import write_scene_file
 
 MODELS_HELP = "folder of codec bundles (default: the extension's models/)"
@@ -36,6 +37,23 @@ def file_sink(path: Path, rig: str, frame_start: int = 1) -> FileSink:
 def progress_line(line: str) -> None:
     """A progress line of a long job, shown at once."""
     print(line, flush=True)
+
+
+def run_with_progress(steps, name: str):
+    """Run a long pipeline job's steps (pipelines.progress) with its progress: a tqdm bar on
+    stderr when that is a terminal, else one plain line per step on stdout, as train-codec's
+    (stderr keeps to warnings and the one error line); the job's Result."""
+    if not sys.stderr.isatty():
+        return run_steps(steps, lambda p: progress_line(f"{name}: {p.what} (step {p.done + 1} of {p.total})"))
+    from tqdm import tqdm
+
+    with tqdm(desc=name, file=sys.stderr, unit="step", leave=False) as bar:
+        def show(progress):
+            bar.total = progress.total
+            bar.update(progress.done - bar.n)
+            bar.set_postfix_str(progress.what)
+
+        return run_steps(steps, show)
 
 
 def print_result(result) -> int:

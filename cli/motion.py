@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from ..core.errors import OutputError
-from ..pipelines.import_motion import ImportOptions, import_motion
-from .common import add_rig_argument, file_sink, print_result
+from ..pipelines.import_motion import ImportOptions, import_steps
+from .common import add_rig_argument, file_sink, print_result, run_with_progress
 
 
 def add_commands(commands) -> None:
@@ -36,4 +36,5 @@ def run_import(args: argparse.Namespace) -> int:
     if not (args.fps > 0):
         raise OutputError(f"--fps must be positive, got {args.fps:g}")
     options = ImportOptions(args.file, args.fps, args.smplx_model)
-    return print_result(import_motion(options, file_sink(args.out, args.rig, args.frame_start)))
+    steps = import_steps(options, file_sink(args.out, args.rig, args.frame_start))
+    return print_result(run_with_progress(steps, "import"))

@@ -24,6 +24,7 @@ class Motion:
         (the SMPL-X `trans` convention: the root rotates about its own rest position).
     expressions: (T, E) float64 face expression coefficients (FLAME, SMPL-X), or None.
     betas: (B,) body shape coefficients carried through from the file, or None.
+    gender: the body model's gender the file names ('neutral', 'female', 'male'), or None.
     """
 
     skeleton: Skeleton
@@ -33,6 +34,7 @@ class Motion:
     expressions: np.ndarray | None = None
     betas: np.ndarray | None = None
     name: str = ""
+    gender: str | None = None
 
     def __post_init__(self):
         self.rotations = np.asarray(self.rotations, dtype=np.float64)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 
 import bpy
-from bpy.props import EnumProperty
+from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from ..panels.properties import ModelProperties, MotionFileProperties, copy_properties
 from ..pipelines.export import ExportOptions, export_motion
 from ..scene.compat import assigned_action
 from ..scene.targets import read_active_motion
+from .polls import active_armature_with_action
 from .reporting import run_job
 
 FORMAT_ITEMS = (
@@ -29,6 +30,13 @@ class MOTION_TOKENS_OT_export_motion(MotionFileProperties, ModelProperties, bpy.
     bl_options = {"REGISTER", "UNDO"}
 
     file_format: EnumProperty(name="Format", items=FORMAT_ITEMS, default="NPZ")
+    # The file browser marks an existing file name red ("overwrite"), as Blender's own exporters do.
+    check_existing: BoolProperty(name="Check Existing", default=True, options={"HIDDEN"})
+    filter_glob: StringProperty(default="*.npz;*.bvh", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        return active_armature_with_action(cls, context)
 
     def invoke(self, context, event):
         settings = getattr(context.scene, "motion_tokens", None)

@@ -13,10 +13,10 @@ import bpy
 from bpy.props import StringProperty
 
 from ..panels.properties import ImportProperties, MotionFileProperties, copy_properties
-from ..pipelines.import_motion import ArmatureTarget, ImportOptions, import_motion
+from ..pipelines.import_motion import ArmatureTarget, ImportOptions, import_steps
 from ..scene.actions import scene_fps
 from ..scene.targets import ImportTarget
-from .reporting import run_job
+from .stepped import SteppedJob
 
 
 def _path(value: str) -> str | None:
@@ -24,12 +24,13 @@ def _path(value: str) -> str | None:
     return bpy.path.abspath(value) if value else None
 
 
-class MOTION_TOKENS_OT_import_motion(MotionFileProperties, ImportProperties, bpy.types.Operator):
+class MOTION_TOKENS_OT_import_motion(SteppedJob, MotionFileProperties, ImportProperties, bpy.types.Operator):
     """Import an SMPL-X .npz (BEAT2, AMASS) or a BVH file as an action on an SMPL-X armature"""
 
     bl_idname = "motion_tokens.import_motion"
     bl_label = "Import Motion"
     bl_options = {"REGISTER", "UNDO"}
+    job_name = "import"
 
     armature: StringProperty(name="Target Armature", description="Name of the armature object for Target Armature")
 
@@ -57,13 +58,14 @@ class MOTION_TOKENS_OT_import_motion(MotionFileProperties, ImportProperties, bpy
                 layout.prop_search(self, "armature", bpy.data, "objects")
             layout.prop(self, "bone_map_file")
 
-    def execute(self, context):
+    def job_steps(self, context):
+        """The import's steps (pipelines.import_motion.import_steps) for these settings."""
         # Read at the file's own rate (fps None): the keying resamples once, to the scene's rate.
         options = ImportOptions(bpy.path.abspath(self.filepath), None, _path(self.smplx_model_folder))
         frame_start = context.scene.frame_current if self.use_current_frame else self.frame_start
         target = ImportTarget(context, self.target, frame_start, self.armature, _path(self.bone_map_file))
         sink = ArmatureTarget(target, scene_fps(context.scene))
-        return run_job(self, "import", lambda: import_motion(options, sink))
+        return import_steps(options, sink)
 
 
 CLASSES = (MOTION_TOKENS_OT_import_motion,)

@@ -21,17 +21,19 @@ from bpy.props import StringProperty
 
 from ..core.errors import MotionTokensError
 from ..panels.properties import codecs_from_settings
-from ..pipelines.quantize import QuantizeOptions, quantize
+from ..pipelines.quantize import QuantizeOptions, quantize_steps
 from ..scene.targets import ArmatureTake
-from .reporting import run_job
+from .polls import active_armature_with_action
+from .stepped import SteppedJob
 
 
-class MOTION_TOKENS_OT_quantize_action(bpy.types.Operator):
+class MOTION_TOKENS_OT_quantize_action(SteppedJob, bpy.types.Operator):
     """Re-encode the active SMPL-X armature's action through the chosen codecs and key the decoded motion as a new action"""
 
     bl_idname = "motion_tokens.quantize_action"
     bl_label = "Quantize Action"
     bl_options = {"REGISTER", "UNDO"}
+    job_name = "quantize"
 
     body_codec: StringProperty(
         name="Body Codec", description="Codec for the body, e.g. kmeans-6 (empty: the Codec panel's choice)",
@@ -39,6 +41,10 @@ class MOTION_TOKENS_OT_quantize_action(bpy.types.Operator):
     hands_codec: StringProperty(
         name="Hands Codec", description="Codec for the hands, e.g. rqvae-9 (empty: the Codec panel's choice)",
     )
+
+    @classmethod
+    def poll(cls, context):
+        return active_armature_with_action(cls, context)
 
     def quantize_options(self, context) -> QuantizeOptions:
         """The codecs given to the operator, or the Codec panel's choice for those left empty;
@@ -56,8 +62,10 @@ class MOTION_TOKENS_OT_quantize_action(bpy.types.Operator):
         folder = settings.smplx_model_folder if settings is not None else ""
         return QuantizeOptions(codecs, bpy.path.abspath(folder) if folder else None)
 
-    def execute(self, context):
-        return run_job(self, "quantize", lambda: quantize(self.quantize_options(context), ArmatureTake(context)))
+    def job_steps(self, context):
+        """The quantizing's steps (pipelines.quantize.quantize_steps) for these settings;
+        MotionTokensError when a part has no codec."""
+        return quantize_steps(self.quantize_options(context), ArmatureTake(context))
 
 
 CLASSES = (MOTION_TOKENS_OT_quantize_action,)

@@ -44,9 +44,10 @@ class ExportResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def export_motion(options: ExportOptions, read_armature: Callable[[Skeleton], Motion]) -> ExportResult:
-    """Read the armature's motion with `read_armature(skeleton)` and write it in each format;
-    the motion, the paths written and the summary line. Raises MotionTokensError before
+def export_motion(options: ExportOptions, read_armature: Callable[[Skeleton, list], Motion]) -> ExportResult:
+    """Read the armature's motion with `read_armature(skeleton, warnings)` (it appends what
+    it could not read, e.g. a body shape the action does not keep) and write it in each
+    format; the motion, the paths written, the summary line and the warnings. Raises MotionTokensError before
     writing anything when the armature or the destination will not do."""
     if not options.filepath:
         raise OutputError("no file to export to: choose a .npz or .bvh file path")
@@ -54,8 +55,15 @@ def export_motion(options: ExportOptions, read_armature: Callable[[Skeleton], Mo
     for path in paths:
         if not path.parent.is_dir():
             raise OutputError(f"{path}: cannot write here, the folder {path.parent} does not exist")
-    motion = read_armature(smplx_skeleton(model_folder=options.smplx_model_folder))
+    warnings: list[str] = []
+    motion = read_armature(smplx_skeleton(model_folder=options.smplx_model_folder), warnings)
+    if not any(path.suffix == ".npz" for path in paths):
+        warnings.clear()  # a BVH holds no body shape or face: nothing of them is lost
+    replaced = [path.name for path in paths if path.exists()]
     for path in paths:
         write_motion(path, motion)
     names = " and ".join(path.name for path in paths)
-    return ExportResult(motion, paths, [f"Exported {motion.num_frames} frames at {motion.fps:g} fps to {names}"])
+    lines = [f"Exported {motion.num_frames} frames at {motion.fps:g} fps to {names}"]
+    if replaced:  # the file browser showed it red; say it again rather than replace silently
+        lines.append(f"Replaced the existing {' and '.join(replaced)}")
+    return ExportResult(motion, paths, lines, warnings)

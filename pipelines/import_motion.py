@@ -11,6 +11,7 @@ from ..core.errors import MissingFileError
 from ..core.retarget import read_smplx_motion
 from ..core.motion import Motion
 from .outputs import Written
+from .progress import Progress, Steps, run_steps
 
 #: How many bone names an import's report lists before "and N more".
 _NAMES_SHOWN = 8
@@ -78,14 +79,23 @@ class ArmatureTarget:
         return Written([*bone_report(target), summary], list(target.warnings), target)
 
 
-def import_motion(options: ImportOptions, sink) -> ImportResult:
-    """Read `options.source` and write it to `sink` (a FileSink or an ArmatureTarget); the
-    result. The sink is checked before reading and the file is read before the sink changes
-    anything, so a MotionTokensError leaves the destination as it was."""
+def import_steps(options: ImportOptions, sink) -> Steps:
+    """The import as steps (pipelines.progress): read `options.source`, then write it to
+    `sink` (a FileSink or an ArmatureTarget); returns the ImportResult. The sink is checked
+    before reading and the file is read before the sink changes anything (the last step), so
+    a MotionTokensError, or closing the steps before the end, leaves the destination as it was."""
     if not os.fspath(options.source):
         raise MissingFileError("(no file)", "choose a .npz or .bvh file to import")
     sink.check([options.source])
+    name = os.path.basename(os.fspath(options.source))
+    yield Progress(0, 2, f"reading {name}")
     warnings: list[str] = []
     motion = read_smplx_motion(options.source, options.fps, options.smplx_model, warnings)
+    yield Progress(1, 2, f"writing {motion.num_frames} frames")
     written = sink.write(motion, os.fspath(options.source))
     return ImportResult(motion, written.lines, warnings + written.warnings, written.target)
+
+
+def import_motion(options: ImportOptions, sink) -> ImportResult:
+    """`import_steps` run to the end; the ImportResult."""
+    return run_steps(import_steps(options, sink))

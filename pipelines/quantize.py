@@ -9,16 +9,24 @@ action_name)` -> scene.actions.WriteResult.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from ..core.codecs.coding import codec_label
-from ..core.codecs.registry import require_codec_folder
+from ..core.codecs.registry import FAMILIES, require_codec_folder
 from ..core.errors import MotionTokensError
 from ..core.motion import Motion
+from ..core.parts import PARTS
 from ..core.skeleton import smplx_skeleton
 from .encode import Coded, code_motion
+from .progress import Progress, Steps, run_steps
 
 _MAX_ACTION_NAME = 50  # characters, as scene.actions keeps them
+_CODEC = rf"(?:{'|'.join(map(re.escape, FAMILIES))})-\d+"
+_PART = rf"(?:{'|'.join(map(re.escape, PARTS))})"
+#: The codec label a quantized action's name ends with (codec_label), and the " [k]" that
+#: makes a taken name unique: "take kmeans-6", "take rqvae-9 body, kmeans-6 hands [2]".
+_LABEL_SUFFIX = re.compile(rf"\s+{_CODEC}(?: {_PART})?(?:, {_CODEC} {_PART})*(?: \[\d+\])?$")
 
 
 @dataclass(frozen=True)
@@ -52,9 +60,12 @@ class QuantizeResult:
 
 
 def quantized_action_name(source: str, codecs: dict[str, str]) -> str:
-    """'<source> <codec label>', the source name shortened so the codec label is kept whole."""
+    """'<source> <codec label>', the source name without the codec label of an earlier
+    quantizing (re-quantizing 'take rqvae-9' gives 'take kmeans-6', not 'take rqvae-9
+    kmeans-6'), shortened so the new label is kept whole."""
     label = codec_label(codecs)
-    return f"{source[: max(1, _MAX_ACTION_NAME - len(label) - 1)]} {label}"
+    base = _LABEL_SUFFIX.sub("", source) or source
+    return f"{base[: max(1, _MAX_ACTION_NAME - len(label) - 1)]} {label}"
 
 
 def _summary(take: Take, coded: Coded, action_name: str) -> str:
@@ -67,16 +78,26 @@ def _summary(take: Take, coded: Coded, action_name: str) -> str:
             "(joint positions; the original action is kept)")
 
 
-def quantize(options: QuantizeOptions, armature) -> QuantizeResult:
-    """Code the take `armature` plays with `options.codecs` and key the decoded motion as a
-    new action on it; the result. Raises MotionTokensError, nothing written, when no codec is
-    chosen, one is not bundled, or the armature lacks the SMPL-X bones or an action."""
+def quantize_steps(options: QuantizeOptions, armature) -> Steps:
+    """Quantizing as steps (pipelines.progress): read the take `armature` plays, code it with
+    `options.codecs`, key the decoded motion as a new action on it; returns the
+    QuantizeResult. Raises MotionTokensError, nothing written, when no codec is chosen, one
+    is not bundled, or the armature lacks the SMPL-X bones or an action; the keying is the
+    last step, so closing the steps before the end leaves the scene as it was."""
     if not options.codecs:
         raise MotionTokensError("no codec chosen: pick a family and bits per frame in the Codec panel")
     for part, name in options.codecs.items():
         require_codec_folder(name, part, options.models_dir)
+    yield Progress(0, 3, "reading the action")
     take = Take(*armature.read(smplx_skeleton(model_folder=options.smplx_model_folder)))
+    yield Progress(1, 3, f"coding {take.motion.num_frames} frames")
     coded = code_motion(take.motion, options.codecs, options.models_dir)  # loads every bundle first
+    yield Progress(2, 3, f"keying {coded.encoded.decoded.num_frames} frames")
     write = armature.write(coded.encoded.decoded, take.frame_start,
                            quantized_action_name(take.action_name, options.codecs))
     return QuantizeResult(take, coded, write, [_summary(take, coded, write.action.name)], list(write.warnings))
+
+
+def quantize(options: QuantizeOptions, armature) -> QuantizeResult:
+    """`quantize_steps` run to the end; the QuantizeResult."""
+    return run_steps(quantize_steps(options, armature))

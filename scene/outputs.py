@@ -33,14 +33,19 @@ def write_blend(path: Path, motion, frame_start: int = 1, layout=None) -> SceneF
     """Save a new .blend at `path` with an armature playing `motion` from `frame_start`; the
     last frame and the warnings. The armature is SMPL-X's (the motion keyed as it is) or, with
     a rig `layout` (core.retarget), one of that layout with the motion retargeted onto it. The
-    scene's frame rate and range are set to the motion's."""
+    scene's frame rate and range are set to the motion's. A file replaced leaves no
+    `.blend1` backup beside it: the command line was asked for one file."""
     bpy = _import_bpy(path, ".blend")
     path = _writable(path)
     _, scene = _animated_scene(motion, frame_start, layout)
+    paths = bpy.context.preferences.filepaths
+    versions, paths.save_version = paths.save_version, 0
     try:
         bpy.ops.wm.save_as_mainfile(filepath=str(path), check_existing=False)
     except RuntimeError as exc:  # Blender reports a failed save (e.g. no permission) this way
         raise OutputError(f"{path}: Blender could not save the file ({str(exc).strip()})") from None
+    finally:
+        paths.save_version = versions
     return scene
 
 
@@ -82,6 +87,7 @@ def _animated_scene(motion, frame_start: int, layout, object_name: str | None = 
     import bpy
 
     from .rig import TARGET_NEW_SMPLX, create_rig_armature, retarget_onto_armature, write_to_target
+    from .take import store_take
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -94,6 +100,7 @@ def _animated_scene(motion, frame_start: int, layout, object_name: str | None = 
     else:
         obj = create_rig_armature(layout)
         result = retarget_onto_armature(obj, motion, layout, frame_start=frame_start, action_name=motion.name or None)
+    store_take(result.action, motion, result.frame_start)  # so exporting from the .blend keeps them
     if object_name is not None:
         obj.name = object_name
     scene.frame_start, scene.frame_end = result.frame_start, result.frame_end

@@ -5,7 +5,7 @@ import keys its motion (`ImportTarget`), the take a quantize codes and keys back
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import bpy
 
@@ -13,6 +13,7 @@ from ..core.errors import SkeletonError
 from . import compat
 from .actions import WriteResult, read_motion, write_motion
 from .rig import TARGET_ARMATURE, TargetResult, write_to_target
+from .take import TAKE_KEY, store_take, with_take
 
 
 @dataclass
@@ -42,10 +43,13 @@ class ImportTarget:
         return TARGET_ARMATURE, obj
 
     def __call__(self, motion) -> TargetResult:
-        """Key `motion` onto the target (scene.rig.write_to_target); what was written."""
+        """Key `motion` onto the target (scene.rig.write_to_target), its betas, gender and
+        expressions kept on the new action (scene.take); what was written."""
         target, obj = self._resolved()
-        return write_to_target(self.context, motion, target, armature=obj, bone_map=self.bone_map,
-                               frame_start=self.frame_start)
+        result = write_to_target(self.context, motion, target, armature=obj, bone_map=self.bone_map,
+                                 frame_start=self.frame_start)
+        store_take(result.action, motion, result.frame_start)
+        return result
 
 
 def first_keyed_frame(obj, action, names) -> int:
@@ -63,21 +67,37 @@ class ArmatureTake:
     """The active armature's action as the quantize job's source and sink."""
 
     context: object
+    source: object = field(default=None, init=False)  # the action read
 
     def read(self, skeleton) -> tuple:
-        """(the motion the active armature plays on `skeleton`, its action's name, its first
-        keyed frame); SkeletonError without an armature, its bones or an action."""
+        """(the motion the active armature plays on `skeleton`, with the betas, gender and
+        expressions its action keeps, its action's name, its first keyed frame);
+        SkeletonError without an armature, its bones or an action."""
         obj = self.context.active_object
         motion = read_motion(obj, skeleton, context=self.context)  # checks armature, bones and action
-        source = compat.assigned_action(obj)
-        return (motion, source.name, first_keyed_frame(obj, source, skeleton.names))
+        self.source = compat.assigned_action(obj)
+        first = first_keyed_frame(obj, self.source, skeleton.names)
+        # An action without take data gives none to its quantized copy: nothing to warn of here.
+        return (with_take(motion, self.source, first, []), self.source.name, first)
 
     def write(self, motion, frame_start: int, action_name: str) -> WriteResult:
-        """Key `motion` on the active armature as a new action it plays; what was written."""
-        return write_motion(self.context.active_object, motion, frame_start=frame_start,
-                            action_name=action_name, context=self.context)
+        """Key `motion` on the active armature as a new action it plays, keeping its betas,
+        gender and expressions there when the action read kept them; what was written."""
+        write = write_motion(self.context.active_object, motion, frame_start=frame_start,
+                             action_name=action_name, context=self.context)
+        if self.source is not None and TAKE_KEY in self.source:
+            store_take(write.action, motion, write.frame_start)
+        return write
 
 
 def read_active_motion(context):
-    """A reader for the export job: skeleton -> the motion the active armature plays."""
-    return lambda skeleton: read_motion(context.active_object, skeleton, context=context)
+    """A reader for the export job: (skeleton, warnings) -> the motion the active armature
+    plays with the betas, gender and expressions its action keeps (scene.take.with_take
+    says in `warnings` what is unknown)."""
+    def read(skeleton, warnings: list[str]):
+        obj = context.active_object
+        motion = read_motion(obj, skeleton, context=context)  # checks armature, bones and action
+        action = compat.assigned_action(obj)
+        return with_take(motion, action, first_keyed_frame(obj, action, skeleton.names), warnings)
+
+    return read

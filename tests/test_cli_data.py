@@ -49,7 +49,7 @@ def test_import_beat2_npz_to_npz_and_bvh(data_dir, tmp_path, capsys):
     for suffix in (".npz", ".bvh"):
         out = tmp_path / f"take{suffix}"
         status, stdout, _ = run(capsys, "import", data_dir / BEAT2, "--out", out)
-        assert status == 0 and stdout.startswith(f"{out}: {source.num_frames} frames at 30 fps")
+        assert status == 0 and stdout.splitlines()[-1].startswith(f"{out}: {source.num_frames} frames at 30 fps")
         back = read_motion(out, None)
         assert back.num_frames == source.num_frames
         order = [back.skeleton.index(n) for n in source.skeleton.names]

@@ -50,7 +50,7 @@ def read_smplx_npz(path: str | os.PathLike, fps: float | None = None) -> Motion:
     fps: if given and different from the file's `mocap_frame_rate`, the motion is resampled
         (slerp) to it.
     Returns a Motion with rotations (T, 55, 4), trans (T, 3) metres, expressions (T, E) or
-    None, betas (B,) or None, named after the file.
+    None, betas (B,) or None, the file's `gender` (None without one), named after the file.
     Raises MissingFileError, CorruptFileError (not an npz archive, truncated, damaged) or
     LayoutError (a key missing, a shape wrong, NaN values, zero frames, an object array).
     """
@@ -77,7 +77,8 @@ def read_smplx_npz(path: str | os.PathLike, fps: float | None = None) -> Motion:
     if z_up:
         quats, trans = _z_up_to_y_up(quats, trans, skeleton.offsets[0])
 
-    motion = Motion(skeleton, file_fps, quats, trans, expressions=expressions, betas=betas, name=path.stem)
+    motion = Motion(skeleton, file_fps, quats, trans, expressions=expressions, betas=betas, name=path.stem,
+                    gender=_gender(arrays))
     if fps is not None and abs(float(fps) - file_fps) > 1e-9:
         motion = motion.resampled(fps)
     return motion
@@ -88,7 +89,8 @@ def write_smplx_npz(path: str | os.PathLike, motion: Motion, extra: dict[str, np
 
     poses (T, 165) axis-angle, trans (T, 3), betas (300,) (the motion's, zero-padded; zeros if
     it has none), expressions (T, 100) (zero-padded; zeros if none), mocap_frame_rate (an int,
-    or a float where the frame rate is not a whole number), gender 'neutral', model 'smplx2020'.
+    or a float where the frame rate is not a whole number), gender (the motion's, else
+    'neutral'), model 'smplx2020'.
     extra: more arrays to store (e.g. `tokens_body`); floating arrays are stored as float32,
     others as given. Names may not clash with the layout's keys and object arrays are refused.
     Raises SkeletonError if the motion is not on the SMPL-X skeleton, OutputError if it has no
@@ -118,7 +120,7 @@ def write_smplx_npz(path: str | os.PathLike, motion: Motion, extra: dict[str, np
         "betas": betas.astype(np.float32),
         "expressions": expressions.astype(np.float32),
         "mocap_frame_rate": np.asarray(frame_rate),
-        "gender": np.asarray("neutral"),
+        "gender": np.asarray(motion.gender or "neutral"),
         "model": np.asarray("smplx2020"),
     }
     for name, value in (extra or {}).items():
@@ -131,6 +133,15 @@ def write_smplx_npz(path: str | os.PathLike, motion: Motion, extra: dict[str, np
             )
         arrays[name] = value.astype(np.float32) if np.issubdtype(value.dtype, np.floating) else value
     return write_atomically(path, lambda f: np.savez(f, **arrays))
+
+
+def _gender(arrays) -> str | None:
+    """The file's `gender` string, or None where it has none (or not a string)."""
+    value = arrays.get("gender")
+    if value is None or value.ndim != 0 or value.dtype.kind not in "US":
+        return None
+    text = value.item()
+    return (text.decode() if isinstance(text, bytes) else str(text)).strip() or None
 
 
 def load_npz_arrays(path: Path) -> dict[str, np.ndarray]:

@@ -266,7 +266,8 @@ def test_export_of_an_armature_without_action_is_cancelled(scene, tmp_path):
 
 def test_export_of_an_armature_lacking_bones_keeps_an_existing_file(scene, tmp_path):
     partial = Skeleton(("pelvis", "spine1"), (-1, 0), np.array([[0, 0.9, 0], [0, 0.1, 0]]))
-    create_armature(partial, name="Partial")
+    obj = create_armature(partial, name="Partial")
+    obj.pose.bones["pelvis"].keyframe_insert("location", frame=1)  # an action, so the operator's poll passes
     out = tmp_path / "take.npz"
     out.write_bytes(b"previous content")
     assert_cancelled(lambda: bpy.ops.motion_tokens.export_motion(filepath=str(out)), "Partial", "left_hip")
