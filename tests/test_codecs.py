@@ -214,10 +214,30 @@ DEMO_BOUND_CM = {"body": 13.0, "hands": 1.1}
 
 
 def _shipped(family, bits, part):
+    """The committed bundle of codec family-bits for `part`; a missing one fails, never skips
+    (the 16 bundles are in git: `git ls-files models`)."""
     folder = codec_folder(f"{family}-{bits}", part)
-    if not folder.is_dir():
-        pytest.skip(f"{folder} not trained yet (tools/train_all_codecs.sh)")
+    assert (folder / "manifest.json").is_file(), f"{folder} is committed but missing from this checkout"
     return load_codec(folder)
+
+
+def test_the_committed_bundles_are_the_16_shipped_ones_and_all_present():
+    """`git ls-files models` names exactly the 16 bundles' manifest and weights, and every
+    one of those files is on disk (a checkout without them is broken, not 'not trained yet')."""
+    import subprocess
+
+    expected = {f"{f}-{b}-{p}" for f, b, p in SHIPPED}
+    try:
+        listed = subprocess.run(["git", "ls-files", "models"], cwd=MODELS_DIR.parent, capture_output=True,
+                                text=True, timeout=30, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        listed = []  # not a git checkout (an unpacked extension): the list above is the reference
+    if listed:
+        assert {Path(f).parts[1] for f in listed} == expected
+        assert sorted(listed) == sorted(f"models/{n}/{f}" for n in expected for f in ("manifest.json", WEIGHTS))
+    for name in sorted(expected):
+        for f in ("manifest.json", WEIGHTS):
+            assert (MODELS_DIR / name / f).is_file(), f"{MODELS_DIR / name / f} is missing"
 
 
 @pytest.mark.parametrize("family, bits, part", SHIPPED)
@@ -241,8 +261,6 @@ def test_shipped_bundle_codes_the_demo_excerpt(family, bits, part):
 
 def test_shipped_bundles_listed_with_their_bitrates():
     infos = available_codecs()
-    if len(infos) < len(SHIPPED):
-        pytest.skip("the 16 bundles are not all trained yet")
     got = {(c.family, round(c.bits_per_frame), c.part) for c in infos}
     assert got == set(SHIPPED)
     for c in infos:
