@@ -214,6 +214,13 @@ def test_shipped_codec_encodes_and_decodes_the_excerpt(name, tmp_path, capsys):
     np.testing.assert_allclose(load(decoded_path)["poses"], load(tokens)["poses"], atol=1e-6)
     decoded = read_smplx_npz(decoded_path)
     assert decoded.num_frames == 150 and decoded.fps == 30
+    # The RMSE printed is the one a separate FK measures between the input and what decodes.
+    import codec_figures
+
+    source = read_motion(DEMO)
+    for part in ("body", "hands"):
+        measured = codec_figures.rmse_cm(part_features(source, part), part_features(decoded, part), part)
+        assert float(rmse[part]) == pytest.approx(measured, abs=0.006), part
 
 
 # --- bad input: exit 2, one line naming the file --------------------------------------------
