@@ -1,7 +1,9 @@
 """Model bundles: hashes verified, bitrate from the manifest, tampering refused."""
 
+import hashlib
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from motion_tokens.core.codecs.bundle import (
     sha256_of,
     write_bundle,
 )
+from motion_tokens.core.codecs.registry import load_codec
 from motion_tokens.core.errors import BundleError, MotionTokensError
 
 
@@ -91,3 +94,129 @@ def test_missing_folder_and_listing(tmp_path):
 
 def test_bitrate_is_log2_not_a_lookup():
     assert bits_per_frame({"k": 100}) == pytest.approx(math.log2(100))
+
+
+# --- path traversal: the manifest names files inside its folder, never elsewhere ------------
+
+def _bundle_listing(tmp_path, extra: dict) -> "Path":
+    """A bundle whose manifest also lists `extra` (name -> sha256), weights valid."""
+    folder = tmp_path / "models" / "b"
+    write_bundle(folder, _manifest(), {"c": np.zeros((4, 3), np.float32)})
+    m = json.loads((folder / MANIFEST).read_text())
+    m["files"].update(extra)
+    (folder / MANIFEST).write_text(json.dumps(m))
+    return folder
+
+
+@pytest.mark.parametrize("name", ["../other/weights.safetensors", "sub/x", "ABS"])
+def test_manifest_file_names_with_a_folder_are_refused_and_never_read(tmp_path, monkeypatch, name):
+    # The named file exists and its sha256 matches the manifest, so only the folder check
+    # stands between the manifest and a file outside (or below) the bundle folder.
+    other = tmp_path / "models" / "other"
+    other.mkdir(parents=True)
+    outside = other / "weights.safetensors"
+    outside.write_bytes(b"a file that is not the bundle's")
+    folder = tmp_path / "models" / "b"
+    if name == "ABS":
+        name = str(outside)
+    elif name == "sub/x":
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "x").write_bytes(outside.read_bytes())
+    digest = hashlib.sha256(outside.read_bytes()).hexdigest()
+    folder = _bundle_listing(tmp_path, {name: digest})
+
+    import motion_tokens.core.codecs.bundle as bundle_module
+
+    read = []
+    real = bundle_module.sha256_of
+    monkeypatch.setattr(bundle_module, "sha256_of", lambda p: (read.append(Path(p).resolve()), real(p))[1])
+    with pytest.raises(BundleError, match="must not contain a folder") as err:
+        load_bundle(folder)
+    assert name in str(err.value) and str(folder / MANIFEST) in str(err.value)
+    # Nothing but the bundle's own top-level files was hashed.
+    assert all(p.parent == folder.resolve() for p in read), read
+    with pytest.raises(BundleError, match="must not contain a folder"):
+        list_bundles(tmp_path / "models")
+
+
+# --- every refusal of a bundle, each naming the manifest or weights file -------------------
+
+def _rewrite(folder, **changes):
+    m = json.loads((folder / MANIFEST).read_text())
+    m.update(changes)
+    (folder / MANIFEST).write_text(json.dumps(m))
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"format": 2}, r"format 2 is not supported"),
+        ({"format": "1"}, r"format '1' is not supported"),
+        ({"kind": "model"}, r"kind 'model' is not one of"),
+        ({"files": ["weights.safetensors"]}, r"'files' must map"),
+        ({"files": {}}, r"'files' must map"),
+        ({"files": "weights.safetensors"}, r"'files' must map"),
+    ],
+)
+def test_manifest_fields_refused(tmp_path, changes, message):
+    write_bundle(tmp_path / "b", _manifest(), {"c": np.zeros((4, 3), np.float32)})
+    _rewrite(tmp_path / "b", **changes)
+    with pytest.raises(BundleError, match=message) as err:
+        load_bundle(tmp_path / "b")
+    assert str(tmp_path / "b" / MANIFEST) in str(err.value)
+
+
+def test_unreadable_safetensors_refused_even_with_a_matching_hash(tmp_path):
+    folder = tmp_path / "kmeans-9-body"
+    write_bundle(folder, _manifest(), {"centroids": np.zeros((512, 63), np.float32)})
+    (folder / WEIGHTS).write_bytes(b"\xff" * 64)  # not a safetensors file
+    _rewrite(folder, files={WEIGHTS: sha256_of(folder / WEIGHTS)})
+    bundle = load_bundle(folder)  # the hash matches: reading the tensors is what fails
+    with pytest.raises(BundleError, match="cannot be read as safetensors") as err:
+        bundle.tensors()
+    assert str(folder / WEIGHTS) in str(err.value)
+    with pytest.raises(BundleError, match="cannot be read as safetensors"):
+        load_codec(folder)
+
+
+def _codec_bundle(folder, **changes):
+    """A valid kmeans-6 body codec bundle, then `changes` written into its manifest."""
+    tensors = {"centroids": np.zeros((64, 63), np.float32), "mean": np.zeros(63, np.float32),
+               "std": np.ones(63, np.float32)}
+    write_bundle(folder, {"name": "kmeans-6", "kind": "codec", "family": "kmeans", "part": "body", "k": 64,
+                          "fps": 30.0, "bits_per_frame": 6.0}, tensors)
+    _rewrite(folder, **changes)
+    _rewrite(folder, files={WEIGHTS: sha256_of(folder / WEIGHTS)})
+    return folder
+
+
+def test_a_valid_codec_bundle_loads(tmp_path):
+    codec = load_codec(_codec_bundle(tmp_path / "kmeans-6-body"))
+    assert (codec.name, codec.part, codec.bits_per_frame) == ("kmeans-6", "body", 6)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"part": "legs"}, r"part 'legs' is not one of"),
+        ({"part": None}, r"part None is not one of"),
+        ({"family": "rqvae"}, r"name 'kmeans-6' is not 'rqvae-BITS'"),
+        ({"family": "pca", "name": "pca-6"}, r"name 'pca-6' is not 'pca-BITS'"),
+        ({"name": "kmeans-9"}, r"the name says 9 bits per frame but k or D and Q give 6"),
+        ({"k": 512}, r"the name says 6 bits per frame but k or D and Q give 9"),
+        ({"bits_per_frame": 9}, r"bits_per_frame 9 disagrees with k or D and Q \(6\)"),
+        ({"kind": "generator"}, r"kind is 'generator', not 'codec'"),
+    ],
+)
+def test_inconsistent_codec_manifests_refused(tmp_path, changes, message):
+    folder = _codec_bundle(tmp_path / "kmeans-6-body", **changes)
+    with pytest.raises(BundleError, match=message) as err:
+        load_codec(folder)
+    assert str(folder / MANIFEST) in str(err.value) and "not a usable codec bundle" in str(err.value)
+
+
+def test_centroids_of_the_wrong_part_width_refused(tmp_path):
+    folder = _codec_bundle(tmp_path / "kmeans-6-hands", part="hands")  # 63-wide centroids, hands need 90
+    with pytest.raises(BundleError, match=r"centroids \(64, 63\), expected \(64, 90\)") as err:
+        load_codec(folder)
+    assert str(folder / MANIFEST) in str(err.value)

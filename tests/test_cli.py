@@ -139,3 +139,45 @@ def test_no_command_is_a_usage_error():
     result = run_cli()
     assert result.returncode == 2
     assert "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- --smplx-model: the rest skeleton of a model file, shaped by the take's betas ------------
+
+@pytest.fixture(scope="module")
+def smplx_model(tmp_path_factory):
+    """The synthetic SMPL-X model of tests/test_skeleton.py, as a model folder."""
+    from test_skeleton import synthetic_smplx_arrays
+
+    folder = tmp_path_factory.mktemp("smplx_model")
+    np.savez(folder / "SMPLX_NEUTRAL.npz", **synthetic_smplx_arrays())
+    return folder
+
+
+def test_import_with_smplx_model_writes_the_models_rest_skeleton(tmp_path, smplx_model):
+    """The BVH written with --smplx-model has the rest joints the `smplx` package computes for
+    the take's own betas (reference: smplx.create on the same model file), not the approximate
+    table; the motion's rotations are the same either way."""
+    from test_skeleton import smplx_package_joints
+
+    with np.load(BEAT2_EXCERPT, allow_pickle=False) as take:
+        betas = take["betas"].astype(np.float64)
+    assert np.abs(betas).max() > 0.1  # the take's shape matters, or this proves nothing
+    out, plain = tmp_path / "model.bvh", tmp_path / "plain.bvh"
+    result = run_cli("import", str(BEAT2_EXCERPT), "--out", str(out), "--smplx-model", str(smplx_model))
+    assert result.returncode == 0, result.stderr
+    assert run_cli("import", str(BEAT2_EXCERPT), "--out", str(plain)).returncode == 0
+    expected = smplx_package_joints(smplx_model, betas[:300])
+    written, approximate = read_bvh(out), read_bvh(plain)
+    order = [written.skeleton.index(n) for n in SMPLX_JOINT_NAMES]
+    rest = written.skeleton.rest_positions()[order]
+    # Relative to the pelvis (a BVH places its root where the file's first frame does).
+    np.testing.assert_allclose(rest - rest[0], expected - expected[0], atol=2e-5)  # metres, BVH text precision
+    other = approximate.skeleton.rest_positions()[[approximate.skeleton.index(n) for n in SMPLX_JOINT_NAMES]]
+    assert np.abs((other - other[0]) - (rest - rest[0])).max() > 0.05
+    np.testing.assert_allclose(written.rotations[:, order], approximate.rotations[:, order], atol=1e-4)
+
+
+def test_smplx_model_folder_without_a_model_exits_2(tmp_path):
+    result = run_cli("import", str(BEAT2_EXCERPT), "--out", str(tmp_path / "t.bvh"), "--smplx-model", str(tmp_path))
+    assert_bad_input(result, "SMPLX_NEUTRAL.npz")
+    assert not (tmp_path / "t.bvh").exists()

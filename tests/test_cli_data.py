@@ -75,9 +75,40 @@ def test_train_a_bundle_then_list_encode_decode_and_evaluate_with_it(small_data,
     status, stdout, _ = run(capsys, "train-codec", "--family", "kmeans", "--bits", "6", "--part", "body",
                             "--data", small_data, "--out", models / "kmeans-6-body")
     assert status == 0 and stdout.strip().endswith("kmeans-6 body, 6 bits/frame")
+    check_bundle_read_back(models / "kmeans-6-body", small_data)
     check_listed(models, capsys)
     check_encode_and_decode(data_dir, models, tmp_path, capsys)
     check_evaluation(small_data, models, tmp_path, capsys)
+
+
+def check_bundle_read_back(folder, small_data):
+    """The trained bundle loads, its manifest says what was trained on what (frame counts by
+    hand from the files: BEAT2's last 25% and the whole held-out Bandai take are held out), its
+    hash is the file's, and its training RMSE agrees with a separate FK's (tests/codec_figures.py)."""
+    import hashlib
+    import json
+
+    import codec_figures
+    from motion_tokens.core.codecs.features import part_features
+    from motion_tokens.core.codecs.registry import load_codec
+    from motion_tokens.core.codecs.training.dataset import read_takes, split_takes
+
+    codec = load_codec(folder)
+    m = json.loads((folder / "manifest.json").read_text())
+    assert (codec.name, codec.part, codec.family, codec.bits_per_frame) == ("kmeans-6", "body", "kmeans", 6)
+    assert (m["k"], m["fps"], m["seed"]) == (64, 30.0, 0) and "--bits 6" in m["command"]
+    assert m["files"]["weights.safetensors"] == hashlib.sha256((folder / "weights.safetensors").read_bytes()).hexdigest()
+    assert codec.bundle.tensors()["centroids"].shape == (64, 63)
+    bandai = {n: read_bvh(small_data / n.rsplit("/", 1)[1]).resampled(30.0).num_frames for n in (BANDAI_TRAIN, BANDAI_HELD_OUT)}
+    tail = BEAT2_FRAMES - int(BEAT2_FRAMES * 0.75)
+    assert m["training"]["train"]["frames"] == BEAT2_FRAMES - tail + bandai[BANDAI_TRAIN]
+    assert m["training"]["held_out"]["frames"] == tail + bandai[BANDAI_HELD_OUT]
+    train, _ = split_takes(read_takes([small_data]))
+    features = [part_features(t.motion, "body") for t in train]
+    squared = [codec_figures.rmse_cm(f, codec.decode(codec.encode(f)), "body") ** 2 * len(f) for f in features]
+    rmse = float(np.sqrt(np.sum(squared) / sum(len(f) for f in features)))
+    assert 0.5 < rmse < 15.0  # 64 poses for a few hundred frames: neither exact nor empty
+    assert m["evaluation"]["train"]["rmse_cm"] == pytest.approx(rmse, abs=0.01)
 
 
 def check_listed(trained, capsys):

@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import codec_figures
 import numpy as np
 
 from motion_tokens.core.parts import get_part
@@ -204,20 +205,73 @@ def test_committed_split_is_the_rule_on_the_shared_data(data_dir):
 
 # --- the shipped bundles -------------------------------------------------------------------
 
-#: Bounds (cm) on the demo excerpt's RMSE, per part, from the held-out figures in the manifests
-#: (tools/train_all_codecs.sh): the largest held-out RMSE among the part's 8 codecs, rounded up
-#: (body: kmeans-6, 12.8 cm; hands: rqvae-6, 1.02 cm). The excerpt (BEAT2 frames 136-286) lies
-#: in the BEAT2 training block, so a working codec does at least that well on it; a codec that
-#: carries no information does not: decoding every frame as the training mean pose gives
-#: 21.5 cm (body) and 1.38 cm (hands) on the held-out split.
-DEMO_BOUND_CM = {"body": 13.0, "hands": 1.1}
+#: Each shipped codec's joint-position RMSE (cm) on the demo excerpt and on the pooled
+#: held-out split, measured once with the independent FK of tests/codec_figures.py (a plain FK
+#: over the whole skeleton, not `features.part_positions`) by
+#:     PYTHONPATH=.. MOTION_TOKENS_DATA=../shared/data python tests/codec_figures.py
+#: The held-out column agrees with the manifests' `evaluation.held_out.rmse_cm`, which the
+#: training code computed through `part_positions`. Rerun and paste after retraining a bundle.
+CODEC_FIGURES_CM = {  # (family, bits, part): (demo excerpt, held-out split)
+    ('kmeans', 6, 'body'): (10.626, 12.826),
+    ('kmeans', 6, 'hands'): (0.828, 0.919),
+    ('kmeans', 9, 'body'): (6.398, 11.067),
+    ('kmeans', 9, 'hands'): (0.295, 0.850),
+    ('kmeans', 10, 'body'): (4.733, 10.826),
+    ('kmeans', 10, 'hands'): (0.188, 0.844),
+    ('kmeans', 12, 'body'): (2.549, 10.280),
+    ('kmeans', 12, 'hands'): (0.053, 0.833),
+    ('rqvae', 6, 'body'): (10.639, 9.554),
+    ('rqvae', 6, 'hands'): (0.518, 1.016),
+    ('rqvae', 9, 'body'): (8.552, 8.482),
+    ('rqvae', 9, 'hands'): (0.397, 0.852),
+    ('rqvae', 10, 'body'): (7.912, 7.360),
+    ('rqvae', 10, 'hands'): (0.409, 0.876),
+    ('rqvae', 12, 'body'): (6.856, 7.119),
+    ('rqvae', 12, 'hands'): (0.378, 0.808),
+}
+#: Relative margin around each figure, both ways (a codec that suddenly does much better on
+#: the same bundle is as wrong as one that does worse), plus 0.005 cm for float rounding.
+FIGURE_MARGIN = 0.15
+
+
+def assert_near_figure(measured: float, figure: float, what: str):
+    allowed = FIGURE_MARGIN * figure + 0.005
+    assert abs(measured - figure) <= allowed, f"{what}: {measured:.3f} cm, expected {figure:.3f} +- {allowed:.3f} cm"
+
+
+def test_figures_cover_every_shipped_codec_and_keep_the_bitrate_order():
+    assert set(CODEC_FIGURES_CM) == set(SHIPPED)
+    # A larger k-means codebook never codes the excerpt (in its training data) worse.
+    for part in ("body", "hands"):
+        excerpt = [CODEC_FIGURES_CM[("kmeans", b, part)][0] for b in (6, 9, 10, 12)]
+        assert excerpt == sorted(excerpt, reverse=True)
 
 
 def _shipped(family, bits, part):
+    """The committed bundle of codec family-bits for `part`; a missing one fails, never skips
+    (the 16 bundles are in git: `git ls-files models`)."""
     folder = codec_folder(f"{family}-{bits}", part)
-    if not folder.is_dir():
-        pytest.skip(f"{folder} not trained yet (tools/train_all_codecs.sh)")
+    assert (folder / "manifest.json").is_file(), f"{folder} is committed but missing from this checkout"
     return load_codec(folder)
+
+
+def test_the_committed_bundles_are_the_16_shipped_ones_and_all_present():
+    """`git ls-files models` names exactly the 16 bundles' manifest and weights, and every
+    one of those files is on disk (a checkout without them is broken, not 'not trained yet')."""
+    import subprocess
+
+    expected = {f"{f}-{b}-{p}" for f, b, p in SHIPPED}
+    try:
+        listed = subprocess.run(["git", "ls-files", "models"], cwd=MODELS_DIR.parent, capture_output=True,
+                                text=True, timeout=30, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        listed = []  # not a git checkout (an unpacked extension): the list above is the reference
+    if listed:
+        assert {Path(f).parts[1] for f in listed} == expected
+        assert sorted(listed) == sorted(f"models/{n}/{f}" for n in expected for f in ("manifest.json", WEIGHTS))
+    for name in sorted(expected):
+        for f in ("manifest.json", WEIGHTS):
+            assert (MODELS_DIR / name / f).is_file(), f"{MODELS_DIR / name / f} is missing"
 
 
 @pytest.mark.parametrize("family, bits, part", SHIPPED)
@@ -236,13 +290,14 @@ def test_shipped_bundle_codes_the_demo_excerpt(family, bits, part):
     assert tokens.dtype == np.int64
     decoded = codec.decode(tokens)
     assert decoded.shape == f.shape and decoded.dtype == np.float32
-    assert position_rmse_cm(f, decoded, part) < DEMO_BOUND_CM[part]
+    # The reference RMSE goes through a separate FK (tests/codec_figures.py), not part_positions.
+    excerpt = codec_figures.rmse_cm(f, decoded, part)
+    assert_near_figure(excerpt, CODEC_FIGURES_CM[(family, bits, part)][0], f"{family}-{bits}-{part} on the excerpt")
+    assert position_rmse_cm(f, decoded, part) == pytest.approx(excerpt, rel=1e-6)
 
 
 def test_shipped_bundles_listed_with_their_bitrates():
     infos = available_codecs()
-    if len(infos) < len(SHIPPED):
-        pytest.skip("the 16 bundles are not all trained yet")
     got = {(c.family, round(c.bits_per_frame), c.part) for c in infos}
     assert got == set(SHIPPED)
     for c in infos:
@@ -309,10 +364,6 @@ def held_out(data_dir):
     return {part: part_dataset(held, part) for part in ("body", "hands")}
 
 
-#: Bounds (cm) on pooled held-out RMSE: the largest held-out figure among each part's 8 codecs
-#: in bench/results/codecs.md and the manifests, rounded up (body 12.8 cm, kmeans-6; hands
-#: 1.02 cm, rqvae-6). Decoding every frame as the training mean pose gives 21.5 / 1.38 cm.
-HELD_OUT_BOUND_CM = {"body": 13.0, "hands": 1.1}
 
 
 @pytest.mark.parametrize("family, bits, part", SHIPPED)
@@ -322,7 +373,6 @@ def test_shipped_bundle_codes_the_held_out_split(held_out, family, bits, part):
     codec = _shipped(family, bits, part)
     ds = held_out[part]
     assert ds.num_frames > 400
-    squared = [position_rmse_cm(a, codec.decode(codec.encode(a)), part) ** 2 * len(a) for a in ds.arrays]
-    pooled = float(np.sqrt(np.sum(squared) / ds.num_frames))
-    assert pooled < HELD_OUT_BOUND_CM[part]
+    pooled = codec_figures.held_out_rmse_cm(codec, ds.arrays)  # a separate FK, not part_positions
+    assert_near_figure(pooled, CODEC_FIGURES_CM[(family, bits, part)][1], f"{family}-{bits}-{part} held out")
     assert pooled == pytest.approx(codec.manifest["evaluation"]["held_out"]["rmse_cm"], abs=0.02)

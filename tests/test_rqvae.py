@@ -83,12 +83,55 @@ def test_entropy_guided_usage_ema_and_loss():
     assert model.encoder[0].weight.grad is not None and model.encoder[0].weight.grad.abs().sum() > 0
 
 
+def _entropy_model(pairs):
+    """D=4, Q=2, latent 4: both codebooks the unit axes e0..e3, and latents z = e_a + 0.5 e_b
+    for each (a, b) in `pairs`, with a near-zero Gumbel temperature. Layer 0's residual z is
+    nearest e_a (cosine 0.89 against 0.45), layer 1's residual z - e_a = 0.5 e_b is e_b
+    itself: each frame's soft assignment is one-hot on a, then on b, whatever the noise."""
+    model = RQVAE(RQVAEConfig(part="body", D=4, Q=2, hidden=8, latent=4, entropy_guided=True,
+                              gumbel_temperature=1e-4)).train()
+    with torch.no_grad():
+        for layer in model.quantizer.layers:
+            layer._codebook.embed.copy_(torch.eye(4)[None])
+    eye = torch.eye(4)
+    z = torch.stack([eye[a] + 0.5 * eye[b] for a, b in pairs])[None]  # (1, T, 4)
+    indices = torch.tensor(pairs)[None]  # (1, T, 2)
+    return model, z, indices
+
+
+def _kl_from_uniform(usage) -> float:
+    """log D - H(u), by hand, for one row of probabilities."""
+    return math.log(len(usage)) - sum(-u * math.log(u) for u in usage if u > 0)
+
+
+def test_entropy_loss_on_known_code_usage_by_hand():
+    # Layer 0 uses codes 0, 0, 1, 0 -> batch usage (3/4, 1/4, 0, 0); layer 1 uses 1, 2, 2, 3
+    # -> (0, 1/4, 1/2, 1/4). The EMA starts uniform: u1 = 0.95 * 1/4 + 0.05 * batch.
+    model, z, indices = _entropy_model([(0, 1), (0, 2), (1, 2), (0, 3)])
+    batch = [[0.75, 0.25, 0.0, 0.0], [0.0, 0.25, 0.5, 0.25]]
+    u1 = [[0.95 * 0.25 + 0.05 * b for b in row] for row in batch]
+    assert u1[0] == pytest.approx([0.275, 0.25, 0.2375, 0.2375])
+    loss = model._entropy_loss(z, indices)
+    assert loss.item() == pytest.approx(sum(_kl_from_uniform(row) for row in u1), abs=1e-6)
+    np.testing.assert_allclose(model.usage_ema.numpy(), u1, atol=1e-6)
+    # A second batch moves the EMA on from u1, not from uniform and not to the batch alone.
+    u2 = [[0.95 * u + 0.05 * b for u, b in zip(ur, br)] for ur, br in zip(u1, batch)]
+    loss = model._entropy_loss(z, indices)
+    assert loss.item() == pytest.approx(sum(_kl_from_uniform(row) for row in u2), abs=1e-6)
+    np.testing.assert_allclose(model.usage_ema.numpy(), u2, atol=1e-6)
+    # Far from uniform usage costs more: an EMA already on code 0 alone.
+    with torch.no_grad():
+        model.usage_ema.copy_(torch.tensor([[1.0, 0, 0, 0], [1.0, 0, 0, 0]]))
+    u3 = [[0.95 * e + 0.05 * b for e, b in zip([1.0, 0, 0, 0], br)] for br in batch]
+    assert model._entropy_loss(z, indices).item() == pytest.approx(sum(map(_kl_from_uniform, u3)), abs=1e-6)
+
+
 def test_entropy_loss_is_zero_for_uniform_usage():
-    model = RQVAE(RQVAEConfig(part="body", D=4, Q=1, hidden=8, latent=4, entropy_guided=True))
-    usage = torch.full((1, 4), 0.25)
-    entropy = -(usage * usage.log()).sum()
-    assert math.log(4) - entropy.item() == pytest.approx(0.0, abs=1e-7)
-    assert model.config.bits_per_frame == 2
+    # Every code once per layer in the batch, the EMA uniform: KL(u || uniform) = 0.
+    model, z, indices = _entropy_model([(0, 1), (1, 2), (2, 3), (3, 0)])
+    assert model._entropy_loss(z, indices).item() == pytest.approx(0.0, abs=1e-6)
+    torch.testing.assert_close(model.usage_ema, torch.full((2, 4), 0.25))
+    assert model.config.bits_per_frame == 4
 
 
 def test_config_round_trip_and_unknown_fields():

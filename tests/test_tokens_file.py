@@ -46,10 +46,7 @@ def models(tmp_path_factory):
 
 @pytest.fixture
 def shipped_rqvae():
-    folder = MODELS_DIR / "rqvae-9-body"
-    if not folder.is_dir():
-        pytest.skip("models/ holds no rqvae-9-body")
-    return load_codec(folder)
+    return load_codec(MODELS_DIR / "rqvae-9-body")  # committed: missing fails, never skips
 
 
 # --- the format, without codecs -------------------------------------------------------------

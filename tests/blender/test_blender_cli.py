@@ -1,5 +1,6 @@
 """tools/blender_cli.py, the command line inside Blender, run through the bpy module: as a
-script in a new process and in this one (runpy), then the .blend it saved is opened."""
+script in a new process and in this one (runpy), then the .blend it saved is opened and its
+evaluated pose compared with a plain FK of the excerpt."""
 
 import runpy
 import subprocess
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES
+from test_cli_scenes import assert_plays_the_motion, smplx_fk_in_blender_axes
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "tools" / "blender_cli.py"
@@ -35,6 +37,8 @@ def assert_blend_holds_the_excerpt(path: Path, frame_start: int):
     scene = bpy.context.scene
     assert scene.render.fps / scene.render.fps_base == pytest.approx(30.0)
     assert (scene.frame_start, scene.frame_end) == (frame_start, frame_start + T - 1)
+    # Blender's evaluated pose is the excerpt's: a plain FK of its arrays (test_cli_scenes.py).
+    assert_plays_the_motion(obj, smplx_fk_in_blender_axes(BEAT2_EXCERPT), frame_start)
 
 
 def test_script_in_a_new_process_saves_the_blend(tmp_path, empty_scene):

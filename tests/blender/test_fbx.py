@@ -15,6 +15,7 @@ from motion_tokens.core.retarget import rig_layout
 from motion_tokens.scene import compat
 from motion_tokens.scene.fbx import export_fbx
 from motion_tokens.scene.rig import create_rig_armature, retarget_onto_armature
+from test_cli_scenes import assert_plays_the_bvh
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 
@@ -88,6 +89,11 @@ def test_cli_writes_a_metahuman_fbx(empty_scene, tmp_path):
     assert armature.name == "Armature"  # Unreal reads it as the armature node, not a bone
     assert {b.name for b in armature.data.bones} == set(rig_layout("metahuman").skeleton.names)
     assert tuple(round(x) for x in armature.animation_data.action.frame_range) == (3, 2 + frames)
+    # The pose, not only the names: what the same command writes to a BVH (core's reader).
+    bvh = tmp_path / "take.bvh"
+    assert cli.main(["import", str(DEMO / "beat2_excerpt.npz"), "--out", str(bvh), "--rig", "metahuman"]) == 0
+    bpy.context.scene.render.fps = 30
+    assert_plays_the_bvh(armature, bvh, frame_start=3)
 
 
 def test_cli_writes_a_mixamo_blend(empty_scene, tmp_path):
@@ -99,3 +105,6 @@ def test_cli_writes_a_mixamo_blend(empty_scene, tmp_path):
     assert {b.name for b in armature.data.bones} == set(rig_layout("mixamo").skeleton.names)
     keyed = {fc.data_path.split('"')[1] for fc in compat.action_fcurves(armature.animation_data.action, armature)}
     assert "mixamorig:LeftForeArm" in keyed and "mixamorig:HeadTop_End" not in keyed
+    bvh = tmp_path / "take.bvh"
+    assert cli.main(["import", str(DEMO / "bandai_excerpt.bvh"), "--out", str(bvh), "--rig", "mixamo"]) == 0
+    assert_plays_the_bvh(armature, bvh, frame_start=1)
