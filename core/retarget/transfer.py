@@ -26,10 +26,10 @@ import numpy as np
 
 from .. import rotations as rot
 from ..errors import SkeletonError
-from ..kinematics import global_to_local
+from ..kinematics import forward_kinematics_quats, global_quats_to_local
 from ..motion import Motion
 from ..skeleton import Skeleton, smplx_skeleton
-from .alignment import MIN_BONE, followed_rotations, rest_alignments, source_indices
+from .alignment import MIN_BONE, followed_quats, rest_alignments, source_indices
 from .bone_maps import BoneMap
 
 
@@ -124,19 +124,24 @@ def retarget(source: Motion, bone_map: BoneMap, target: Skeleton) -> RetargetRes
         warnings.append(scale_warning)
     src_of, frac = source_indices(src_skel, target, bone_map)
 
-    src_glob, src_pos = source.forward_kinematics()  # (T, Js, 3, 3), (T, Js, 3)
-    T = source.num_frames
-    glob = np.empty((T, target.num_joints, 3, 3))
+    # In quaternions: G_t = G_s A_t and the local rotations are q_t = q_s * a_t and
+    # conj(q_parent) * q_t, a third of the memory and arithmetic of 3x3 matrices.
+    src_glob, src_pos = forward_kinematics_quats(
+        source.rotations, src_skel.offsets, src_skel.parents, source.root_positions()
+    )  # (T, Js, 4), (T, Js, 3)
+    align_q = rot.matrix_to_quat(align)  # (J, 4)
+    glob = np.empty((source.num_frames, target.num_joints, 4))
     unmapped = []
     for t, name in enumerate(target.names):
         if src_of[t] >= 0:
-            followed = followed_rotations(src_glob, source.rotations, src_skel.parents, int(src_of[t]), float(frac[t]))
-            glob[:, t] = followed @ align[t]
+            followed = followed_quats(src_glob, source.rotations, src_skel.parents, int(src_of[t]), float(frac[t]))
+            glob[:, t] = rot.quat_multiply(followed, align_q[t])
         else:
             unmapped.append(name)
             p = target.parents[t]
-            glob[:, t] = np.eye(3) if p < 0 else glob[:, p]  # identity local rotation
-    local = rot.matrix_to_quat(global_to_local(glob, target.parents))
+            glob[:, t] = (1.0, 0.0, 0.0, 0.0) if p < 0 else glob[:, p]  # identity local rotation
+    local = rot.quat_normalize(global_quats_to_local(glob, target.parents))
+    del glob
     anchor = int(np.flatnonzero(src_of >= 0)[0])
     anchor_world = scale * src_pos[:, src_of[anchor]]
     motion = Motion(
