@@ -78,30 +78,33 @@ def forward_kinematics(local_quats, offsets, parents, root_positions):
     return glob, pos
 
 
-def forward_kinematics_quats(local_quats, offsets, parents, root_positions):
-    """World rotations as quaternions and positions of every joint: `forward_kinematics`
-    without rotation matrices (a third of the memory, a fraction of the arithmetic).
-
-    local_quats: (..., J, 4) (w, x, y, z); offsets (J, 3); parents (J,), parents first;
-    root_positions (..., 3). Returns (global quaternions (..., J, 4), positions (..., J, 3)),
-    float64; the quaternions are unit but their sign (w >= 0 or not) is left as it comes.
-    """
+def global_quats(local_quats, parents) -> np.ndarray:
+    """(..., J, 4) world rotations of every joint from (..., J, 4) local ones (w, x, y, z),
+    one tree level at a time: `forward_kinematics`'s rotations without matrices (a third of
+    the memory) or positions. Parents precede children; the signs are left as they come."""
     local = np.asarray(local_quats, dtype=np.float64)
-    offsets = np.asarray(offsets, dtype=np.float64)
     parents_t = tuple(int(p) for p in np.asarray(parents))
     par = np.asarray(parents_t)
     glob = np.empty_like(local)
-    pos = np.empty(local.shape[:-1] + (3,), dtype=np.float64)  # (..., J, 3)
     for level in joint_levels(parents_t):
         p = par[level]
         if p[0] < 0:  # the root level holds only roots
             glob[..., level, :] = local[..., level, :]
-            pos[..., level, :] = np.asarray(root_positions, dtype=np.float64)[..., None, :]
-            continue
-        pg = glob[..., p, :]
-        glob[..., level, :] = rot.quat_multiply(pg, local[..., level, :])
-        pos[..., level, :] = pos[..., p, :] + rot.quat_apply(pg, offsets[level])
-    return glob, pos
+        else:
+            glob[..., level, :] = rot.quat_multiply(glob[..., p, :], local[..., level, :])
+    return glob
+
+
+def joint_position(global_q, offsets, parents, root_positions, joint: int) -> np.ndarray:
+    """(..., 3) world position of one joint: the root's (..., 3) plus each offset on the way
+    down, turned by its parent's world rotation (global_q (..., J, 4) from `global_quats`)."""
+    chain = [joint]
+    while parents[chain[-1]] >= 0:
+        chain.append(int(parents[chain[-1]]))
+    pos = np.array(np.broadcast_to(root_positions, global_q.shape[:-2] + (3,)), dtype=np.float64)
+    for j in chain[-2::-1]:  # below the root, top down
+        pos += rot.quat_apply(global_q[..., parents[j], :], np.asarray(offsets[j], dtype=np.float64))
+    return pos
 
 
 def global_to_local(global_matrices, parents) -> np.ndarray:

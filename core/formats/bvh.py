@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import rotations as rot
 from ..errors import CorruptFileError, LayoutError, OutputError, pass_on, require_file
-from ..kinematics import depth_first_order, forward_kinematics_quats, joint_children, joint_depths, rest_positions
+from ..kinematics import depth_first_order, global_quats, joint_children, joint_depths, rest_positions
 from ..motion import Motion
 from ..skeleton import Skeleton
 from .atomic import write_atomically
@@ -138,7 +138,7 @@ def _motion_from_channels(
     if abs(fps - round(fps)) < 1e-4 * fps:  # "0.0333333" means 30 fps
         fps = float(round(fps))
     skeleton = Skeleton(h.names, h.parents, offsets)
-    return Motion(skeleton, fps, rot.quat_normalize(quats), trans, name=path.stem)
+    return Motion(skeleton, fps, quats, trans, name=path.stem)  # unit, w >= 0 (euler_to_quat)
 
 
 def _channel_columns(h: Hierarchy):
@@ -146,7 +146,7 @@ def _channel_columns(h: Hierarchy):
     columns, rotation order -> [(joint, its three columns)]).
 
     A rotation order lists the file's axes first and appends missing ones, whose column is -1
-    (the zero column `_local_rotations` adds)."""
+    (an angle `_local_rotations` sets to zero)."""
     pos_joint, pos_axis, pos_col = [], [], []
     by_order: dict[str, list[tuple[int, list[int]]]] = {}
     col = 0
@@ -169,10 +169,11 @@ def _local_rotations(values: np.ndarray, by_order, J: int) -> np.ndarray:
     T = values.shape[0]
     quats = np.zeros((T, J, 4))
     quats[..., 0] = 1.0
-    with_zero = np.concatenate([values, np.zeros((T, 1))], axis=1)
     for order, items in by_order.items():  # one vectorised conversion per rotation order
         joints = [j for j, _ in items]
-        angles = np.radians(with_zero[:, np.array([c for _, c in items])])  # (T, Jg, 3)
+        cols = np.array([c for _, c in items])  # (Jg, 3), -1 for a missing axis
+        angles = np.radians(values[:, np.maximum(cols, 0)])  # (T, Jg, 3)
+        angles[:, cols < 0] = 0.0
         quats[:, joints] = rot.euler_to_quat(angles, order)
     return quats
 
@@ -180,7 +181,7 @@ def _local_rotations(values: np.ndarray, by_order, J: int) -> np.ndarray:
 def _carry_moving_joints(h: Hierarchy, quats, offsets, trans, local, moving: list[int], notes: list[str]):
     """(T, 3) root translation carrying the movement of each `moving` joint where that is
     exact (every ancestor has that one child); a note in `notes` for each moving joint."""
-    glob, _ = forward_kinematics_quats(quats, offsets, h.parents, offsets[0] + trans)
+    glob = global_quats(quats, h.parents)
     children = joint_children(h.parents)
     for j in moving:
         ancestors = [h.parents[j]]

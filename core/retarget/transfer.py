@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import rotations as rot
 from ..errors import SkeletonError
-from ..kinematics import forward_kinematics_quats, global_quats_to_local
+from ..kinematics import global_quats, global_quats_to_local, joint_position
 from ..motion import Motion
 from ..skeleton import Skeleton, smplx_skeleton
 from .alignment import MIN_BONE, followed_quats, rest_alignments, source_indices
@@ -126,9 +126,7 @@ def retarget(source: Motion, bone_map: BoneMap, target: Skeleton) -> RetargetRes
 
     # In quaternions: G_t = G_s A_t and the local rotations are q_t = q_s * a_t and
     # conj(q_parent) * q_t, a third of the memory and arithmetic of 3x3 matrices.
-    src_glob, src_pos = forward_kinematics_quats(
-        source.rotations, src_skel.offsets, src_skel.parents, source.root_positions()
-    )  # (T, Js, 4), (T, Js, 3)
+    src_glob = global_quats(source.rotations, src_skel.parents)  # (T, Js, 4)
     align_q = rot.matrix_to_quat(align)  # (J, 4)
     glob = np.empty((source.num_frames, target.num_joints, 4))
     unmapped = []
@@ -143,7 +141,9 @@ def retarget(source: Motion, bone_map: BoneMap, target: Skeleton) -> RetargetRes
     local = rot.quat_normalize(global_quats_to_local(glob, target.parents))
     del glob
     anchor = int(np.flatnonzero(src_of >= 0)[0])
-    anchor_world = scale * src_pos[:, src_of[anchor]]
+    anchor_world = scale * joint_position(
+        src_glob, src_skel.offsets, src_skel.parents, source.root_positions(), int(src_of[anchor])
+    )
     motion = Motion(
         skeleton=target,
         fps=source.fps,
