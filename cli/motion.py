@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..core.errors import OutputError
 from ..pipelines.import_motion import ImportOptions, import_motion
 from .common import add_rig_argument, file_sink, print_result
 
@@ -33,7 +32,5 @@ def add_commands(commands) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    if not (args.fps > 0):
-        raise OutputError(f"--fps must be positive, got {args.fps:g}")
     options = ImportOptions(args.file, args.fps, args.smplx_model)
     return print_result(import_motion(options, file_sink(args.out, args.rig, args.frame_start)))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..core.errors import MissingFileError
+from ..core.limits import check_fps
 from ..core.retarget import read_smplx_motion
 from ..core.motion import Motion
 from .outputs import Written
@@ -25,6 +26,11 @@ class ImportOptions:
     source: str | os.PathLike
     fps: float | None = 30.0
     smplx_model: str | os.PathLike | None = None
+
+    def check(self) -> None:
+        """OptionError for a frame rate outside core.limits (1-240 fps)."""
+        if self.fps is not None:
+            check_fps("fps (--fps)", self.fps)
 
 
 @dataclass
@@ -83,6 +89,7 @@ def import_motion(options: ImportOptions, sink) -> ImportResult:
     anything, so a MotionTokensError leaves the destination as it was."""
     if not os.fspath(options.source):
         raise MissingFileError("(no file)", "choose a .npz or .bvh file to import")
+    options.check()
     sink.check()
     warnings: list[str] = []
     motion = read_smplx_motion(options.source, options.fps, options.smplx_model, warnings)

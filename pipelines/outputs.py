@@ -11,6 +11,7 @@ from typing import Callable
 
 from ..core.errors import OutputError
 from ..core.formats import write_motion
+from ..core.limits import check_frame
 from ..core.motion import Motion
 
 OUTPUT_SUFFIXES = (".blend", ".npz", ".bvh", ".fbx")
@@ -71,6 +72,7 @@ class FileSink:
     def check(self) -> None:
         """Refuse an unknown suffix or rig before anything is read (OutputError, LayoutError)."""
         check_suffix(self.path)
+        check_frame("frame start (--frame-start)", self.frame_start)
         self.layout = rig_for_output(self.path, self.rig)
 
     def write(self, motion: Motion, source: str = "") -> Written:

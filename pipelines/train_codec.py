@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import MotionTokensError
+from ..core.limits import check_seed
 
 
 def _quiet(line: str) -> None:
@@ -24,6 +25,10 @@ class TrainOptions:
     seed: int = 0
     entropy_guided: bool = False  # RQ-VAE only
 
+    def check(self) -> None:
+        """OptionError for a seed outside core.limits (0 to 2**32 - 1)."""
+        check_seed("seed (--seed)", self.seed)
+
 
 @dataclass
 class TrainResult:
@@ -37,6 +42,7 @@ def train_codec(options: TrainOptions, progress: Callable[[str], None] | None = 
     the bundle and a line naming it. MotionTokensError for --entropy-guided with k-means."""
     from ..core.codecs.training.train import train_codec as train  # torch: imported only to train
 
+    options.check()
     if options.entropy_guided and options.family != "rqvae":
         raise MotionTokensError("--entropy-guided is an option of the RQ-VAE codebooks; leave it out for k-means")
     bundle = train(options.family, options.bits, options.part, list(options.data), options.out, seed=options.seed,

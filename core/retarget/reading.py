@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from ..errors import pass_on
+from ..errors import SkeletonError, pass_on
 from ..formats import read_motion
 from ..motion import Motion
 from ..skeleton import smplx_skeleton
@@ -49,7 +49,10 @@ def _bvh_as_smplx(path: Path, fps: float | None, warnings: list[str] | None) -> 
     # Retarget at the file's own rate and resample after: the transfer is per frame, so this
     # keeps every captured frame's pose exact.
     source = read_motion(path, fps=None, warnings=warnings)
-    result = retarget_to_smplx(source, bone_map_for(source.skeleton.names))
+    try:
+        result = retarget_to_smplx(source, bone_map_for(source.skeleton.names))
+    except SkeletonError as exc:  # the skeleton is the file's: say which file
+        raise SkeletonError(f"{path}: {exc}") from None
     pass_on(result.warnings, warnings, log, path, logging.WARNING)
     if result.unmapped:
         pass_on([f"SMPL-X joints kept at rest: {', '.join(result.unmapped)}"], warnings, log, path)

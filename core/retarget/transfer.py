@@ -31,6 +31,7 @@ from ..motion import Motion
 from ..skeleton import Skeleton, smplx_skeleton
 from .alignment import MIN_BONE, followed_quats, rest_alignments, source_indices
 from .bone_maps import BoneMap
+from .checks import check_tree, side_warnings
 
 
 @dataclass
@@ -166,11 +167,16 @@ def retarget_to_smplx(source: Motion, bone_map: BoneMap, target: Skeleton | None
         target root must be mapped.
     Returns RetargetResult(motion (T, 55 joints, same fps and expressions), unmapped target
     joint names (they keep their rest pose), warnings).
-    Raises SkeletonError when the map names joints the skeletons do not have.
+    Raises SkeletonError when the map names joints the skeletons do not have or the source's
+    tree is not the one the map expects (`checks.check_tree`); a warning when its left and
+    right look swapped (`checks.side_warnings`).
     """
     target = smplx_skeleton() if target is None else target
     where = _check_fits(source.skeleton, target, bone_map)
     root_name = target.names[0]
     if root_name not in bone_map.pairs:
         raise SkeletonError(f"the bone map does not map the target root {root_name!r}{where}")
-    return retarget(source, bone_map, target)
+    check_tree(source.skeleton, target, bone_map)
+    result = retarget(source, bone_map, target)
+    result.warnings[:0] = side_warnings(source.skeleton, bone_map)
+    return result
