@@ -59,22 +59,28 @@ def forward_kinematics(local_quats, offsets, parents, root_positions):
     parents: (J,) parent index, -1 for the root; parents precede children.
     root_positions: (..., 3) world position of the root joint.
     Returns (global_matrices (..., J, 3, 3), positions (..., J, 3)), float64.
+    The chain is composed in quaternions (`forward_kinematics_quats`, a quarter of the
+    arithmetic of 3x3 products) and the world matrices made from them once at the end.
     """
-    local = rot.quat_to_matrix(local_quats)
+    glob, pos = forward_kinematics_quats(local_quats, offsets, parents, root_positions)
+    return rot.quat_to_matrix(glob), pos
+
+
+def forward_kinematics_quats(local_quats, offsets, parents, root_positions):
+    """`forward_kinematics` with the world rotations as quaternions: (global quaternions
+    (..., J, 4), unit, signs as they come; positions (..., J, 3)), float64. For callers that
+    need positions (and few rotations): no (..., J, 3, 3) array is made."""
+    glob = global_quats(rot.quat_normalize(local_quats), parents)
     offsets = np.asarray(offsets, dtype=np.float64)
     parents_t = tuple(int(p) for p in np.asarray(parents))
     par = np.asarray(parents_t)
-    glob = np.empty_like(local)
-    pos = np.empty(local.shape[:-1], dtype=np.float64)  # (..., J, 3)
+    pos = np.empty(glob.shape[:-1] + (3,), dtype=np.float64)  # (..., J, 3)
     for level in joint_levels(parents_t):
         p = par[level]
         if p[0] < 0:  # the root level holds only roots
-            glob[..., level, :, :] = local[..., level, :, :]
             pos[..., level, :] = np.asarray(root_positions, dtype=np.float64)[..., None, :]
-            continue
-        pg = glob[..., p, :, :]
-        glob[..., level, :, :] = pg @ local[..., level, :, :]
-        pos[..., level, :] = pos[..., p, :] + np.einsum("...ij,...j->...i", pg, offsets[level])
+        else:
+            pos[..., level, :] = pos[..., p, :] + rot.quat_apply(glob[..., p, :], offsets[level])
     return glob, pos
 
 
@@ -152,14 +158,20 @@ def rest_positions(offsets, parents) -> np.ndarray:
     return pos
 
 
-def tip_positions(global_matrices, positions, offsets, joints) -> np.ndarray:
+def tip_positions(global_rotations, positions, offsets, joints) -> np.ndarray:
     """(..., n, 3) points beyond each of `joints` by that joint's own rest offset, turned by
     its world rotation: the tips of end segments that have no joint of their own (SMPL-X's
     fingertips beyond the third finger segments).
 
-    global_matrices: (..., J, 3, 3) and positions (..., J, 3) from `forward_kinematics`;
+    global_rotations: (..., J, 3, 3) matrices from `forward_kinematics` or (..., J, 4)
+    quaternions from `forward_kinematics_quats`; positions (..., J, 3) from either;
     offsets: (J, 3) rest offsets; joints: n joint indices.
     """
     j = list(joints)
-    tips = np.einsum("...nij,nj->...ni", np.asarray(global_matrices)[..., j, :, :], np.asarray(offsets, dtype=np.float64)[j])
+    g = np.asarray(global_rotations)
+    tip_offsets = np.asarray(offsets, dtype=np.float64)[j]
+    if g.shape[-1] == 4:
+        tips = rot.quat_apply(g[..., j, :], tip_offsets)
+    else:
+        tips = np.einsum("...nij,nj->...ni", g[..., j, :, :], tip_offsets)
     return np.asarray(positions)[..., j, :] + tips

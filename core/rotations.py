@@ -90,15 +90,11 @@ def quat_to_matrix(q) -> np.ndarray:
     q = _f64(q)
     q = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), _EPS)
     w, x, y, z = np.moveaxis(q, -1, 0)
-    m = np.stack(
-        [
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-        ],
-        axis=-1,
-    )
-    return m.reshape(q.shape[:-1] + (3, 3))
+    m = np.empty(q.shape[:-1] + (3, 3))  # filled entry by entry: no stacked copy
+    m[..., 0, 0], m[..., 0, 1], m[..., 0, 2] = 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)
+    m[..., 1, 0], m[..., 1, 1], m[..., 1, 2] = 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)
+    m[..., 2, 0], m[..., 2, 1], m[..., 2, 2] = 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)
+    return m
 
 
 def matrix_to_quat(m) -> np.ndarray:
