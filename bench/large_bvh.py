@@ -13,7 +13,9 @@ runs in its own subprocess, once with the code of --base (default c927ae9, the c
 work started from, checked out with `git archive` into the temp folder and imported through
 a symlink named motion_tokens, as the worktrees do) and once with this checkout's. Wall time
 and peak resident memory (the child's ru_maxrss, from os.wait4) are measured per run; frames
-per second are the file's frames over the wall time. Writes bench/results/large_bvh.md.
+per second are the file's frames over the wall time; CPU time (user + system, ru_utime +
+ru_stime) is given too, as it varies less on a shared machine. Writes
+bench/results/large_bvh.md.
 """
 
 from __future__ import annotations
@@ -52,9 +54,10 @@ def make_big_bvh(take: Path, out: Path, megabytes: float) -> int:
     return count
 
 
-def timed_run(package_parent: Path, argv: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of `python -m motion_tokens argv` with the package
-    found under `package_parent`; raises when the command fails."""
+def timed_run(package_parent: Path, argv: list[str], cwd: Path) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds (user + system), peak RSS in MB) of `python -m
+    motion_tokens argv` with the package found under `package_parent`; raises when the
+    command fails. CPU time is the steadier figure on a shared machine."""
     env = dict(os.environ, PYTHONPATH=str(package_parent))
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "motion_tokens", *argv], cwd=cwd, env=env,
@@ -65,7 +68,7 @@ def timed_run(package_parent: Path, argv: list[str], cwd: Path) -> tuple[float, 
     proc.stderr.close()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({package_parent}):\n{err}")
-    return wall, usage.ru_maxrss / 1024.0  # Linux reports kilobytes
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0  # Linux reports kilobytes
 
 
 def checkout(commit: str, folder: Path) -> Path:
@@ -104,7 +107,8 @@ def main() -> None:
         for job, argv in jobs.items():
             for who, pkg in codes.items():
                 rows[job, who] = timed_run(pkg, argv, tmp)
-                print(f"{job} {who}: {rows[job, who][0]:.2f} s, {rows[job, who][1]:.0f} MB", flush=True)
+                wall, cpu, peak = rows[job, who]
+                print(f"{job} {who}: {wall:.2f} s wall, {cpu:.2f} s CPU, {peak:.0f} MB", flush=True)
     write_report(take, frames, size_mb, args, rows)
 
 
@@ -119,15 +123,16 @@ def write_report(take: Path, frames: int, size_mb: float, args, rows) -> None:
         "",
         machine_line(),
         "",
-        "| command | code | wall s | frames/s | peak MB |",
-        "|---|---|---:|---:|---:|",
+        "| command | code | wall s | CPU s | frames/s (wall) | peak MB |",
+        "|---|---|---:|---:|---:|---:|",
     ]
-    for (job, who), (wall, peak) in rows.items():
-        lines.append(f"| {job} | {who} | {wall:.2f} | {frames / wall:,.0f} | {peak:,.0f} |")
-    lines += ["", "| command | speed-up (base wall / ours) | memory (ours peak / base) |", "|---|---:|---:|"]
+    for (job, who), (wall, cpu, peak) in rows.items():
+        lines.append(f"| {job} | {who} | {wall:.2f} | {cpu:.2f} | {frames / wall:,.0f} | {peak:,.0f} |")
+    lines += ["", "| command | speed-up, wall (base / ours) | speed-up, CPU | memory (ours peak / base) |",
+              "|---|---:|---:|---:|"]
     for job in ("import", "encode"):
-        (bw, bm), (ow, om) = rows[job, "base"], rows[job, "ours"]
-        lines.append(f"| {job} | {bw / ow:.2f}x | {om / bm:.2f} |")
+        (bw, bc, bm), (ow, oc, om) = rows[job, "base"], rows[job, "ours"]
+        lines.append(f"| {job} | {bw / ow:.2f}x | {bc / oc:.2f}x | {om / bm:.2f} |")
     lines += ["", f"Commands: `python -m motion_tokens import BIG.bvh --out x.npz`, "
               f"`python -m motion_tokens encode BIG.bvh --codec {args.codec} --out tokens.npz`.", ""]
     RESULTS.write_text("\n".join(lines))

@@ -130,22 +130,6 @@ def global_to_local(global_matrices, parents) -> np.ndarray:
     return local
 
 
-def global_quats_to_local(global_quats, parents) -> np.ndarray:
-    """(..., J, 4) world rotations -> (..., J, 4) rotations relative to each parent
-    (conj(q_parent) * q_joint), one tree level at a time; signs left as they come."""
-    g = np.asarray(global_quats, dtype=np.float64)
-    parents_t = tuple(int(p) for p in np.asarray(parents))
-    par = np.asarray(parents_t)
-    local = np.empty_like(g)
-    for level in joint_levels(parents_t):
-        p = par[level]
-        if p[0] < 0:
-            local[..., level, :] = g[..., level, :]
-        else:
-            local[..., level, :] = rot.quat_multiply(rot.quat_conjugate(g[..., p, :]), g[..., level, :])
-    return local
-
-
 def rest_positions(offsets, parents) -> np.ndarray:
     """(J, 3) world positions of the joints in the rest pose, offsets[root] being absolute."""
     offsets = np.asarray(offsets, dtype=np.float64)

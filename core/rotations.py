@@ -42,8 +42,10 @@ def quat_conjugate(q) -> np.ndarray:
 def quat_multiply(a, b) -> np.ndarray:
     """Hamilton product a * b of (..., 4) quaternions (apply b first, then a)."""
     a, b = _f64(a), _f64(b)
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
+    # Contiguous copies of the components: the sixteen products then run at full speed
+    # instead of striding through (..., 4) rows.
+    aw, ax, ay, az = np.moveaxis(a, -1, 0).copy()
+    bw, bx, by, bz = np.moveaxis(b, -1, 0).copy()
     out = np.empty(np.broadcast_shapes(a.shape, b.shape))  # filled per component: no stacked copy
     out[..., 0] = aw * bw - ax * bx - ay * by - az * bz
     out[..., 1] = aw * bx + ax * bw + ay * bz - az * by

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import rotations as rot
-from ..errors import CorruptFileError, LayoutError, OutputError, pass_on, require_file
+from ..errors import OutputError, pass_on, require_file
 from ..kinematics import depth_first_order, global_quats, joint_children, joint_depths, rest_positions
 from ..motion import Motion
 from ..skeleton import Skeleton

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -130,10 +131,14 @@ def parse_frames(
     frame_lines = np.flatnonzero(filled)
     values = None
     if len(frame_lines) >= frames:
-        last = int(frame_lines[frames - 1])
-        end = int(line_starts[last + 1]) if last + 1 < len(line_starts) else len(b)
+        stream = io.BytesIO(raw)  # shares the bytes (no copy)
+        stream.seek(start)
         try:
-            values = np.loadtxt(io.BytesIO(block[:end]), dtype=np.float64, comments=None, ndmin=2)
+            with warnings.catch_warnings():
+                # max_rows counts lines holding data, as frame_lines does (numpy >= 1.23); numpy
+                # warns at a blank line that older versions counted it.
+                warnings.simplefilter("ignore", UserWarning)
+                values = np.loadtxt(stream, dtype=np.float64, comments=None, ndmin=2, max_rows=frames)
         except ValueError:  # a bad number or a line of another length: located below
             values = None
     if values is None or values.shape != (frames, num_channels) or not np.isfinite(values).all():
