@@ -21,9 +21,9 @@ def add_commands(commands) -> None:
     imp.add_argument("file", type=Path, metavar="FILE", help="input motion: .npz or .bvh")
     imp.add_argument("--out", type=Path, required=True, metavar="OUT",
                      help="output file; its suffix (.blend, .npz, .bvh, .fbx) picks the format")
-    imp.add_argument("--fps", type=float, default=30.0, help="frame rate to resample to (default 30)")
+    imp.add_argument("--fps", type=float, default=30.0, help="frame rate to resample to, 1-240 and at most 10x the file's own above 30 (default 30)")
     imp.add_argument("--frame-start", type=int, default=1,
-                     help="first frame of the action in the .blend or .fbx (default 1)")
+                     help="first frame of the action in the .blend or .fbx, within Blender's +-1048574 (default 1)")
     imp.add_argument("--smplx-model", type=Path, default=None, metavar="DIR",
                      help="folder with your SMPLX_NEUTRAL.npz: exact rest joints for the file's body shape "
                      "instead of the approximate ones")

@@ -32,7 +32,9 @@ def read_smplx_motion(
     the file's body shape, else it stays on the approximate one.
     Notes for the user (the reader's, the retargeting's, the SMPL-X joints left at rest) are
     appended to `warnings`, or logged when it is None. Raises InputFileError (a subclass of it
-    for a missing or damaged file) or SkeletonError when no shipped bone map fits a BVH.
+    for a missing or damaged file) or SkeletonError, naming the file, when no shipped bone map
+    fits a BVH or its tree is not the one its joint names promise (`checks`); a warning when
+    its left and right look swapped.
     """
     path = Path(path)
     if path.suffix.lower() == ".bvh":
