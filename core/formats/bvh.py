@@ -45,6 +45,9 @@ UNIT_SCALES = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254}
 #: more than AUTO_MM_ABOVE in millimetres, else metres (people are 1-2 m tall).
 AUTO_CM_ABOVE = 3.0
 AUTO_MM_ABOVE = 300.0
+#: Frames converted at once: the temporaries of one block stay a few MB, so a long take
+#: does not page in fresh memory for each of them.
+_FRAME_BLOCK = 2048
 
 def read_bvh(path: str | os.PathLike, units: str = "auto", warnings: list[str] | None = None) -> Motion:
     """The motion in a BVH file, in metres, on a Skeleton with the file's joint names.
@@ -172,9 +175,11 @@ def _local_rotations(values: np.ndarray, by_order, J: int) -> np.ndarray:
     for order, items in by_order.items():  # one vectorised conversion per rotation order
         joints = [j for j, _ in items]
         cols = np.array([c for _, c in items])  # (Jg, 3), -1 for a missing axis
-        angles = np.radians(values[:, np.maximum(cols, 0)])  # (T, Jg, 3)
-        angles[:, cols < 0] = 0.0
-        quats[:, joints] = rot.euler_to_quat(angles, order)
+        for start in range(0, T, _FRAME_BLOCK):
+            block = slice(start, start + _FRAME_BLOCK)
+            angles = np.radians(values[block][:, np.maximum(cols, 0)])  # (B, Jg, 3)
+            angles[:, cols < 0] = 0.0
+            quats[block, joints] = rot.euler_to_quat(angles, order)
     return quats
 
 
