@@ -113,9 +113,11 @@ def main() -> None:
 
 
 _NOTE = """Where the time goes in `ours` (cProfile of the import on this machine): numpy's C text
-reader parses the frame table in about 2.2 s CPU, the one-pass line scan before it 0.2 s; the
-Euler angles to quaternions about 0.7 s; the retargeting (quaternions, 2048 frames a block)
-about 1.5 s; the .npz write 0.6 s; the rest is page faults of the large arrays (system time).
+reader parses the frame table in about 2.2 s CPU, the one-pass line scan before it 0.3 s; the
+Euler angles to quaternions about 0.9 s and the retargeting about 0.8 s (both in quaternions,
+2048 frames a block); the .npz write 0.7-1 s; the rest is start-up and page faults of the
+large arrays (system time). The machine was shared (load average 3-5 on 2 cores), so wall
+times vary by a second or two between runs; CPU times less.
 In `encode`, about half the time is the codec's joint-position error (core.codecs.features,
 forward kinematics of all 55 joints of the original and the decoded motion, twice per part).
 The starting code spent it on one Python bytes object per number, 3x3 matrices for every
