@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(PY) bench/keyframes.py
 	$(PY) bench/convert_bandai.py
 	$(PY) bench/retarget_rigs.py
+	$(PY) bench/large_bvh.py
 	$(PY) -m motion_tokens evaluate-codecs --data $${MOTION_TOKENS_DATA:-../shared/data}/bandai $${MOTION_TOKENS_DATA:-../shared/data}/beat2 --out bench/results/codecs.md
 
 clean:

@@ -39,6 +39,11 @@ class SkeletonError(MotionTokensError):
     """A skeleton or armature does not have what the motion needs (bones, joints, names)."""
 
 
+class OptionError(MotionTokensError):
+    """A numeric option (a frame rate, a frame number, a seed) is outside its range
+    (core.limits); the message names the option."""
+
+
 class OutputError(MotionTokensError):
     """A result cannot be written where the user asked (bad suffix, unwritable folder)."""
 

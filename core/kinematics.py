@@ -59,33 +59,74 @@ def forward_kinematics(local_quats, offsets, parents, root_positions):
     parents: (J,) parent index, -1 for the root; parents precede children.
     root_positions: (..., 3) world position of the root joint.
     Returns (global_matrices (..., J, 3, 3), positions (..., J, 3)), float64.
+    The chain is composed in quaternions (`forward_kinematics_quats`, a quarter of the
+    arithmetic of 3x3 products) and the world matrices made from them once at the end.
     """
-    local = rot.quat_to_matrix(local_quats)
+    glob, pos = forward_kinematics_quats(local_quats, offsets, parents, root_positions)
+    return rot.quat_to_matrix(glob), pos
+
+
+def forward_kinematics_quats(local_quats, offsets, parents, root_positions):
+    """`forward_kinematics` with the world rotations as quaternions: (global quaternions
+    (..., J, 4), unit, signs as they come; positions (..., J, 3)), float64. For callers that
+    need positions (and few rotations): no (..., J, 3, 3) array is made."""
+    glob = global_quats(rot.quat_normalize(local_quats), parents)
     offsets = np.asarray(offsets, dtype=np.float64)
     parents_t = tuple(int(p) for p in np.asarray(parents))
     par = np.asarray(parents_t)
-    glob = np.empty_like(local)
-    pos = np.empty(local.shape[:-1], dtype=np.float64)  # (..., J, 3)
+    pos = np.empty(glob.shape[:-1] + (3,), dtype=np.float64)  # (..., J, 3)
     for level in joint_levels(parents_t):
         p = par[level]
         if p[0] < 0:  # the root level holds only roots
-            glob[..., level, :, :] = local[..., level, :, :]
             pos[..., level, :] = np.asarray(root_positions, dtype=np.float64)[..., None, :]
-            continue
-        pg = glob[..., p, :, :]
-        glob[..., level, :, :] = pg @ local[..., level, :, :]
-        pos[..., level, :] = pos[..., p, :] + np.einsum("...ij,...j->...i", pg, offsets[level])
+        else:
+            pos[..., level, :] = pos[..., p, :] + rot.quat_apply(glob[..., p, :], offsets[level])
     return glob, pos
 
 
+def global_quats(local_quats, parents) -> np.ndarray:
+    """(..., J, 4) world rotations of every joint from (..., J, 4) local ones (w, x, y, z),
+    one tree level at a time: `forward_kinematics`'s rotations without matrices (a third of
+    the memory) or positions. Parents precede children; the signs are left as they come."""
+    local = np.asarray(local_quats, dtype=np.float64)
+    parents_t = tuple(int(p) for p in np.asarray(parents))
+    par = np.asarray(parents_t)
+    glob = np.empty_like(local)
+    for level in joint_levels(parents_t):
+        p = par[level]
+        if p[0] < 0:  # the root level holds only roots
+            glob[..., level, :] = local[..., level, :]
+        else:
+            glob[..., level, :] = rot.quat_multiply(glob[..., p, :], local[..., level, :])
+    return glob
+
+
+def joint_position(global_q, offsets, parents, root_positions, joint: int) -> np.ndarray:
+    """(..., 3) world position of one joint: the root's (..., 3) plus each offset on the way
+    down, turned by its parent's world rotation (global_q (..., J, 4) from `global_quats`)."""
+    chain = [joint]
+    while parents[chain[-1]] >= 0:
+        chain.append(int(parents[chain[-1]]))
+    pos = np.array(np.broadcast_to(root_positions, global_q.shape[:-2] + (3,)), dtype=np.float64)
+    for j in chain[-2::-1]:  # below the root, top down
+        pos += rot.quat_apply(global_q[..., parents[j], :], np.asarray(offsets[j], dtype=np.float64))
+    return pos
+
+
 def global_to_local(global_matrices, parents) -> np.ndarray:
-    """(..., J, 3, 3) world rotations -> (..., J, 3, 3) rotations relative to each parent."""
+    """(..., J, 3, 3) world rotations -> (..., J, 3, 3) rotations relative to each parent.
+
+    One tree level at a time, so no full-size copy of the parents' matrices is made."""
     g = np.asarray(global_matrices, dtype=np.float64)
-    par = np.asarray(parents)
-    local = g.copy()
-    has_parent = par >= 0
-    pg = g[..., par[has_parent], :, :]
-    local[..., has_parent, :, :] = np.swapaxes(pg, -1, -2) @ g[..., has_parent, :, :]
+    parents_t = tuple(int(p) for p in np.asarray(parents))
+    par = np.asarray(parents_t)
+    local = np.empty_like(g)
+    for level in joint_levels(parents_t):
+        p = par[level]
+        if p[0] < 0:
+            local[..., level, :, :] = g[..., level, :, :]
+        else:
+            local[..., level, :, :] = np.swapaxes(g[..., p, :, :], -1, -2) @ g[..., level, :, :]
     return local
 
 
@@ -101,14 +142,20 @@ def rest_positions(offsets, parents) -> np.ndarray:
     return pos
 
 
-def tip_positions(global_matrices, positions, offsets, joints) -> np.ndarray:
+def tip_positions(global_rotations, positions, offsets, joints) -> np.ndarray:
     """(..., n, 3) points beyond each of `joints` by that joint's own rest offset, turned by
     its world rotation: the tips of end segments that have no joint of their own (SMPL-X's
     fingertips beyond the third finger segments).
 
-    global_matrices: (..., J, 3, 3) and positions (..., J, 3) from `forward_kinematics`;
+    global_rotations: (..., J, 3, 3) matrices from `forward_kinematics` or (..., J, 4)
+    quaternions from `forward_kinematics_quats`; positions (..., J, 3) from either;
     offsets: (J, 3) rest offsets; joints: n joint indices.
     """
     j = list(joints)
-    tips = np.einsum("...nij,nj->...ni", np.asarray(global_matrices)[..., j, :, :], np.asarray(offsets, dtype=np.float64)[j])
+    g = np.asarray(global_rotations)
+    tip_offsets = np.asarray(offsets, dtype=np.float64)[j]
+    if g.shape[-1] == 4:
+        tips = rot.quat_apply(g[..., j, :], tip_offsets)
+    else:
+        tips = np.einsum("...nij,nj->...ni", g[..., j, :, :], tip_offsets)
     return np.asarray(positions)[..., j, :] + tips

@@ -9,6 +9,7 @@ import numpy as np
 from . import rotations as rot
 from .errors import OutputError
 from .kinematics import forward_kinematics
+from .limits import check_resampling
 from .skeleton import Skeleton
 
 
@@ -102,13 +103,15 @@ class Motion:
         """The same motion at another frame rate: slerp for rotations, linear for the rest.
 
         Output frame k is at time k / fps; the last one is the last that falls inside the
-        original's duration.
+        original's duration. ValueError for a rate that is not positive; OptionError for one
+        over core.limits.MAX_FPS or, above 30 fps, over MAX_UPSAMPLE times this motion's.
         """
         fps = float(fps)
         if not (np.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be positive, got {fps}")
         if abs(fps - self.fps) < 1e-9 or self.num_frames < 2:
             return replace(self, fps=fps)
+        check_resampling(self.name, self.fps, fps)  # OptionError: the frames made stay bounded by ours
         n_out = int(np.floor(self.duration * fps + 1e-6)) + 1
         src = np.arange(n_out) * (self.fps / fps)  # fractional source frame of each output frame
         i0 = np.minimum(np.floor(src + 1e-9).astype(np.int64), self.num_frames - 1)

@@ -26,30 +26,32 @@ def _f64(x) -> np.ndarray:
 def quat_normalize(q) -> np.ndarray:
     """(..., 4) -> (..., 4) unit quaternions with w >= 0."""
     q = _f64(q)
-    q = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), _EPS)
-    return np.where(q[..., :1] < 0, -q, q)
+    # One scale per quaternion, its sign flipping those with w < 0: a single full-size product.
+    norm = np.sqrt(np.einsum("...i,...i->...", q, q))
+    scale = np.where(q[..., 0] < 0, -1.0, 1.0) / np.maximum(norm, _EPS)
+    return q * scale[..., None]
 
 
 def quat_conjugate(q) -> np.ndarray:
     """(..., 4) -> (..., 4); the inverse of a unit quaternion."""
-    q = _f64(q)
-    return np.concatenate([q[..., :1], -q[..., 1:]], axis=-1)
+    out = np.array(q, dtype=np.float64)
+    out[..., 1:] *= -1.0
+    return out
 
 
 def quat_multiply(a, b) -> np.ndarray:
     """Hamilton product a * b of (..., 4) quaternions (apply b first, then a)."""
     a, b = _f64(a), _f64(b)
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
+    # Contiguous copies of the components: the sixteen products then run at full speed
+    # instead of striding through (..., 4) rows.
+    aw, ax, ay, az = np.moveaxis(a, -1, 0).copy()
+    bw, bx, by, bz = np.moveaxis(b, -1, 0).copy()
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))  # filled per component: no stacked copy
+    out[..., 0] = aw * bw - ax * bx - ay * by - az * bz
+    out[..., 1] = aw * bx + ax * bw + ay * bz - az * by
+    out[..., 2] = aw * by - ax * bz + ay * bw + az * bx
+    out[..., 3] = aw * bz + ax * by - ay * bx + az * bw
+    return out
 
 
 def quat_apply(q, v) -> np.ndarray:
@@ -90,45 +92,33 @@ def quat_to_matrix(q) -> np.ndarray:
     q = _f64(q)
     q = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), _EPS)
     w, x, y, z = np.moveaxis(q, -1, 0)
-    m = np.stack(
-        [
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-        ],
-        axis=-1,
-    )
-    return m.reshape(q.shape[:-1] + (3, 3))
+    m = np.empty(q.shape[:-1] + (3, 3))  # filled entry by entry: no stacked copy
+    m[..., 0, 0], m[..., 0, 1], m[..., 0, 2] = 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)
+    m[..., 1, 0], m[..., 1, 1], m[..., 1, 2] = 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)
+    m[..., 2, 0], m[..., 2, 1], m[..., 2, 2] = 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)
+    return m
 
 
 def matrix_to_quat(m) -> np.ndarray:
     """(..., 3, 3) rotation matrix -> (..., 4) quaternion, w >= 0.
 
     Picks, per matrix, the largest of the four candidate denominators (Shepperd's method), so
-    rotations near pi are as accurate as small ones.
+    rotations near pi are as accurate as small ones. Each component is chosen from its four
+    candidates with one `np.choose`, so no (..., 4, 4) table of candidates is built.
     """
     m = _f64(m)
-    m00, m01, m02 = m[..., 0, 0], m[..., 0, 1], m[..., 0, 2]
-    m10, m11, m12 = m[..., 1, 0], m[..., 1, 1], m[..., 1, 2]
-    m20, m21, m22 = m[..., 2, 0], m[..., 2, 1], m[..., 2, 2]
+    m00, m11, m22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
     # 4 q_i^2 for i in w, x, y, z
-    sq = np.stack(
-        [1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22],
-        axis=-1,
-    )
-    r = np.sqrt(np.maximum(sq, 0.0))  # 2|q_i|
-    # Each row: the quaternion times 2|q_i| computed from the i-th diagonal combination.
-    cand = np.stack(
-        [
-            np.stack([sq[..., 0], m21 - m12, m02 - m20, m10 - m01], axis=-1),
-            np.stack([m21 - m12, sq[..., 1], m10 + m01, m02 + m20], axis=-1),
-            np.stack([m02 - m20, m10 + m01, sq[..., 2], m12 + m21], axis=-1),
-            np.stack([m10 - m01, m20 + m02, m21 + m12, sq[..., 3]], axis=-1),
-        ],
-        axis=-2,
-    )  # (..., 4, 4)
-    best = np.argmax(r, axis=-1)
-    q = np.take_along_axis(cand, best[..., None, None], axis=-2)[..., 0, :]
+    sq = [1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22]
+    best = np.argmax(np.stack(sq, axis=-1), axis=-1)  # the largest 4 q_i^2 is the largest |q_i|
+    d21, d02, d10 = m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]
+    s10, s02, s21 = m[..., 1, 0] + m[..., 0, 1], m[..., 0, 2] + m[..., 2, 0], m[..., 2, 1] + m[..., 1, 2]
+    # Component c of the quaternion times 2|q_i|, for each choice i of the denominator.
+    q = np.empty(m.shape[:-2] + (4,))
+    q[..., 0] = np.choose(best, [sq[0], d21, d02, d10])
+    q[..., 1] = np.choose(best, [d21, sq[1], s10, s02])
+    q[..., 2] = np.choose(best, [d02, s10, sq[2], s21])
+    q[..., 3] = np.choose(best, [d10, s02, s21, sq[3]])
     return quat_normalize(q)
 
 
@@ -201,6 +191,23 @@ def euler_to_matrix(angles, order: str) -> np.ndarray:
     for i in (1, 2):
         m = m @ axis_rotation_matrix(order[i], angles[..., i])
     return m
+
+
+def euler_to_quat(angles, order: str) -> np.ndarray:
+    """(..., 3) radians, one per axis of `order` (as `euler_to_matrix`) -> (..., 4), w >= 0.
+
+    The product of the three axis quaternions: the same rotation as
+    matrix_to_quat(euler_to_matrix(angles, order)) without building any matrix.
+    """
+    order = _check_order(order)
+    half = 0.5 * _f64(angles)
+    q = None
+    for i, axis in enumerate(order):
+        qa = np.zeros(half.shape[:-1] + (4,))
+        qa[..., 0] = np.cos(half[..., i])
+        qa[..., 1 + _AXIS_INDEX[axis]] = np.sin(half[..., i])
+        q = qa if q is None else quat_multiply(q, qa)
+    return quat_normalize(q)
 
 
 def matrix_to_euler(m, order: str) -> np.ndarray:

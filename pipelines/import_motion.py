@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..core.errors import MissingFileError
+from ..core.limits import check_fps
 from ..core.retarget import read_smplx_motion
 from ..core.motion import Motion
 from .outputs import Written
@@ -26,6 +27,11 @@ class ImportOptions:
     source: str | os.PathLike
     fps: float | None = 30.0
     smplx_model: str | os.PathLike | None = None
+
+    def check(self) -> None:
+        """OptionError for a frame rate outside core.limits (1-240 fps)."""
+        if self.fps is not None:
+            check_fps("fps (--fps)", self.fps)
 
 
 @dataclass
@@ -86,6 +92,7 @@ def import_steps(options: ImportOptions, sink) -> Steps:
     a MotionTokensError, or closing the steps before the end, leaves the destination as it was."""
     if not os.fspath(options.source):
         raise MissingFileError("(no file)", "choose a .npz or .bvh file to import")
+    options.check()
     sink.check([options.source])
     name = os.path.basename(os.fspath(options.source))
     yield Progress(0, 2, f"reading {name}")

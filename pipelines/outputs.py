@@ -12,6 +12,7 @@ from typing import Callable, Iterable
 
 from ..core.errors import OutputError
 from ..core.formats import write_motion
+from ..core.limits import check_frame
 from ..core.motion import Motion
 
 OUTPUT_SUFFIXES = (".blend", ".npz", ".bvh", ".fbx")
@@ -92,6 +93,7 @@ class FileSink:
         """Refuse an unknown suffix or rig, or a path that is one of the job's `inputs`, before
         anything is read (OutputError, LayoutError)."""
         check_suffix(self.path)
+        check_frame("frame start (--frame-start)", self.frame_start)
         refuse_output_onto_input(self.path, inputs)
         self.layout = rig_for_output(self.path, self.rig)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import MotionTokensError
+from ..core.limits import check_seed
 from .outputs import refuse_output_onto_input
 
 
@@ -25,6 +26,10 @@ class TrainOptions:
     seed: int = 0
     entropy_guided: bool = False  # RQ-VAE only
 
+    def check(self) -> None:
+        """OptionError for a seed outside core.limits (0 to 2**32 - 1)."""
+        check_seed("seed (--seed)", self.seed)
+
 
 @dataclass
 class TrainResult:
@@ -39,6 +44,7 @@ def train_codec(options: TrainOptions, progress: Callable[[str], None] | None = 
     OutputError for a bundle folder that is one of the data folders."""
     from ..core.codecs.training.train import train_codec as train  # torch: imported only to train
 
+    options.check()
     if options.entropy_guided and options.family != "rqvae":
         raise MotionTokensError("--entropy-guided is an option of the RQ-VAE codebooks; leave it out for k-means")
     refuse_output_onto_input(options.out, options.data)

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import rotations as rot
 from ..errors import SkeletonError
-from ..kinematics import forward_kinematics, tip_positions
+from ..kinematics import forward_kinematics_quats, tip_positions
 from ..motion import Motion
 from ..parts import PARTS, get_part
 from ..skeleton import NUM_SMPLX_JOINTS, SMPLX_JOINT_NAMES, SMPLX_PARENTS, smplx_skeleton
@@ -139,7 +139,7 @@ def part_positions(features, part: str, skeleton=None) -> np.ndarray:
     quats = np.zeros(lead + (NUM_SMPLX_JOINTS, 4))
     quats[..., 0] = 1.0
     quats[..., list(spec.joints), :] = rot.axis_angle_to_quat(f[..., : 3 * J].reshape(lead + (J, 3)))
-    glob, pos = forward_kinematics(quats, sk.offsets, sk.parents, np.zeros(lead + (3,)))
+    glob, pos = forward_kinematics_quats(quats, sk.offsets, sk.parents, np.zeros(lead + (3,)))
     points = pos[..., list(spec.points), :]
     if spec.tips_from:
         points = np.concatenate([points, tip_positions(glob, pos, sk.offsets, spec.tips_from)], axis=-2)

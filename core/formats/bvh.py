@@ -15,26 +15,26 @@ Reading follows the usual BVH semantics (those of Blender's importer):
   the `logging` logger of this module when it passes none.
 - End Sites are dropped (their OFFSET only gives a leaf bone's length).
 - The file's axes are kept (Bandai, like SMPL-X, is Y up); lengths are converted to metres.
-The MOTION block is parsed in one numpy call; per-line checks are vectorised too, so a
-take of any length costs a few numpy passes.
+The MOTION block is parsed in one pass (`bvh_frames`), so a take of any length costs a few
+numpy passes.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 
 from .. import rotations as rot
-from ..errors import CorruptFileError, LayoutError, OutputError, pass_on, require_file
-from ..kinematics import depth_first_order, forward_kinematics, joint_children, joint_depths, rest_positions
+from ..errors import OutputError, pass_on, require_file
+from ..kinematics import depth_first_order, global_quats, joint_children, joint_depths, rest_positions
 from ..motion import Motion, require_finite
 from ..skeleton import Skeleton
 from .atomic import write_atomically
-from .bvh_hierarchy import Hierarchy, is_number, parse_hierarchy
+from .bvh_frames import parse_frame_header, parse_frames
+from .bvh_hierarchy import Hierarchy, parse_hierarchy
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,9 @@ UNIT_SCALES = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254}
 #: more than AUTO_MM_ABOVE in millimetres, else metres (people are 1-2 m tall).
 AUTO_CM_ABOVE = 3.0
 AUTO_MM_ABOVE = 300.0
-
-_IS_SPACE = np.zeros(256, dtype=bool)  # byte value -> is it whitespace
-_IS_SPACE[list(b" \t\n\r\x0b\x0c")] = True
-_FRAMES = re.compile(rb"[ \t]*Frames:[ \t]*(\S*)[^\n]*(?:\n|\Z)", re.IGNORECASE)
-_FRAME_TIME = re.compile(rb"[ \t]*Frame[ \t]+Time:[ \t]*(\S*)[^\n]*(?:\n|\Z)", re.IGNORECASE)
-_BLANK_LINES = re.compile(rb"(?:[ \t\r]*\n)*")
-
+#: Frames converted at once: the temporaries of one block stay a few MB, so a long take
+#: does not page in fresh memory for each of them.
+_FRAME_BLOCK = 2048
 
 def read_bvh(path: str | os.PathLike, units: str = "auto", warnings: list[str] | None = None) -> Motion:
     """The motion in a BVH file, in metres, on a Skeleton with the file's joint names.
@@ -69,9 +65,10 @@ def read_bvh(path: str | os.PathLike, units: str = "auto", warnings: list[str] |
     path = Path(require_file(path))
     raw = path.read_bytes()
     hierarchy, data_start, motion_line = parse_hierarchy(path, raw)
-    frame_time, frames, data_start, data_line = _parse_frame_header(path, raw, data_start, motion_line)
+    frame_time, frames, data_start, data_line = parse_frame_header(path, raw, data_start, motion_line)
     notes: list[str] = []
-    values = _parse_frames(path, raw[data_start:], data_line, hierarchy.num_channels, frames, notes)
+    values = parse_frames(path, raw, data_start, data_line, hierarchy.num_channels, frames, notes)
+    del raw  # 1 byte per byte of the file; the values are all that is needed from here
     motion = _motion_from_channels(path, hierarchy, values, frame_time, units, notes)
     pass_on(notes, warnings, log, path)
     return motion
@@ -119,93 +116,6 @@ def write_bvh(path: str | os.PathLike, motion: Motion, units: str = "cm", order:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _parse_frame_header(path: Path, raw: bytes, pos: int, motion_line: int) -> tuple[float, int, int, int]:
-    """(frame time, frame count, byte offset of the first frame line, its line number)."""
-    line = motion_line + 1
-    for name, pattern in (("Frames:", _FRAMES), ("Frame Time:", _FRAME_TIME)):
-        blanks = _BLANK_LINES.match(raw, pos)
-        line += raw.count(b"\n", pos, blanks.end())
-        pos = blanks.end()
-        m = pattern.match(raw, pos)
-        if m is None:
-            eol = raw.find(b"\n", pos)
-            got = raw[pos : len(raw) if eol < 0 else eol].decode("utf-8", "replace").strip()
-            if not got:
-                raise CorruptFileError(path, f"truncated: the file ends at line {line}, before the '{name}' line")
-            raise CorruptFileError(path, f"expected a '{name}' line at line {line} after MOTION, got {got[:40]!r}")
-        value = m.group(1).decode("utf-8", "replace")
-        if name == "Frames:":
-            if not value.isdigit():
-                raise CorruptFileError(path, f"bad frame count {value!r} at line {line}")
-            frames = int(value)
-            if frames == 0:
-                raise LayoutError(path, f"the file declares zero frames (line {line}); there is no motion to read")
-        else:
-            if not is_number(value) or not (float(value) > 0 and np.isfinite(float(value))):
-                raise CorruptFileError(
-                    path, f"bad Frame Time {value!r} at line {line}; it must be a positive number of seconds"
-                )
-            frame_time = float(value)
-        line += 1
-        pos = m.end()
-    return frame_time, frames, pos, line
-
-
-def _parse_frames(
-    path: Path, block: bytes, first_line: int, num_channels: int, frames: int, notes: list[str]
-) -> np.ndarray:
-    """(frames, num_channels) float64 from the frame lines; one numpy parse, vectorised checks.
-    Lines after the declared frames are ignored, with a note in `notes`."""
-    b = np.frombuffer(block, dtype=np.uint8)
-    ws = _IS_SPACE[b]
-    starts = ~ws & np.concatenate([[True], ws[:-1]])  # first character of each number
-    newline_at = np.flatnonzero(b == 10)
-    line_of = np.searchsorted(newline_at, np.flatnonzero(starts))  # line index (from 0) of each number
-    per_line = np.bincount(line_of, minlength=len(newline_at) + 1)
-    frame_lines = np.flatnonzero(per_line)  # line indices that hold numbers
-    present = min(len(frame_lines), frames)
-    wrong = np.flatnonzero(per_line[frame_lines[:present]] != num_channels)
-    if wrong.size:
-        k = int(wrong[0])
-        n = int(per_line[frame_lines[k]])
-        where = f"line {first_line + int(frame_lines[k])}"
-        if k == len(frame_lines) - 1 and n < num_channels:
-            raise CorruptFileError(
-                path, f"truncated: frame {k + 1} of {frames} ({where}) has {n} of {num_channels} values"
-            )
-        raise CorruptFileError(
-            path, f"{where} (frame {k + 1}) has {n} values; the CHANNELS declare {num_channels} per frame"
-        )
-    if len(frame_lines) < frames:
-        last = f", the last at line {first_line + int(frame_lines[-1])}" if len(frame_lines) else ""
-        raise CorruptFileError(
-            path, f"truncated: 'Frames:' declares {frames} frames but {len(frame_lines)} are present{last}"
-        )
-    if len(frame_lines) > frames:
-        notes.append(f"{len(frame_lines) - frames} lines after the {frames} declared frames were ignored")
-    last_line = int(frame_lines[frames - 1])
-    end = int(newline_at[last_line]) if last_line < len(newline_at) else len(block)
-    tokens = block[:end].split()
-    try:
-        values = np.array(tokens, dtype=np.float64)
-    except ValueError:
-        k = next(k for k, t in enumerate(tokens) if not is_number(t))
-        frame = k // num_channels
-        raise CorruptFileError(
-            path,
-            f"bad number {tokens[k][:40].decode('utf-8', 'replace')!r} at line "
-            f"{first_line + int(frame_lines[frame])} (frame {frame + 1}, value {k % num_channels + 1})",
-        ) from None
-    values = values.reshape(frames, num_channels)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        frame = int(np.flatnonzero(bad.any(axis=1))[0])
-        raise CorruptFileError(
-            path, f"{int(bad.sum())} NaN or infinite values, the first at line {first_line + int(frame_lines[frame])}"
-        )
-    return values
-
-
 def _motion_from_channels(
     path: Path, h: Hierarchy, values: np.ndarray, frame_time: float, units: str, notes: list[str]
 ) -> Motion:
@@ -233,7 +143,7 @@ def _motion_from_channels(
     if abs(fps - round(fps)) < 1e-4 * fps:  # "0.0333333" means 30 fps
         fps = float(round(fps))
     skeleton = Skeleton(h.names, h.parents, offsets)
-    return Motion(skeleton, fps, rot.quat_normalize(quats), trans, name=path.stem)
+    return Motion(skeleton, fps, quats, trans, name=path.stem)  # unit, w >= 0 (euler_to_quat)
 
 
 def _channel_columns(h: Hierarchy):
@@ -241,7 +151,7 @@ def _channel_columns(h: Hierarchy):
     columns, rotation order -> [(joint, its three columns)]).
 
     A rotation order lists the file's axes first and appends missing ones, whose column is -1
-    (the zero column `_local_rotations` adds)."""
+    (an angle `_local_rotations` sets to zero)."""
     pos_joint, pos_axis, pos_col = [], [], []
     by_order: dict[str, list[tuple[int, list[int]]]] = {}
     col = 0
@@ -264,18 +174,21 @@ def _local_rotations(values: np.ndarray, by_order, J: int) -> np.ndarray:
     T = values.shape[0]
     quats = np.zeros((T, J, 4))
     quats[..., 0] = 1.0
-    with_zero = np.concatenate([values, np.zeros((T, 1))], axis=1)
     for order, items in by_order.items():  # one vectorised conversion per rotation order
         joints = [j for j, _ in items]
-        angles = np.radians(with_zero[:, np.array([c for _, c in items])])  # (T, Jg, 3)
-        quats[:, joints] = rot.matrix_to_quat(rot.euler_to_matrix(angles, order))
+        cols = np.array([c for _, c in items])  # (Jg, 3), -1 for a missing axis
+        for start in range(0, T, _FRAME_BLOCK):
+            block = slice(start, start + _FRAME_BLOCK)
+            angles = np.radians(values[block][:, np.maximum(cols, 0)])  # (B, Jg, 3)
+            angles[:, cols < 0] = 0.0
+            quats[block, joints] = rot.euler_to_quat(angles, order)
     return quats
 
 
 def _carry_moving_joints(h: Hierarchy, quats, offsets, trans, local, moving: list[int], notes: list[str]):
     """(T, 3) root translation carrying the movement of each `moving` joint where that is
     exact (every ancestor has that one child); a note in `notes` for each moving joint."""
-    glob, _ = forward_kinematics(quats, offsets, h.parents, offsets[0] + trans)
+    glob = global_quats(quats, h.parents)
     children = joint_children(h.parents)
     for j in moving:
         ancestors = [h.parents[j]]
@@ -285,7 +198,7 @@ def _carry_moving_joints(h: Hierarchy, quats, offsets, trans, local, moving: lis
         reach = float(np.linalg.norm(shift, axis=1).max())
         names = ", ".join(repr(h.names[a]) for a in ancestors)
         if all(len(children[a]) == 1 for a in ancestors):
-            trans = trans + np.einsum("tij,tj->ti", glob[:, h.parents[j]], shift)
+            trans = trans + rot.quat_apply(glob[:, h.parents[j]], shift)
             notes.append(
                 f"joint {h.names[j]!r} moves (up to {reach:.3f} m from its first-frame offset); the "
                 f"movement is carried by the root translation, exact for it and its children; "

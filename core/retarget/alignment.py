@@ -118,6 +118,20 @@ def followed_rotations(glob: np.ndarray, local_q: np.ndarray, parents, s: int, f
     return partial if p < 0 else glob[..., p, :, :] @ partial
 
 
+def followed_quats(glob_q: np.ndarray, local_q: np.ndarray, parents, s: int, fraction: float) -> np.ndarray:
+    """(..., 4) `followed_rotations` as quaternions: V = G_parent(s) * L_s^fraction.
+
+    glob_q: (..., Js, 4) source world rotations; local_q: (..., Js, 4) source local rotations.
+    """
+    if fraction == 1.0:
+        return glob_q[..., s, :]
+    q = local_q[..., s, :]
+    q = np.where(q[..., :1] < 0, -q, q)  # w >= 0: the angle is at most pi
+    partial = rot.axis_angle_to_quat(fraction * rot.quat_to_axis_angle(q))
+    p = parents[s]
+    return partial if p < 0 else rot.quat_multiply(glob_q[..., p, :], partial)
+
+
 def rest_alignments(source: Skeleton, target: Skeleton, bone_map: BoneMap) -> tuple[np.ndarray, list[str]]:
     """(J_target, 3, 3) constant alignments A_t and warnings; see the module docstring.
 

@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from ..errors import pass_on
+from ..errors import SkeletonError, pass_on
 from ..formats import read_motion
 from ..motion import Motion
 from ..skeleton import smplx_skeleton
@@ -32,7 +32,9 @@ def read_smplx_motion(
     the file's body shape, else it stays on the approximate one.
     Notes for the user (the reader's, the retargeting's, the SMPL-X joints left at rest) are
     appended to `warnings`, or logged when it is None. Raises InputFileError (a subclass of it
-    for a missing or damaged file) or SkeletonError when no shipped bone map fits a BVH.
+    for a missing or damaged file) or SkeletonError, naming the file, when no shipped bone map
+    fits a BVH or its tree is not the one its joint names promise (`checks`); a warning when
+    its left and right look swapped.
     """
     path = Path(path)
     if path.suffix.lower() == ".bvh":
@@ -49,7 +51,10 @@ def _bvh_as_smplx(path: Path, fps: float | None, warnings: list[str] | None) -> 
     # Retarget at the file's own rate and resample after: the transfer is per frame, so this
     # keeps every captured frame's pose exact.
     source = read_motion(path, fps=None, warnings=warnings)
-    result = retarget_to_smplx(source, bone_map_for(source.skeleton.names))
+    try:
+        result = retarget_to_smplx(source, bone_map_for(source.skeleton.names))
+    except SkeletonError as exc:  # the skeleton is the file's: say which file
+        raise SkeletonError(f"{path}: {exc}") from None
     pass_on(result.warnings, warnings, log, path, logging.WARNING)
     if result.unmapped:
         pass_on([f"SMPL-X joints kept at rest: {', '.join(result.unmapped)}"], warnings, log, path)

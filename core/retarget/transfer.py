@@ -26,11 +26,12 @@ import numpy as np
 
 from .. import rotations as rot
 from ..errors import SkeletonError
-from ..kinematics import global_to_local
+from ..kinematics import global_quats, joint_position
 from ..motion import Motion
 from ..skeleton import Skeleton, smplx_skeleton
-from .alignment import MIN_BONE, followed_rotations, rest_alignments, source_indices
+from .alignment import MIN_BONE, followed_quats, rest_alignments, source_indices
 from .bone_maps import BoneMap
+from .checks import check_tree, side_warnings
 
 
 @dataclass
@@ -105,6 +106,44 @@ def _check_fits(source: Skeleton, target: Skeleton, bone_map: BoneMap) -> str:
     return where
 
 
+#: Frames retargeted at once: the temporaries of one block stay a few MB, so a long take
+#: does not page in fresh memory for each of them.
+FRAME_BLOCK = 2048
+
+
+def _mapped_local_rotations(glob: np.ndarray, parents, mapped: np.ndarray) -> np.ndarray:
+    """(T, J, 4) local rotations, w >= 0, from world ones (T, J, 4): conj(q_parent) * q for
+    the `mapped` joints (J,) bool, the identity for the others (their world rotation is their
+    parent's, so it is the identity exactly, not to rounding)."""
+    local = np.zeros_like(glob)
+    local[..., 0] = 1.0
+    par = np.asarray(parents)
+    joints = np.flatnonzero(mapped & (par >= 0))
+    local[:, joints] = rot.quat_normalize(rot.quat_multiply(rot.quat_conjugate(glob[:, par[joints]]), glob[:, joints]))
+    roots = np.flatnonzero(mapped & (par < 0))
+    local[:, roots] = rot.quat_normalize(glob[:, roots])
+    return local
+
+
+def _target_rotations(src_glob, src_local, src_parents, target: Skeleton, src_of, frac, align_q) -> np.ndarray:
+    """(T, J, 4) target local rotations for a block of frames: G_t = G_s A_t in quaternions
+    (q_t = q_s * a_t), then conj(q_parent) * q_t; unmapped joints keep the identity.
+
+    src_glob, src_local: (T, Js, 4) source world and local rotations; src_of, frac: per target
+    joint its source joint (-1 unmapped) and fraction; align_q: (J, 4) the alignments A_t."""
+    glob = np.empty((src_glob.shape[0], target.num_joints, 4))
+    whole = np.flatnonzero((src_of >= 0) & (frac == 1.0))  # following a whole joint: all at once
+    glob[:, whole] = rot.quat_multiply(src_glob[:, src_of[whole]], align_q[whole])
+    for t in range(target.num_joints):  # parents first, so an unmapped parent is set
+        if src_of[t] >= 0 and frac[t] != 1.0:
+            followed = followed_quats(src_glob, src_local, src_parents, int(src_of[t]), float(frac[t]))
+            glob[:, t] = rot.quat_multiply(followed, align_q[t])
+        elif src_of[t] < 0:
+            p = target.parents[t]
+            glob[:, t] = (1.0, 0.0, 0.0, 0.0) if p < 0 else glob[:, p]  # identity local rotation
+    return _mapped_local_rotations(glob, target.parents, src_of >= 0)
+
+
 def retarget(source: Motion, bone_map: BoneMap, target: Skeleton) -> RetargetResult:
     """Transfer `source` onto the skeleton `target` through `bone_map` (target -> source).
 
@@ -124,21 +163,21 @@ def retarget(source: Motion, bone_map: BoneMap, target: Skeleton) -> RetargetRes
         warnings.append(scale_warning)
     src_of, frac = source_indices(src_skel, target, bone_map)
 
-    src_glob, src_pos = source.forward_kinematics()  # (T, Js, 3, 3), (T, Js, 3)
-    T = source.num_frames
-    glob = np.empty((T, target.num_joints, 3, 3))
-    unmapped = []
-    for t, name in enumerate(target.names):
-        if src_of[t] >= 0:
-            followed = followed_rotations(src_glob, source.rotations, src_skel.parents, int(src_of[t]), float(frac[t]))
-            glob[:, t] = followed @ align[t]
-        else:
-            unmapped.append(name)
-            p = target.parents[t]
-            glob[:, t] = np.eye(3) if p < 0 else glob[:, p]  # identity local rotation
-    local = rot.matrix_to_quat(global_to_local(glob, target.parents))
+    # In quaternions (a third of the memory and arithmetic of 3x3 matrices), block by block.
+    align_q = rot.matrix_to_quat(align)  # (J, 4)
     anchor = int(np.flatnonzero(src_of >= 0)[0])
-    anchor_world = scale * src_pos[:, src_of[anchor]]
+    root_positions = source.root_positions()
+    local = np.empty((source.num_frames, target.num_joints, 4))
+    anchor_world = np.empty((source.num_frames, 3))
+    for start in range(0, source.num_frames, FRAME_BLOCK):
+        block = slice(start, start + FRAME_BLOCK)
+        src_local = source.rotations[block]
+        src_glob = global_quats(src_local, src_skel.parents)  # (B, Js, 4)
+        local[block] = _target_rotations(src_glob, src_local, src_skel.parents, target, src_of, frac, align_q)
+        anchor_world[block] = scale * joint_position(
+            src_glob, src_skel.offsets, src_skel.parents, root_positions[block], int(src_of[anchor])
+        )
+    unmapped = [name for t, name in enumerate(target.names) if src_of[t] < 0]
     motion = Motion(
         skeleton=target,
         fps=source.fps,
@@ -161,11 +200,16 @@ def retarget_to_smplx(source: Motion, bone_map: BoneMap, target: Skeleton | None
         target root must be mapped.
     Returns RetargetResult(motion (T, 55 joints, same fps and expressions), unmapped target
     joint names (they keep their rest pose), warnings).
-    Raises SkeletonError when the map names joints the skeletons do not have.
+    Raises SkeletonError when the map names joints the skeletons do not have or the source's
+    tree is not the one the map expects (`checks.check_tree`); a warning when its left and
+    right look swapped (`checks.side_warnings`).
     """
     target = smplx_skeleton() if target is None else target
     where = _check_fits(source.skeleton, target, bone_map)
     root_name = target.names[0]
     if root_name not in bone_map.pairs:
         raise SkeletonError(f"the bone map does not map the target root {root_name!r}{where}")
-    return retarget(source, bone_map, target)
+    check_tree(source.skeleton, target, bone_map)
+    result = retarget(source, bone_map, target)
+    result.warnings[:0] = side_warnings(source.skeleton, bone_map)
+    return result
