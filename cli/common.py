@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..pipelines.outputs import RIG_CHOICES, FileSink
-from ..pipelines.progress import run_steps
+from ..pipelines.progress import percent, run_steps
 from ..scene.outputs import write_scene_file
 
 MODELS_HELP = "folder of codec bundles (default: the extension's models/)"
@@ -44,10 +44,10 @@ def run_with_progress(steps, name: str):
     stderr when that is a terminal, else one plain line per step on stdout, as train-codec's
     (stderr keeps to warnings and the one error line); the job's Result."""
     if not sys.stderr.isatty():
-        return run_steps(steps, lambda p: progress_line(f"{name}: {p.what} (step {p.done + 1} of {p.total})"))
+        return run_steps(steps, lambda p: progress_line(f"{name}: {p.what} ({percent(p)}%)"))
     from tqdm import tqdm
 
-    with tqdm(desc=name, file=sys.stderr, unit="step", leave=False) as bar:
+    with tqdm(desc=name, file=sys.stderr, unit="frame", unit_scale=True, leave=False) as bar:
         def show(progress):
             bar.total = progress.total
             bar.update(progress.done - bar.n)

@@ -3,14 +3,19 @@ a file (`outputs.FileSink`, the CLI) or an armature (`ArmatureTarget`, the opera
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
-from ..core.errors import MissingFileError
+from ..core.errors import MissingFileError, SkeletonError
+from ..core.formats import read_motion
 from ..core.limits import check_fps
-from ..core.retarget import read_smplx_motion
 from ..core.motion import Motion
+from ..core.retarget import bone_map_for, read_smplx_motion, retarget_to_smplx
+from ..core.skeleton import smplx_skeleton
+from .chunks import retarget_steps, within
 from .outputs import Written
 from .progress import Progress, Steps, run_steps
 
@@ -65,19 +70,21 @@ def bone_report(result) -> list[str]:
 
 @dataclass
 class ArmatureTarget:
-    """An armature sink: write_onto(motion) keys the motion as a new action and returns a
-    scene.rig.TargetResult (scene.targets.ImportTarget); scene_fps: the rate it keys at."""
+    """An armature sink: write_onto(motion) -> the steps (pipelines.progress) keying the
+    motion as a new action, their Result a scene.rig.TargetResult (scene.targets.ImportTarget);
+    scene_fps: the rate it keys at."""
 
-    write_onto: Callable[[Motion], object]
+    write_onto: Callable[[Motion], Steps]
     scene_fps: float
 
     def check(self, inputs=()) -> None:
         """Nothing to check before reading: the target is resolved when written onto, and an
         armature is never one of the input files."""
 
-    def write(self, motion: Motion, source: str = "") -> Written:
-        """Key `motion`; the bone report and the summary line, and the keying's warnings."""
-        target = self.write_onto(motion)
+    def write_steps(self, motion: Motion, source: str = "") -> Steps:
+        """Steps keying `motion`; the Written: the bone report and the summary line, and the
+        keying's warnings."""
+        target = yield from self.write_onto(motion)
         resampled = f" (keyed at the scene's {self.scene_fps:g} fps)" if abs(self.scene_fps - motion.fps) > 1e-6 else ""
         summary = (f"Imported {os.path.basename(source)}: {motion.num_frames} frames at {motion.fps:g} fps"
                    f"{resampled} as action '{target.action.name}' on '{target.armature.name}' "
@@ -85,21 +92,59 @@ class ArmatureTarget:
         return Written([*bone_report(target), summary], list(target.warnings), target)
 
 
+def _read_steps(options: ImportOptions, warnings: list[str]) -> Steps:
+    """Steps reading `options.source` as SMPL-X motion; the Motion. A .bvh is parsed in one
+    step (one core call) and retargeted onto SMPL-X a slice of frames at a time, as
+    core.retarget.read_smplx_motion does it whole (its notes appended to `warnings`)."""
+    path = Path(options.source)
+    size = f" ({path.stat().st_size / 1e6:.1f} MB)" if path.is_file() else ""
+    yield Progress(0, 1, f"reading {path.name}{size}")
+    if path.suffix.lower() != ".bvh":
+        return read_smplx_motion(path, options.fps, options.smplx_model, warnings)
+    source = read_motion(path, fps=None, warnings=warnings)
+    bone_map = bone_map_for(source.skeleton.names)
+    try:  # the whole take's checks first, on no frames, so a bad file fails before any slice
+        first = retarget_to_smplx(source.frames(0, 0), bone_map)
+    except SkeletonError as exc:  # the skeleton is the file's: say which file
+        raise SkeletonError(f"{path}: {exc}") from None
+    warnings.extend(first.warnings)
+    if first.unmapped:
+        warnings.append(f"SMPL-X joints kept at rest: {', '.join(first.unmapped)}")
+    n = source.num_frames
+    result = yield from within(retarget_steps(lambda m: retarget_to_smplx(m, bone_map), source,
+                                              "retargeting onto SMPL-X,"), 0, 4 * n)
+    motion = result.motion if options.fps is None else result.motion.resampled(options.fps)
+    if options.smplx_model is not None:
+        motion = dataclasses.replace(motion, skeleton=smplx_skeleton(model_folder=options.smplx_model,
+                                                                     betas=motion.betas))
+    return motion
+
+
+def _write_steps(sink, motion: Motion, source: str, before: int, total: int) -> Steps:
+    """Steps writing `motion` to `sink`, counted from `before` of `total`; the Written."""
+    if isinstance(sink, ArmatureTarget):
+        return (yield from within(sink.write_steps(motion, source), before, total))
+    yield Progress(before, total, f"writing {motion.num_frames} frames")
+    return sink.write(motion, source)
+
+
 def import_steps(options: ImportOptions, sink) -> Steps:
-    """The import as steps (pipelines.progress): read `options.source`, then write it to
-    `sink` (a FileSink or an ArmatureTarget); returns the ImportResult. The sink is checked
-    before reading and the file is read before the sink changes anything (the last step), so
-    a MotionTokensError, or closing the steps before the end, leaves the destination as it was."""
+    """The import as steps (pipelines.progress): read `options.source` (a .bvh's retargeting a
+    slice of frames at a time), then write it to `sink` (a FileSink, one step, or an
+    ArmatureTarget: the keyframe channels a slice at a time, then the keying); Progress counts
+    frames (after the read: retargeting, channels and keys, a share each); returns the
+    ImportResult. The sink is checked before reading and the scene changes only while keying,
+    undone on any MotionTokensError and when the steps are closed before the end."""
     if not os.fspath(options.source):
         raise MissingFileError("(no file)", "choose a .npz or .bvh file to import")
     options.check()
     sink.check([options.source])
-    name = os.path.basename(os.fspath(options.source))
-    yield Progress(0, 2, f"reading {name}")
     warnings: list[str] = []
-    motion = read_smplx_motion(options.source, options.fps, options.smplx_model, warnings)
-    yield Progress(1, 2, f"writing {motion.num_frames} frames")
-    written = sink.write(motion, os.fspath(options.source))
+    motion = yield from _read_steps(options, warnings)
+    n = motion.num_frames
+    bvh = Path(options.source).suffix.lower() == ".bvh"
+    total = (4 if bvh else 3) * n  # a .bvh's retargeting is its first share
+    written = yield from _write_steps(sink, motion, os.fspath(options.source), total - 3 * n, total)
     return ImportResult(motion, written.lines, warnings + written.warnings, written.target)
 
 

@@ -4,8 +4,10 @@ A job that can take more than about a second is written as a generator: it yield
 `Progress` before each step and returns its Result (through StopIteration). The operators run
 it one step per modal timer event (Esc between steps closes it), `run_steps` runs it to the
 end (an operator's headless `execute`, the CLI when not on a terminal) and the CLI drives it
-with a tqdm bar on a terminal. A job changes the scene only in its last step, so closing the
-generator before that leaves nothing to undo.
+with a tqdm bar on a terminal. Where the work is per frame a step is a slice of frames
+(pipelines.chunks), so no step keeps Blender busy for long, and Progress counts frames. A job
+changes the scene only in its last steps and removes what it made when the generator is
+closed (GeneratorExit), so a cancel leaves the scene as it was.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ Steps = Generator["Progress", None, object]
 
 @dataclass(frozen=True)
 class Progress:
-    """done of total steps, and what the job does next ('reading 2_scott.npz')."""
+    """done of total units of work (frames, where the work is per frame; one for a read), and
+    what the job does next ('retargeting onto SMPL-X, frames 1-8192 of 80512')."""
 
     done: int
     total: int
@@ -60,13 +63,18 @@ class Stepper:
         return elapsed / progress.done * (progress.total - progress.done)
 
     def status_line(self, name: str) -> str:
-        """'Import: keying 1906 frames (step 2 of 3, about 3 s left) - Esc to cancel'."""
+        """'Import: keying 1906 frames (67%, about 3 s left) - Esc to cancel'."""
         progress = self.progress
         if progress is None:
             return f"{name}: starting - Esc to cancel"
         left = self.seconds_left()
         eta = "" if left is None else f", about {left:.0f} s left"
-        return f"{name}: {progress.what} (step {progress.done + 1} of {progress.total}{eta}) - Esc to cancel"
+        return f"{name}: {progress.what} ({percent(progress)}%{eta}) - Esc to cancel"
+
+
+def percent(progress: Progress) -> int:
+    """How much of the job is done, in whole percent."""
+    return 100 * progress.done // max(progress.total, 1)
 
 
 def run_steps(steps: Steps, report: Callable[[Progress], None] | None = None):

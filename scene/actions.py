@@ -26,6 +26,8 @@ from ..core import rotations as rot
 from ..core.errors import MotionTokensError, SkeletonError
 from ..core.motion import Motion, require_finite
 from ..core.skeleton import Skeleton
+from ..pipelines.chunks import CHUNK_FRAMES, chunk_what, frame_chunks
+from ..pipelines.progress import Progress, Steps, run_steps
 from . import compat
 from .armature import missing_bones, rest_matrices
 from .axes import vectors_from_blender, vectors_to_blender
@@ -88,13 +90,22 @@ def sign_continuous(q: np.ndarray) -> np.ndarray:
     return q
 
 
-def pose_quaternions(local_rotations: np.ndarray, rest_rotations: np.ndarray) -> np.ndarray:
+def pose_quaternions(local_rotations: np.ndarray, rest_rotations: np.ndarray, before_signed=None) -> np.ndarray:
     """(T, J, 4) pose-bone quaternions, sign-continuous over time, for local rotations
-    (T, J, 4) in SMPL-X axes on bones with rest rotations (J, 3, 3) in armature space."""
+    (T, J, 4) in SMPL-X axes on bones with rest rotations (J, 3, 3) in armature space.
+
+    For a slice of a longer motion, `local_rotations` starts with the frame before the slice
+    and `before_signed` (J, 4) is that frame's result: the (T - 1) frames of the slice are
+    returned, their signs continuing it. The flips multiply by +-1 only, so the slices
+    together equal the whole done at once, to the bit."""
     rest_q = rot.matrix_to_quat(rest_rotations)  # (J, 4)
     local_b = _quats_to_blender(local_rotations)  # (T, J, 4)
-    pose_q = rot.quat_multiply(rot.quat_conjugate(rest_q), rot.quat_multiply(local_b, rest_q))
-    return sign_continuous(rot.quat_normalize(pose_q))
+    pose_q = sign_continuous(rot.quat_normalize(
+        rot.quat_multiply(rot.quat_conjugate(rest_q), rot.quat_multiply(local_b, rest_q))))
+    if before_signed is None:
+        return pose_q
+    carried = np.where(np.sum(pose_q[0] * before_signed, axis=-1) < 0, -1.0, 1.0)  # (J,)
+    return pose_q[1:] * carried[:, None]
 
 
 def pose_channels(motion: Motion, rest_rotations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -193,10 +204,16 @@ def _key_curve(container, data_path: str, index: int, group: str, frames: np.nda
     fcurve.update()
 
 
-def write_motion(
+def write_motion(obj, motion: Motion, frame_start: int = 1, action_name: str | None = None, context=None,
+                 bones=None, location_bone: str | None = None) -> WriteResult:
+    """`write_motion_steps` run to the end; the WriteResult."""
+    return run_steps(write_motion_steps(obj, motion, frame_start, action_name, context, bones, location_bone))
+
+
+def write_motion_steps(
     obj, motion: Motion, frame_start: int = 1, action_name: str | None = None, context=None,
-    bones=None, location_bone: str | None = None,
-) -> WriteResult:
+    bones=None, location_bone: str | None = None, chunk: int = CHUNK_FRAMES,
+) -> Steps:
     """Key `motion` onto the armature `obj` as a new action, and make `obj` play it.
 
     The armature needs a bone named as each joint of the motion's skeleton, in the skeleton's
@@ -218,14 +235,22 @@ def write_motion(
     Raises SkeletonError naming the object and the missing bones before anything in the scene
     changes; on any error the half-made action is removed and the bones' rotation modes
     restored.
+
+    As steps (pipelines.progress): Progress(frames done, 2 x frames handed in) while the keyframe
+    channels are computed `chunk` frames at a time, then one step keys them all (the bulk
+    `foreach_set`s) and makes the action, so closing the steps before that leaves the scene
+    as it was; the WriteResult.
     """
     context = context or bpy.context
     require_finite(motion, f"the armature {obj.name!r}")
     keyed, location_bone, frame_start = _write_checks(obj, motion, frame_start, bones, location_bone)
-    pose_q, location = _keyed_channels(obj, motion.resampled(scene_fps(context.scene)), keyed, location_bone)
-    n = len(pose_q)
+    units = motion.num_frames  # Progress counts the frames handed in, whatever the scene's rate
+    motion = motion.resampled(scene_fps(context.scene))
+    n = motion.num_frames
+    pose_q, location = yield from _keyed_channels(obj, motion, keyed, location_bone, chunk, units)
     frames = np.arange(frame_start, frame_start + n, dtype=np.float64)
     warnings = [w for w in (_rest_pose_warning(obj, motion.skeleton, keyed),) if w]
+    yield Progress(units, 2 * units, f"keying {n} frames of {len(keyed)} bones")
     previous = compat.assigned_action(obj)
     action = _key_new_action(obj, unique_action_name(action_name or motion.name), keyed, location_bone,
                              frames, pose_q, location)
@@ -248,12 +273,21 @@ def _write_checks(obj, motion: Motion, frame_start, bones, location_bone) -> tup
     return keyed, location_bone, int(frame_start)
 
 
-def _keyed_channels(obj, motion: Motion, keyed: list[str], location_bone: str) -> tuple[np.ndarray, np.ndarray]:
-    """(pose quaternions (T, len(keyed), 4) of the keyed bones, location (T, 3) of the
-    location bone) that make `obj` play `motion` (already at the scene's rate)."""
+def _keyed_channels(obj, motion: Motion, keyed: list[str], location_bone: str, chunk: int, units: int) -> Steps:
+    """Steps of `chunk` frames, their Progress out of 2 x `units`; (pose quaternions
+    (T, len(keyed), 4) of the keyed bones, location (T, 3) of the location bone) that make
+    `obj` play `motion` (already at the scene's rate)."""
     skeleton = motion.skeleton
     rest = rest_matrices(obj, keyed)[:, :3, :3]
-    pose_q = pose_quaternions(motion.rotations[:, [skeleton.index(n) for n in keyed]], rest)
+    local = motion.rotations[:, [skeleton.index(n) for n in keyed]]
+    n = motion.num_frames
+    pose_q = np.empty(local.shape)
+    for frames in frame_chunks(n, chunk):
+        yield Progress(frames.start * units // max(n, 1), 2 * units, chunk_what("keyframe channels,", frames, n))
+        if frames.start == 0:
+            pose_q[frames] = pose_quaternions(local[frames], rest)
+        else:  # from the frame before, so the signs continue across the slices
+            pose_q[frames] = pose_quaternions(local[frames.start - 1 : frames.stop], rest, pose_q[frames.start - 1])
     location_rest = rest_matrices(obj, [location_bone])[0, :3, :3]
     return pose_q, vectors_to_blender(motion.trans) @ location_rest  # B^T (C t), row vectors
 

@@ -25,7 +25,9 @@ from ..core.errors import SkeletonError
 from ..core.motion import Motion
 from ..core.retarget import BoneMap, RigDetectionError, RigLayout, detect_rig, match_bones, retarget, rig_layout
 from ..core.skeleton import Skeleton, offsets_from_positions
-from .actions import WriteResult, write_motion
+from ..pipelines.chunks import retarget_steps, within
+from ..pipelines.progress import Steps, run_steps
+from .actions import WriteResult, write_motion, write_motion_steps
 from .armature import create_armature, missing_bones
 from .axes import BLENDER_TO_SMPLX, SMPLX_TO_BLENDER, vectors_from_blender, vectors_to_blender
 
@@ -248,9 +250,15 @@ def _resolve(obj, skeleton: Skeleton, bone_map) -> tuple[str, BoneMap, list[str]
     return layout.name, match.bone_map, match.missing
 
 
-def retarget_onto_armature(
+def retarget_onto_armature(obj, smplx_motion: Motion, bone_map=None, frame_start: int = 1,
+                           action_name: str | None = None, context=None) -> RigRetargetResult:
+    """`retarget_onto_armature_steps` run to the end; the RigRetargetResult."""
+    return run_steps(retarget_onto_armature_steps(obj, smplx_motion, bone_map, frame_start, action_name, context))
+
+
+def retarget_onto_armature_steps(
     obj, smplx_motion: Motion, bone_map=None, frame_start: int = 1, action_name: str | None = None, context=None,
-) -> RigRetargetResult:
+) -> Steps:
     """Retarget SMPL-X motion onto the armature `obj` and key it as a new action.
 
     bone_map: None to detect the layout from the bone names (`core.retarget.detect_rig`), a
@@ -266,18 +274,23 @@ def retarget_onto_armature(
 
     Raises SkeletonError (RigDetectionError when the layout cannot be told) before the scene
     changes: not an armature, uneven scale, no bone of the map, an ambiguous or unknown layout.
+    As steps (pipelines.progress): Progress(frames done, 3 x frames) while it retargets and
+    computes the keyframe channels a slice of frames at a time, then the keying (the last
+    step); the RigRetargetResult.
     """
     skeleton = skeleton_from_armature(obj)
     layout_name, bone_map, missing = _resolve(obj, skeleton, bone_map)
     facing = _facing_turn(smplx_motion.skeleton, skeleton, bone_map)
     facing_the_source = Skeleton(skeleton.names, skeleton.parents, skeleton.offsets @ facing)  # H^T p, rows
-    result = retarget(smplx_motion, bone_map, facing_the_source)
+    n = smplx_motion.num_frames
+    result = yield from within(retarget_steps(lambda m: retarget(m, bone_map, facing_the_source), smplx_motion,
+                                              "retargeting onto the rig,"), 0, 3 * n)
     motion = _motion_in_armature_space(result.motion, obj, facing)
     mapped = [n for n in skeleton.names if n in bone_map.pairs]
-    write: WriteResult = write_motion(
+    write: WriteResult = yield from within(write_motion_steps(
         obj, motion, frame_start=frame_start, action_name=action_name, context=context,
         bones=mapped, location_bone=mapped[0],
-    )
+    ), n, 3 * n)
     unmapped = [n for n in result.unmapped if n != ARMATURE_ORIGIN]
     return RigRetargetResult(
         action=write.action, frame_start=write.frame_start, frame_end=write.frame_end,
@@ -312,10 +325,16 @@ def _remove_made(obj, actions_before: set[int]) -> None:
         bpy.data.actions.remove(action)
 
 
-def write_to_target(
+def write_to_target(context, motion: Motion, target: str, armature=None, bone_map=None, frame_start: int = 1,
+                    action_name: str | None = None) -> TargetResult:
+    """`write_to_target_steps` run to the end; the TargetResult."""
+    return run_steps(write_to_target_steps(context, motion, target, armature, bone_map, frame_start, action_name))
+
+
+def write_to_target_steps(
     context, motion: Motion, target: str, armature=None, bone_map=None, frame_start: int = 1,
     action_name: str | None = None,
-) -> TargetResult:
+) -> Steps:
     """Put SMPL-X `motion` where an operator's target setting says, as a new action.
 
     target: "NEW" makes an SMPL-X armature of the motion's own skeleton and keys the motion
@@ -324,11 +343,13 @@ def write_to_target(
     armature has a bone for every joint of the motion (an SMPL-X armature) and no `bone_map`
     is given, else retargeted with `bone_map` (None: the layout detected from the bone names;
     a layout name or a map file path). Raises MotionTokensError (SkeletonError, LayoutError,
-    ...) with the scene as it was: an armature made here is removed again on any failure.
+    ...) with the scene as it was: an armature made here is removed again on any failure
+    and when the steps (pipelines.progress: the keyframe channels a slice of frames at a
+    time, then the keying) are closed before the end; the TargetResult.
     """
     context = context or bpy.context
     if target == TARGET_ARMATURE:
-        return _write_onto(context, armature, motion, bone_map, frame_start, action_name, created=False)
+        return (yield from _write_onto(context, armature, motion, bone_map, frame_start, action_name, created=False))
     if target != TARGET_NEW_SMPLX and target not in TARGET_NEW_LAYOUTS:
         raise ValueError(f"unknown target {target!r}")
     actions_before = {a.as_pointer() for a in bpy.data.actions}
@@ -338,19 +359,21 @@ def write_to_target(
         obj = create_rig_armature(TARGET_NEW_LAYOUTS[target], context=context)
         bone_map = TARGET_NEW_LAYOUTS[target]
     try:
-        return _write_onto(context, obj, motion, bone_map, frame_start, action_name, created=True)
+        return (yield from _write_onto(context, obj, motion, bone_map, frame_start, action_name, created=True))
     except BaseException:
         _remove_made(obj, actions_before)
         raise
 
 
-def _write_onto(context, obj, motion, bone_map, frame_start, action_name, created: bool) -> TargetResult:
+def _write_onto(context, obj, motion, bone_map, frame_start, action_name, created: bool) -> Steps:
+    """Steps keying `motion` onto `obj` as it is or retargeted; the TargetResult."""
     direct = (
         bone_map is None and obj is not None and obj.type == "ARMATURE"
         and not missing_bones(obj, motion.skeleton.names)
     )
     if direct:
-        write = write_motion(obj, motion, frame_start=frame_start, action_name=action_name, context=context)
+        write = yield from write_motion_steps(obj, motion, frame_start=frame_start, action_name=action_name,
+                                              context=context)
         names = set(motion.skeleton.names)
         return TargetResult(
             action=write.action, frame_start=write.frame_start, frame_end=write.frame_end,
@@ -358,5 +381,5 @@ def _write_onto(context, obj, motion, bone_map, frame_start, action_name, create
             unmapped=[b.name for b in obj.data.bones if b.name not in names], missing=[],
             warnings=write.warnings, armature=obj, created=created,
         )
-    result = retarget_onto_armature(obj, motion, bone_map, frame_start, action_name, context)
+    result = yield from retarget_onto_armature_steps(obj, motion, bone_map, frame_start, action_name, context)
     return TargetResult(**vars(result), armature=obj, created=created)

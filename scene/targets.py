@@ -12,7 +12,8 @@ import bpy
 from ..core.errors import SkeletonError
 from . import compat
 from .actions import WriteResult, read_motion, write_motion
-from .rig import TARGET_ARMATURE, TargetResult, write_to_target
+from ..pipelines.progress import Steps
+from .rig import TARGET_ARMATURE, write_to_target_steps
 from .take import TAKE_KEY, store_take, with_take
 
 
@@ -42,12 +43,12 @@ class ImportTarget:
             )
         return TARGET_ARMATURE, obj
 
-    def __call__(self, motion) -> TargetResult:
-        """Key `motion` onto the target (scene.rig.write_to_target), its betas, gender and
-        expressions kept on the new action (scene.take); what was written."""
+    def __call__(self, motion) -> Steps:
+        """Steps keying `motion` onto the target (scene.rig.write_to_target_steps), its
+        betas, gender and expressions kept on the new action (scene.take); the TargetResult."""
         target, obj = self._resolved()
-        result = write_to_target(self.context, motion, target, armature=obj, bone_map=self.bone_map,
-                                 frame_start=self.frame_start)
+        result = yield from write_to_target_steps(self.context, motion, target, armature=obj,
+                                                  bone_map=self.bone_map, frame_start=self.frame_start)
         store_take(result.action, motion, result.frame_start)
         return result
 

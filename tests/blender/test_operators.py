@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import motion_tokens
+from motion_tokens.pipelines.progress import Progress
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.errors import SkeletonError
 from motion_tokens.core.formats import read_bvh, read_smplx_npz
@@ -221,12 +222,13 @@ def test_bvh_cut_inside_its_frames_is_cancelled(scene, tmp_path):
 
 @pytest.mark.parametrize("leave_half_made_action", [False, True])
 def test_a_failed_write_removes_the_new_armature(scene, monkeypatch, leave_half_made_action):
-    def failing_write(obj, motion, **kwargs):
+    def failing_write(obj, motion, **kwargs):  # steps, as write_motion_steps
+        yield Progress(0, 1, "keying")
         if leave_half_made_action:
             bpy.data.actions.new("half made")
         raise SkeletonError(f"simulated failure keying {obj.name}")
 
-    monkeypatch.setattr(rig_module, "write_motion", failing_write)  # the import keys through scene.rig
+    monkeypatch.setattr(rig_module, "write_motion_steps", failing_write)  # the import keys through scene.rig
     assert_cancelled(lambda: bpy.ops.motion_tokens.import_motion(filepath=str(BEAT2_EXCERPT)), "simulated")
     assert len(bpy.data.armatures) == 0 and len(bpy.data.actions) == 0
 
