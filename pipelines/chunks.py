@@ -17,8 +17,10 @@ from .progress import Progress, Steps
 CHUNK_FRAMES = 8192
 
 
-def frame_chunks(num_frames: int, chunk: int = CHUNK_FRAMES) -> list[slice]:
-    """The slices of `num_frames` frames, `chunk` at a time (one, empty, for no frames)."""
+def frame_chunks(num_frames: int, chunk: int | None = None) -> list[slice]:
+    """The slices of `num_frames` frames, `chunk` (default CHUNK_FRAMES) at a time (one,
+    empty, for no frames)."""
+    chunk = chunk or CHUNK_FRAMES
     return [slice(start, min(start + chunk, num_frames)) for start in range(0, max(num_frames, 1), chunk)]
 
 
@@ -27,20 +29,20 @@ def chunk_what(what: str, frames: slice, num_frames: int) -> str:
     return f"{what} frames {frames.start + 1}-{frames.stop} of {num_frames}"
 
 
-def within(steps: Steps, before: int, total: int) -> Steps:
-    """`steps` with each Progress counted from `before` of `total`; their Result. Closing
-    this closes `steps`, so their own cleanup runs."""
+def within(steps: Steps, before: int, share: int, total: int) -> Steps:
+    """`steps` with their Progress counted as `share` of `total` units after `before`; their
+    Result. Closing this closes `steps`, so their own cleanup runs."""
     try:
         while True:
             progress = next(steps)
-            yield Progress(before + progress.done, total, progress.what)
+            yield Progress(before + share * progress.done // max(progress.total, 1), total, progress.what)
     except StopIteration as stop:
         return stop.value
     finally:
         steps.close()
 
 
-def retarget_steps(retarget_one: Callable, motion: Motion, what: str = "retargeting", chunk: int = CHUNK_FRAMES) -> Steps:
+def retarget_steps(retarget_one: Callable, motion: Motion, what: str = "retargeting", chunk: int | None = None) -> Steps:
     """`retarget_one(motion)` (a core.retarget RetargetResult) done `chunk` frames at a time,
     yielding Progress(frames done, frames); the RetargetResult of the whole motion. Exact
     because the transfer is per frame (each slice's frames are the whole's); the unmapped

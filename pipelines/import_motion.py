@@ -112,7 +112,7 @@ def _read_steps(options: ImportOptions, warnings: list[str]) -> Steps:
         warnings.append(f"SMPL-X joints kept at rest: {', '.join(first.unmapped)}")
     n = source.num_frames
     result = yield from within(retarget_steps(lambda m: retarget_to_smplx(m, bone_map), source,
-                                              "retargeting onto SMPL-X,"), 0, 4 * n)
+                                              "retargeting onto SMPL-X,"), n, n, 4 * n)
     motion = result.motion if options.fps is None else result.motion.resampled(options.fps)
     if options.smplx_model is not None:
         motion = dataclasses.replace(motion, skeleton=smplx_skeleton(model_folder=options.smplx_model,
@@ -121,9 +121,9 @@ def _read_steps(options: ImportOptions, warnings: list[str]) -> Steps:
 
 
 def _write_steps(sink, motion: Motion, source: str, before: int, total: int) -> Steps:
-    """Steps writing `motion` to `sink`, counted from `before` of `total`; the Written."""
+    """Steps writing `motion` to `sink`, counted from `before` to `total`; the Written."""
     if isinstance(sink, ArmatureTarget):
-        return (yield from within(sink.write_steps(motion, source), before, total))
+        return (yield from within(sink.write_steps(motion, source), before, total - before, total))
     yield Progress(before, total, f"writing {motion.num_frames} frames")
     return sink.write(motion, source)
 
@@ -132,7 +132,7 @@ def import_steps(options: ImportOptions, sink) -> Steps:
     """The import as steps (pipelines.progress): read `options.source` (a .bvh's retargeting a
     slice of frames at a time), then write it to `sink` (a FileSink, one step, or an
     ArmatureTarget: the keyframe channels a slice at a time, then the keying); Progress counts
-    frames (after the read: retargeting, channels and keys, a share each); returns the
+    frames, the read, a .bvh's retargeting and the writing a share each; returns the
     ImportResult. The sink is checked before reading and the scene changes only while keying,
     undone on any MotionTokensError and when the steps are closed before the end."""
     if not os.fspath(options.source):
@@ -143,8 +143,8 @@ def import_steps(options: ImportOptions, sink) -> Steps:
     motion = yield from _read_steps(options, warnings)
     n = motion.num_frames
     bvh = Path(options.source).suffix.lower() == ".bvh"
-    total = (4 if bvh else 3) * n  # a .bvh's retargeting is its first share
-    written = yield from _write_steps(sink, motion, os.fspath(options.source), total - 3 * n, total)
+    before = (2 if bvh else 1) * n  # read (and retargeted)
+    written = yield from _write_steps(sink, motion, os.fspath(options.source), before, before + 2 * n)
     return ImportResult(motion, written.lines, warnings + written.warnings, written.target)
 
 

@@ -26,7 +26,7 @@ from ..core import rotations as rot
 from ..core.errors import MotionTokensError, SkeletonError
 from ..core.motion import Motion, require_finite
 from ..core.skeleton import Skeleton
-from ..pipelines.chunks import CHUNK_FRAMES, chunk_what, frame_chunks
+from ..pipelines.chunks import chunk_what, frame_chunks
 from ..pipelines.progress import Progress, Steps, run_steps
 from . import compat
 from .armature import missing_bones, rest_matrices
@@ -212,7 +212,7 @@ def write_motion(obj, motion: Motion, frame_start: int = 1, action_name: str | N
 
 def write_motion_steps(
     obj, motion: Motion, frame_start: int = 1, action_name: str | None = None, context=None,
-    bones=None, location_bone: str | None = None, chunk: int = CHUNK_FRAMES,
+    bones=None, location_bone: str | None = None, chunk: int | None = None,
 ) -> Steps:
     """Key `motion` onto the armature `obj` as a new action, and make `obj` play it.
 
@@ -273,7 +273,7 @@ def _write_checks(obj, motion: Motion, frame_start, bones, location_bone) -> tup
     return keyed, location_bone, int(frame_start)
 
 
-def _keyed_channels(obj, motion: Motion, keyed: list[str], location_bone: str, chunk: int, units: int) -> Steps:
+def _keyed_channels(obj, motion: Motion, keyed: list[str], location_bone: str, chunk, units: int) -> Steps:
     """Steps of `chunk` frames, their Progress out of 2 x `units`; (pose quaternions
     (T, len(keyed), 4) of the keyed bones, location (T, 3) of the location bone) that make
     `obj` play `motion` (already at the scene's rate)."""

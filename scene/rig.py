@@ -284,13 +284,13 @@ def retarget_onto_armature_steps(
     facing_the_source = Skeleton(skeleton.names, skeleton.parents, skeleton.offsets @ facing)  # H^T p, rows
     n = smplx_motion.num_frames
     result = yield from within(retarget_steps(lambda m: retarget(m, bone_map, facing_the_source), smplx_motion,
-                                              "retargeting onto the rig,"), 0, 3 * n)
+                                              "retargeting onto the rig,"), 0, n, 3 * n)
     motion = _motion_in_armature_space(result.motion, obj, facing)
     mapped = [n for n in skeleton.names if n in bone_map.pairs]
     write: WriteResult = yield from within(write_motion_steps(
         obj, motion, frame_start=frame_start, action_name=action_name, context=context,
         bones=mapped, location_bone=mapped[0],
-    ), n, 3 * n)
+    ), n, 2 * n, 3 * n)
     unmapped = [n for n in result.unmapped if n != ARMATURE_ORIGIN]
     return RigRetargetResult(
         action=write.action, frame_start=write.frame_start, frame_end=write.frame_end,

@@ -76,7 +76,7 @@ def test_the_import_steps_and_finishes_with_its_report(scene):
     while (ended := op.advance(bpy.context)) is None:
         seen.append(op._stepper.progress)
     assert ended == {"FINISHED"}
-    assert [(p.done, p.total) for p in seen] == [(0, 1), (0, 450), (150, 450)]  # read; channels; keys
+    assert [(p.done, p.total) for p in seen] == [(0, 1), (150, 450), (300, 450)]  # read; channels; keys
     assert seen[0].what.startswith("reading beat2_excerpt.npz (")
     assert any("Imported beat2_excerpt.npz" in m for _, m in op.reports)
     assert len(bpy.data.actions) == 1
@@ -129,16 +129,17 @@ def test_the_status_line_says_what_is_done_and_the_time_left():
 
     stepper = Stepper(steps(), clock=clock)
     stepper.step()
-    assert stepper.status_line("Import") == "Import: reading (step 1 of 3) - Esc to cancel"
+    assert stepper.status_line("Import") == "Import: reading (0%) - Esc to cancel"
     stepper.step()
-    assert stepper.status_line("Import") == "Import: keying 900 frames (step 3 of 3, about 2 s left) - Esc to cancel"
+    assert stepper.status_line("Import") == "Import: keying 900 frames (66%, about 2 s left) - Esc to cancel"
     assert stepper.step() is None and stepper.result == "done"
 
 
 def test_the_command_line_prints_plain_progress_lines_off_a_terminal(scene, tmp_path, capsys):
     assert cli.main(["import", str(EXCERPT), "--out", str(tmp_path / "t.npz")]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[:2] == ["import: reading beat2_excerpt.npz (step 1 of 2)", "import: writing 150 frames (step 2 of 2)"]
+    assert out[0].startswith("import: reading beat2_excerpt.npz (") and out[0].endswith(" MB) (0%)")
+    assert out[1] == "import: writing 150 frames (33%)"
     assert len(out) == 3 and out[2].startswith(str(tmp_path / "t.npz"))  # then the result line
 
 
@@ -151,5 +152,5 @@ def test_the_command_line_shows_a_tqdm_bar_on_a_terminal(scene, tmp_path, monkey
     monkeypatch.setattr(sys, "stderr", terminal)
     assert cli.main(["import", str(EXCERPT), "--out", str(tmp_path / "t.npz")]) == 0
     shown = terminal.getvalue()
-    assert "import:" in shown and "step" in shown and "|" in shown  # tqdm's "desc: 50%|#####     | 1/2"
+    assert "import:" in shown and "frame" in shown and "|" in shown  # tqdm's "desc: 50%|#####     | 150/300"
     assert "writing 150 frames" in shown
