@@ -100,8 +100,7 @@ def pose_quaternions(local_rotations: np.ndarray, rest_rotations: np.ndarray, be
     together equal the whole done at once, to the bit."""
     rest_q = rot.matrix_to_quat(rest_rotations)  # (J, 4)
     local_b = _quats_to_blender(local_rotations)  # (T, J, 4)
-    pose_q = sign_continuous(rot.quat_normalize(
-        rot.quat_multiply(rot.quat_conjugate(rest_q), rot.quat_multiply(local_b, rest_q))))
+    pose_q = sign_continuous(rot.quat_normalize(rot.quat_multiply(rot.quat_conjugate(rest_q), rot.quat_multiply(local_b, rest_q))))
     if before_signed is None:
         return pose_q
     carried = np.where(np.sum(pose_q[0] * before_signed, axis=-1) < 0, -1.0, 1.0)  # (J,)
@@ -204,16 +203,13 @@ def _key_curve(container, data_path: str, index: int, group: str, frames: np.nda
     fcurve.update()
 
 
-def write_motion(obj, motion: Motion, frame_start: int = 1, action_name: str | None = None, context=None,
-                 bones=None, location_bone: str | None = None) -> WriteResult:
+def write_motion(obj, motion: Motion, frame_start=1, action_name=None, context=None, bones=None, location_bone=None):
     """`write_motion_steps` run to the end; the WriteResult."""
     return run_steps(write_motion_steps(obj, motion, frame_start, action_name, context, bones, location_bone))
 
 
-def write_motion_steps(
-    obj, motion: Motion, frame_start: int = 1, action_name: str | None = None, context=None,
-    bones=None, location_bone: str | None = None, chunk: int | None = None,
-) -> Steps:
+def write_motion_steps(obj, motion: Motion, frame_start: int = 1, action_name: str | None = None, context=None,
+                       bones=None, location_bone: str | None = None, chunk: int | None = None) -> Steps:
     """Key `motion` onto the armature `obj` as a new action, and make `obj` play it.
 
     The armature needs a bone named as each joint of the motion's skeleton, in the skeleton's
