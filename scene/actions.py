@@ -94,10 +94,9 @@ def pose_quaternions(local_rotations: np.ndarray, rest_rotations: np.ndarray, be
     """(T, J, 4) pose-bone quaternions, sign-continuous over time, for local rotations
     (T, J, 4) in SMPL-X axes on bones with rest rotations (J, 3, 3) in armature space.
 
-    For a slice of a longer motion, `local_rotations` starts with the frame before the slice
-    and `before_signed` (J, 4) is that frame's result: the (T - 1) frames of the slice are
-    returned, their signs continuing it. The flips multiply by +-1 only, so the slices
-    together equal the whole done at once, to the bit."""
+    For a slice, `local_rotations` starts with the frame before it and `before_signed` (J, 4)
+    is that frame's result: the slice's T - 1 frames are returned, signs continuing it (flips
+    are by +-1 only, so slices together equal the whole to the bit)."""
     rest_q = rot.matrix_to_quat(rest_rotations)  # (J, 4)
     local_b = _quats_to_blender(local_rotations)  # (T, J, 4)
     pose_q = sign_continuous(rot.quat_normalize(rot.quat_multiply(rot.quat_conjugate(rest_q), rot.quat_multiply(local_b, rest_q))))
@@ -270,12 +269,10 @@ def _write_checks(obj, motion: Motion, frame_start, bones, location_bone) -> tup
 
 
 def _keyed_channels(obj, motion: Motion, keyed: list[str], location_bone: str, chunk, units: int) -> Steps:
-    """Steps of `chunk` frames, their Progress out of 2 x `units`; (pose quaternions
-    (T, len(keyed), 4) of the keyed bones, location (T, 3) of the location bone) that make
-    `obj` play `motion` (already at the scene's rate)."""
-    skeleton = motion.skeleton
+    """Steps of `chunk` frames, Progress out of 2 x `units`; (pose quaternions (T, len(keyed), 4),
+    location (T, 3) of the location bone) making `obj` play `motion` (at the scene's rate)."""
     rest = rest_matrices(obj, keyed)[:, :3, :3]
-    local = motion.rotations[:, [skeleton.index(n) for n in keyed]]
+    local = motion.rotations[:, [motion.skeleton.index(n) for n in keyed]]
     n = motion.num_frames
     pose_q = np.empty(local.shape)
     for frames in frame_chunks(n, chunk):
