@@ -18,12 +18,6 @@ from motion_tokens.scene.targets import ImportTarget
 BANDAI_EXCERPT = Path(__file__).resolve().parents[2] / "demo" / "bandai_excerpt.bvh"
 
 
-@pytest.fixture
-def scene(empty_scene):
-    empty_scene.render.fps, empty_scene.render.fps_base = 30, 1.0
-    return empty_scene
-
-
 def scene_state():
     return (sorted(o.name for o in bpy.data.objects), sorted(a.name for a in bpy.data.armatures),
             sorted(a.name for a in bpy.data.actions))

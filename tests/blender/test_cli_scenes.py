@@ -20,7 +20,7 @@ import bpy
 from motion_tokens.cli import main
 from motion_tokens.core.formats import read_bvh, read_motion
 from motion_tokens.core.retarget import rig_layout
-from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, SMPLX_PARENTS, smplx_skeleton
+from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, SMPLX_PARENTS
 
 BEAT2 = "beat2/2_scott_0_1_1.npz"
 BANDAI = "bandai/dataset-1/dataset-1_bow_active_001.bvh"

@@ -8,7 +8,6 @@ from pathlib import Path
 import bpy
 import pytest
 
-import motion_tokens
 from motion_tokens.core.errors import OutputError
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.skeleton import smplx_skeleton
@@ -19,16 +18,11 @@ from motion_tokens.scene.outputs import write_blend
 from motion_tokens.scene.rig import create_rig_armature, retarget_onto_armature
 from motion_tokens.scene.targets import read_active_motion
 
+pytestmark = pytest.mark.usefixtures("registered")
+
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 UMASK = os.umask(0)
 os.umask(UMASK)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered():
-    motion_tokens.register()
-    yield
-    motion_tokens.unregister()
 
 
 @pytest.fixture

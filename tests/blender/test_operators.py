@@ -22,24 +22,11 @@ from motion_tokens.scene.armature import create_armature
 from motion_tokens.scene.axes import vectors_to_blender
 from motion_tokens.scene.compat import action_fcurves
 
+pytestmark = pytest.mark.usefixtures("registered")
+
 REPO = Path(__file__).resolve().parents[2]
 BEAT2_EXCERPT = REPO / "demo" / "beat2_excerpt.npz"
 BANDAI_EXCERPT = REPO / "demo" / "bandai_excerpt.bvh"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered():
-    motion_tokens.register()
-    yield
-    motion_tokens.unregister()
-
-
-@pytest.fixture
-def scene(empty_scene):
-    """An empty scene at 30 fps (the excerpt's rate, so frames match one to one)."""
-    empty_scene.render.fps, empty_scene.render.fps_base = 30, 1.0
-    empty_scene.frame_current = 1
-    return empty_scene
 
 
 def scene_state():

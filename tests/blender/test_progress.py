@@ -11,7 +11,6 @@ from pathlib import Path
 import bpy
 import pytest
 
-import motion_tokens
 from motion_tokens import cli
 from motion_tokens.operators.import_motion import MOTION_TOKENS_OT_import_motion
 from motion_tokens.operators.quantize_action import MOTION_TOKENS_OT_quantize_action
@@ -20,21 +19,10 @@ from motion_tokens.pipelines.progress import Progress, Stepper
 from motion_tokens.pipelines.quantize import QuantizeOptions, quantize_steps
 from motion_tokens.scene.targets import ArmatureTake, ImportTarget
 
+pytestmark = pytest.mark.usefixtures("registered")
+
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 EXCERPT = DEMO / "beat2_excerpt.npz"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered():
-    motion_tokens.register()
-    yield
-    motion_tokens.unregister()
-
-
-@pytest.fixture
-def scene(empty_scene):
-    empty_scene.render.fps, empty_scene.render.fps_base = 30, 1.0
-    return empty_scene
 
 
 def scene_state():

@@ -11,30 +11,17 @@ import bpy
 import numpy as np
 import pytest
 
-import motion_tokens
 from motion_tokens.core.skeleton import smplx_skeleton
 from motion_tokens.pipelines.export import ExportOptions, export_motion
 from motion_tokens.scene.armature import create_armature
 from motion_tokens.scene.targets import read_active_motion
 
+pytestmark = pytest.mark.usefixtures("registered")
+
 REPO = Path(__file__).resolve().parents[2]
 BEAT2_EXCERPT = REPO / "demo" / "beat2_excerpt.npz"
 DATA = Path(os.environ.get("MOTION_TOKENS_DATA", REPO.parent / "shared" / "data"))
 BEAT2_TAKE = DATA / "beat2" / "2_scott_0_1_1.npz"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered():
-    motion_tokens.register()
-    yield
-    motion_tokens.unregister()
-
-
-@pytest.fixture
-def scene(empty_scene):
-    empty_scene.render.fps, empty_scene.render.fps_base = 30, 1.0
-    empty_scene.frame_current = 1
-    return empty_scene
 
 
 @pytest.fixture
