@@ -76,15 +76,15 @@ def axis_angle_to_quat(aa) -> np.ndarray:
 
 def quat_to_axis_angle(q) -> np.ndarray:
     """(..., 4) quaternion -> (..., 3) axis-angle with angle in [0, pi]."""
-    q = quat_normalize(q)
-    w = np.clip(q[..., :1], -1.0, 1.0)
+    q = quat_normalize(q)  # w >= 0
+    w = np.minimum(q[..., 0], 1.0)
     xyz = q[..., 1:]
-    s = np.linalg.norm(xyz, axis=-1, keepdims=True)
-    angle = 2.0 * np.arctan2(s, w)
+    s = np.sqrt(np.einsum("...i,...i->...", xyz, xyz))
     small = s < 1e-6
     # angle / sin(angle/2); near zero the series 2 + angle^2/12 (w ~ 1).
-    k = np.where(small, 2.0 / np.maximum(w, _EPS) * (1.0 + s**2 / 6.0), angle / np.where(small, 1.0, s))
-    return xyz * k
+    k = np.where(small, 2.0 / np.maximum(w, _EPS) * (1.0 + s * s / 6.0),
+                 2.0 * np.arctan2(s, w) / np.where(small, 1.0, s))
+    return xyz * k[..., None]
 
 
 def quat_to_matrix(q) -> np.ndarray:
