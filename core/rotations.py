@@ -65,13 +65,15 @@ def quat_apply(q, v) -> np.ndarray:
 def axis_angle_to_quat(aa) -> np.ndarray:
     """(..., 3) axis-angle -> (..., 4) quaternion (w >= 0 for angles up to pi)."""
     aa = _f64(aa)
-    angle = np.linalg.norm(aa, axis=-1, keepdims=True)
+    angle = np.sqrt(np.einsum("...i,...i->...", aa, aa))
     half = 0.5 * angle
     # sin(x/2)/x, with its Taylor series near zero so small rotations keep full precision.
     small = angle < 1e-6
-    safe = np.where(small, 1.0, angle)
-    k = np.where(small, 0.5 - angle**2 / 48.0, np.sin(half) / safe)
-    return quat_normalize(np.concatenate([np.cos(half), aa * k], axis=-1))
+    k = np.where(small, 0.5 - angle * angle / 48.0, np.sin(half) / np.where(small, 1.0, angle))
+    q = np.empty(aa.shape[:-1] + (4,))  # filled per component: no concatenated copy
+    q[..., 0] = np.cos(half)
+    q[..., 1:] = aa * k[..., None]
+    return quat_normalize(q)
 
 
 def quat_to_axis_angle(q) -> np.ndarray:
