@@ -57,9 +57,16 @@ def quat_multiply(a, b) -> np.ndarray:
 def quat_apply(q, v) -> np.ndarray:
     """Rotate (..., 3) vectors by (..., 4) quaternions."""
     q, v = _f64(q), _f64(v)
-    w, u = q[..., :1], q[..., 1:]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    # v + w t + u x t with t = 2 u x v, one component at a time (np.cross's arithmetic,
+    # without its moved axes and copies).
+    w, ux, uy, uz = np.moveaxis(q, -1, 0)
+    vx, vy, vz = np.moveaxis(v, -1, 0)
+    tx, ty, tz = 2.0 * (uy * vz - uz * vy), 2.0 * (uz * vx - ux * vz), 2.0 * (ux * vy - uy * vx)
+    out = np.empty(np.broadcast_shapes(q.shape[:-1], v.shape[:-1]) + (3,))
+    out[..., 0] = vx + w * tx + (uy * tz - uz * ty)
+    out[..., 1] = vy + w * ty + (uz * tx - ux * tz)
+    out[..., 2] = vz + w * tz + (ux * ty - uy * tx)
+    return out
 
 
 def axis_angle_to_quat(aa) -> np.ndarray:
