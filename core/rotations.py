@@ -206,17 +206,31 @@ def euler_to_quat(angles, order: str) -> np.ndarray:
     """(..., 3) radians, one per axis of `order` (as `euler_to_matrix`) -> (..., 4), w >= 0.
 
     The product of the three axis quaternions: the same rotation as
-    matrix_to_quat(euler_to_matrix(angles, order)) without building any matrix.
+    matrix_to_quat(euler_to_matrix(angles, order)) without building any matrix. Each factor
+    has two non-zero components, so each product is `_times_axis` (the Hamilton product's
+    non-zero terms only: the same values).
     """
     order = _check_order(order)
     half = 0.5 * _f64(angles)
-    q = None
-    for i, axis in enumerate(order):
-        qa = np.zeros(half.shape[:-1] + (4,))
-        qa[..., 0] = np.cos(half[..., i])
-        qa[..., 1 + _AXIS_INDEX[axis]] = np.sin(half[..., i])
-        q = qa if q is None else quat_multiply(q, qa)
+    q = np.zeros(half.shape[:-1] + (4,))
+    q[..., 0] = np.cos(half[..., 0])
+    q[..., 1 + _AXIS_INDEX[order[0]]] = np.sin(half[..., 0])
+    for i in (1, 2):
+        q = _times_axis(q, _AXIS_INDEX[order[i]], np.cos(half[..., i]), np.sin(half[..., i]))
     return quat_normalize(q)
+
+
+def _times_axis(q: np.ndarray, axis: int, c: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """q * (c, s e_axis): a quaternion times the rotation about axis 0, 1 or 2 (x, y, z)."""
+    w, x, y, z = np.moveaxis(q, -1, 0)
+    out = np.empty(q.shape)
+    if axis == 0:
+        out[..., 0], out[..., 1], out[..., 2], out[..., 3] = w * c - x * s, w * s + x * c, y * c + z * s, z * c - y * s
+    elif axis == 1:
+        out[..., 0], out[..., 1], out[..., 2], out[..., 3] = w * c - y * s, x * c - z * s, w * s + y * c, x * s + z * c
+    else:
+        out[..., 0], out[..., 1], out[..., 2], out[..., 3] = w * c - z * s, x * c + y * s, y * c - x * s, w * s + z * c
+    return out
 
 
 def matrix_to_euler(m, order: str) -> np.ndarray:

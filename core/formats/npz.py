@@ -111,8 +111,10 @@ def write_smplx_npz(path: str | os.PathLike, motion: Motion, extra: dict[str, np
         raise OutputError(f"cannot write {path}: the motion {motion.name!r} has no frames")
     require_finite(motion, path)
     betas = _padded(path, "betas", motion.betas, NUM_BETAS)
-    expressions = np.zeros((T, NUM_EXPRESSIONS)) if motion.expressions is None else motion.expressions
-    expressions = _padded(path, "expressions", expressions, NUM_EXPRESSIONS)
+    if motion.expressions is None:
+        expressions = np.zeros((T, NUM_EXPRESSIONS), dtype=np.float32)
+    else:
+        expressions = _padded(path, "expressions", motion.expressions, NUM_EXPRESSIONS)
     fps = motion.fps
     frame_rate = np.int32(round(fps)) if abs(fps - round(fps)) < 1e-6 else np.float64(fps)
     arrays = {
