@@ -57,34 +57,43 @@ def quat_multiply(a, b) -> np.ndarray:
 def quat_apply(q, v) -> np.ndarray:
     """Rotate (..., 3) vectors by (..., 4) quaternions."""
     q, v = _f64(q), _f64(v)
-    w, u = q[..., :1], q[..., 1:]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    # v + w t + u x t with t = 2 u x v, one component at a time (np.cross's arithmetic,
+    # without its moved axes and copies).
+    w, ux, uy, uz = np.moveaxis(q, -1, 0)
+    vx, vy, vz = np.moveaxis(v, -1, 0)
+    tx, ty, tz = 2.0 * (uy * vz - uz * vy), 2.0 * (uz * vx - ux * vz), 2.0 * (ux * vy - uy * vx)
+    out = np.empty(np.broadcast_shapes(q.shape[:-1], v.shape[:-1]) + (3,))
+    out[..., 0] = vx + w * tx + (uy * tz - uz * ty)
+    out[..., 1] = vy + w * ty + (uz * tx - ux * tz)
+    out[..., 2] = vz + w * tz + (ux * ty - uy * tx)
+    return out
 
 
 def axis_angle_to_quat(aa) -> np.ndarray:
     """(..., 3) axis-angle -> (..., 4) quaternion (w >= 0 for angles up to pi)."""
     aa = _f64(aa)
-    angle = np.linalg.norm(aa, axis=-1, keepdims=True)
+    angle = np.sqrt(np.einsum("...i,...i->...", aa, aa))
     half = 0.5 * angle
     # sin(x/2)/x, with its Taylor series near zero so small rotations keep full precision.
     small = angle < 1e-6
-    safe = np.where(small, 1.0, angle)
-    k = np.where(small, 0.5 - angle**2 / 48.0, np.sin(half) / safe)
-    return quat_normalize(np.concatenate([np.cos(half), aa * k], axis=-1))
+    k = np.where(small, 0.5 - angle * angle / 48.0, np.sin(half) / np.where(small, 1.0, angle))
+    q = np.empty(aa.shape[:-1] + (4,))  # filled per component: no concatenated copy
+    q[..., 0] = np.cos(half)
+    q[..., 1:] = aa * k[..., None]
+    return quat_normalize(q)
 
 
 def quat_to_axis_angle(q) -> np.ndarray:
     """(..., 4) quaternion -> (..., 3) axis-angle with angle in [0, pi]."""
-    q = quat_normalize(q)
-    w = np.clip(q[..., :1], -1.0, 1.0)
+    q = quat_normalize(q)  # w >= 0
+    w = np.minimum(q[..., 0], 1.0)
     xyz = q[..., 1:]
-    s = np.linalg.norm(xyz, axis=-1, keepdims=True)
-    angle = 2.0 * np.arctan2(s, w)
+    s = np.sqrt(np.einsum("...i,...i->...", xyz, xyz))
     small = s < 1e-6
     # angle / sin(angle/2); near zero the series 2 + angle^2/12 (w ~ 1).
-    k = np.where(small, 2.0 / np.maximum(w, _EPS) * (1.0 + s**2 / 6.0), angle / np.where(small, 1.0, s))
-    return xyz * k
+    k = np.where(small, 2.0 / np.maximum(w, _EPS) * (1.0 + s * s / 6.0),
+                 2.0 * np.arctan2(s, w) / np.where(small, 1.0, s))
+    return xyz * k[..., None]
 
 
 def quat_to_matrix(q) -> np.ndarray:
@@ -197,17 +206,31 @@ def euler_to_quat(angles, order: str) -> np.ndarray:
     """(..., 3) radians, one per axis of `order` (as `euler_to_matrix`) -> (..., 4), w >= 0.
 
     The product of the three axis quaternions: the same rotation as
-    matrix_to_quat(euler_to_matrix(angles, order)) without building any matrix.
+    matrix_to_quat(euler_to_matrix(angles, order)) without building any matrix. Each factor
+    has two non-zero components, so each product is `_times_axis` (the Hamilton product's
+    non-zero terms only: the same values).
     """
     order = _check_order(order)
     half = 0.5 * _f64(angles)
-    q = None
-    for i, axis in enumerate(order):
-        qa = np.zeros(half.shape[:-1] + (4,))
-        qa[..., 0] = np.cos(half[..., i])
-        qa[..., 1 + _AXIS_INDEX[axis]] = np.sin(half[..., i])
-        q = qa if q is None else quat_multiply(q, qa)
+    q = np.zeros(half.shape[:-1] + (4,))
+    q[..., 0] = np.cos(half[..., 0])
+    q[..., 1 + _AXIS_INDEX[order[0]]] = np.sin(half[..., 0])
+    for i in (1, 2):
+        q = _times_axis(q, _AXIS_INDEX[order[i]], np.cos(half[..., i]), np.sin(half[..., i]))
     return quat_normalize(q)
+
+
+def _times_axis(q: np.ndarray, axis: int, c: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """q * (c, s e_axis): a quaternion times the rotation about axis 0, 1 or 2 (x, y, z)."""
+    w, x, y, z = np.moveaxis(q, -1, 0)
+    out = np.empty(q.shape)
+    if axis == 0:
+        out[..., 0], out[..., 1], out[..., 2], out[..., 3] = w * c - x * s, w * s + x * c, y * c + z * s, z * c - y * s
+    elif axis == 1:
+        out[..., 0], out[..., 1], out[..., 2], out[..., 3] = w * c - y * s, x * c - z * s, w * s + y * c, x * s + z * c
+    else:
+        out[..., 0], out[..., 1], out[..., 2], out[..., 3] = w * c - z * s, x * c + y * s, y * c - x * s, w * s + z * c
+    return out
 
 
 def matrix_to_euler(m, order: str) -> np.ndarray:

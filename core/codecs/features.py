@@ -26,6 +26,7 @@ of the right hand (tests check it with forward kinematics).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -45,6 +46,10 @@ CODEC_FPS = 30.0
 # Smallest standard deviation a feature is divided by: a joint that never moves in the
 # training data (e.g. spine2 in the Bandai takes, retargeted without it) must not blow up.
 _MIN_STD = 1e-3
+#: Frames of joint positions computed at once by position_rmse_cm.
+_RMSE_BLOCK = 4096
+#: Frames converted between quaternions and features at once.
+_FRAME_BLOCK = 4096
 
 
 def num_features(part: str) -> int:
@@ -82,11 +87,16 @@ def part_features(motion: Motion, part: str, fps: float = CODEC_FPS) -> np.ndarr
     _require_smplx(motion)
     if abs(motion.fps - fps) > 1e-9:
         motion = motion.resampled(fps)
-    aa = rot.quat_to_axis_angle(motion.rotations[:, list(spec.joints)])  # (T, J_part, 3)
-    features = aa.reshape(motion.num_frames, -1)
+    T, J = motion.num_frames, len(spec.joints)
+    features = np.empty((T, spec.num_features), dtype=np.float32)
+    joints = list(spec.joints)
+    for start in range(0, T, _FRAME_BLOCK):  # no float64 copy of the whole take
+        block = slice(start, start + _FRAME_BLOCK)
+        aa = rot.quat_to_axis_angle(motion.rotations[block, joints])  # (B, J_part, 3)
+        features[block, : 3 * J] = aa.reshape(len(aa), 3 * J)
     if spec.expressions:
-        features = np.concatenate([features, _expressions(motion, spec.expressions)], axis=1)
-    return features.astype(np.float32)
+        features[:, 3 * J :] = _expressions(motion, spec.expressions)
+    return features
 
 
 def at_codec_rate(motion: Motion) -> Motion:
@@ -103,7 +113,7 @@ def with_part_features(motion: Motion, part: str, features) -> Motion:
     """
     spec = get_part(part)
     _require_smplx(motion)
-    features = np.asarray(features, dtype=np.float64)
+    features = np.asarray(features)  # converted to float64 a block at a time
     T, F = motion.num_frames, spec.num_features
     if abs(motion.fps - CODEC_FPS) > 1e-9:
         raise ValueError(f"with_part_features needs a {CODEC_FPS:g} fps motion, got {motion.fps:g} fps")
@@ -111,7 +121,11 @@ def with_part_features(motion: Motion, part: str, features) -> Motion:
         raise ValueError(f"{part} features must be ({T}, {F}) for this motion, got {features.shape}")
     J = len(spec.joints)
     rotations = motion.rotations.copy()
-    rotations[:, list(spec.joints)] = rot.axis_angle_to_quat(features[:, : 3 * J].reshape(T, J, 3))
+    joints = list(spec.joints)
+    for start in range(0, T, _FRAME_BLOCK):
+        block = slice(start, start + _FRAME_BLOCK)
+        aa = features[block, : 3 * J]
+        rotations[block, joints] = rot.axis_angle_to_quat(aa.reshape(len(aa), J, 3))
     changes = {"rotations": rotations}
     if spec.expressions:
         width = max(spec.expressions, 0 if motion.expressions is None else motion.expressions.shape[1])
@@ -130,27 +144,72 @@ def part_positions(features, part: str, skeleton=None) -> np.ndarray:
     move no joint, are ignored). Everything outside the part is at rest and the root at the
     origin. Rows: the part's `points`, then a tip beyond each of its `tips_from`, each relative
     to its `point_origins` joint (core.parts). skeleton: default `smplx_skeleton()`.
+
+    The origin joints and their ancestors are outside the part, so at rest with the world's
+    frame: forward kinematics runs on the joints from each origin down to the points only
+    (`_point_tree`: for a hand, its wrist and fingers, not all 55 joints), each origin a root
+    at zero.
     """
     spec = get_part(part)
     f = np.asarray(features, dtype=np.float64)
     lead = f.shape[:-1]
     J = len(spec.joints)
     sk = smplx_skeleton() if skeleton is None else skeleton
-    quats = np.zeros(lead + (NUM_SMPLX_JOINTS, 4))
+    keep, parents, index = _point_tree(part, tuple(int(p) for p in sk.parents))
+    moved = [i for i, j in enumerate(spec.joints) if j in index]  # the part's joints in the tree
+    quats = np.zeros(lead + (len(keep), 4))
     quats[..., 0] = 1.0
-    quats[..., list(spec.joints), :] = rot.axis_angle_to_quat(f[..., : 3 * J].reshape(lead + (J, 3)))
-    glob, pos = forward_kinematics_quats(quats, sk.offsets, sk.parents, np.zeros(lead + (3,)))
-    points = pos[..., list(spec.points), :]
+    aa = f[..., : 3 * J].reshape(lead + (J, 3))[..., moved, :]
+    quats[..., [index[spec.joints[i]] for i in moved], :] = rot.axis_angle_to_quat(aa)
+    offsets = np.asarray(sk.offsets, dtype=np.float64)[list(keep)]
+    glob, pos = forward_kinematics_quats(quats, offsets, parents, np.zeros(lead + (3,)))
+    points = pos[..., [index[j] for j in spec.points], :]
     if spec.tips_from:
-        points = np.concatenate([points, tip_positions(glob, pos, sk.offsets, spec.tips_from)], axis=-2)
-    # The origin joints are outside the part, so at rest: their frame is the world's.
-    return points - pos[..., list(spec.point_origins), :]
+        tips = tip_positions(glob, pos, offsets, [index[j] for j in spec.tips_from])
+        points = np.concatenate([points, tips], axis=-2)
+    return points  # each origin is a root at zero: the points are relative to it already
+
+
+@lru_cache(maxsize=16)
+def _point_tree(part: str, parents: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...], dict[int, int]]:
+    """(the joints from each of `part`'s origin joints down to its points and tips, in index
+    order; their parents within that list, -1 for an origin; joint -> its row in the list).
+    Raises ValueError where an origin or one of its ancestors is a joint of the part."""
+    spec = get_part(part)
+    origins = set(spec.point_origins)
+    for o in origins:
+        a = o
+        while a >= 0:
+            if a in spec.joints:
+                raise ValueError(f"part {part!r}: origin joint {o} is moved by the part's own joint {a}")
+            a = parents[a]
+    keep = set(origins)
+    for point, origin in zip(spec.points + spec.tips_from, spec.point_origins):
+        j = point
+        while j != origin:
+            if j < 0:
+                raise ValueError(f"part {part!r}: joint {point} does not lie below its origin {origin}")
+            keep.add(j)
+            j = parents[j]
+    order = tuple(sorted(keep))
+    index = {j: i for i, j in enumerate(order)}
+    tree_parents = tuple(-1 if j in origins else index[parents[j]] for j in order)
+    return order, tree_parents, index
 
 
 def position_rmse_cm(features_a, features_b, part: str) -> float:
-    """Root mean square distance (cm) between the `part_positions` of two (T, F) feature arrays."""
-    d = part_positions(features_a, part) - part_positions(features_b, part)
-    return float(np.sqrt(np.mean(np.sum(d * d, axis=-1))) * 100.0)
+    """Root mean square distance (cm) between the `part_positions` of two (T, F) feature arrays,
+    _RMSE_BLOCK frames at a time (a long take's positions never exist all at once)."""
+    a, b = np.asarray(features_a), np.asarray(features_b)
+    if a.ndim != 2 or a.shape != b.shape or len(a) == 0:
+        d = part_positions(a, part) - part_positions(b, part)
+        return float(np.sqrt(np.mean(np.sum(d * d, axis=-1))) * 100.0)
+    total = 0.0
+    for start in range(0, len(a), _RMSE_BLOCK):
+        block = slice(start, start + _RMSE_BLOCK)
+        d = part_positions(a[block], part) - part_positions(b[block], part)
+        total += float(np.vdot(d, d))  # d is a fresh contiguous array
+    return float(np.sqrt(total / (len(a) * get_part(part).num_points)) * 100.0)
 
 
 def mirrored_part(features, part: str) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import rotations as rot
 from ..errors import OutputError, pass_on, require_file
-from ..kinematics import depth_first_order, global_quats, joint_children, joint_depths, rest_positions
+from ..kinematics import depth_first_order, joint_children, joint_depths, rest_positions
 from ..motion import Motion, require_finite
 from ..skeleton import Skeleton
 from .atomic import write_atomically
@@ -188,7 +188,6 @@ def _local_rotations(values: np.ndarray, by_order, J: int) -> np.ndarray:
 def _carry_moving_joints(h: Hierarchy, quats, offsets, trans, local, moving: list[int], notes: list[str]):
     """(T, 3) root translation carrying the movement of each `moving` joint where that is
     exact (every ancestor has that one child); a note in `notes` for each moving joint."""
-    glob = global_quats(quats, h.parents)
     children = joint_children(h.parents)
     for j in moving:
         ancestors = [h.parents[j]]
@@ -198,7 +197,10 @@ def _carry_moving_joints(h: Hierarchy, quats, offsets, trans, local, moving: lis
         reach = float(np.linalg.norm(shift, axis=1).max())
         names = ", ".join(repr(h.names[a]) for a in ancestors)
         if all(len(children[a]) == 1 for a in ancestors):
-            trans = trans + rot.quat_apply(glob[:, h.parents[j]], shift)
+            parent_glob = quats[:, ancestors[-1]]  # the parent's world rotation, top down the chain
+            for a in ancestors[-2::-1]:
+                parent_glob = rot.quat_multiply(parent_glob, quats[:, a])
+            trans = trans + rot.quat_apply(parent_glob, shift)
             notes.append(
                 f"joint {h.names[j]!r} moves (up to {reach:.3f} m from its first-frame offset); the "
                 f"movement is carried by the root translation, exact for it and its children; "

@@ -1,9 +1,9 @@
 """The MOTION block of a BVH file: the frame header and the table of channel values.
 
-The table is parsed in one pass of numpy's C text reader over the frame lines, after one
-vectorised pass that finds the lines holding numbers (blank lines are skipped, lines after
-the declared frames ignored with a note). Only a file that fails that fast path is parsed
-again token by token (`_checked_frames`), to say exactly which line and value is wrong.
+The table is parsed in one pass of numpy's C text reader over the frame lines. Where the file
+holds other lines than the declared frames, one vectorised pass first finds the lines holding
+numbers (blank lines are skipped, lines after the declared frames ignored with a note). Only
+a file that fails that fast path is parsed again token by token (`_checked_frames`), to say exactly which line and value is wrong.
 """
 
 from __future__ import annotations
@@ -114,6 +114,25 @@ def _checked_frames(
 
 
 
+def _loadtxt(raw: bytes, start: int, frames: int) -> np.ndarray | None:
+    """The first `frames` lines holding data from byte `start`, by numpy's C text reader;
+    None where it refuses them (a bad number or a line of another length)."""
+    stream = io.BytesIO(raw)  # shares the bytes (no copy)
+    stream.seek(start)
+    try:
+        with warnings.catch_warnings():
+            # max_rows counts lines holding data (numpy >= 1.23); numpy warns at a blank line
+            # that older versions counted it.
+            warnings.simplefilter("ignore", UserWarning)
+            return np.loadtxt(stream, dtype=np.float64, comments=None, ndmin=2, max_rows=frames)
+    except ValueError:
+        return None
+
+
+def _good(values: np.ndarray | None, frames: int, num_channels: int) -> bool:
+    return values is not None and values.shape == (frames, num_channels) and bool(np.isfinite(values).all())
+
+
 def parse_frames(
     path: Path, raw: bytes, start: int, first_line: int, num_channels: int, frames: int, notes: list[str]
 ) -> np.ndarray:
@@ -121,6 +140,14 @@ def parse_frames(
     `first_line`), parsed in one pass. Lines after the declared frames are ignored, with a
     note in `notes`. Raises CorruptFileError naming the line of a wrong, missing or
     non-finite value (found by `_checked_frames`, which only runs for a file that fails)."""
+    # The usual file: exactly `frames` lines after the header. Then each must be a frame (a
+    # blank one leaves the reader short of rows), so no scan of the lines is needed.
+    last_newline = raw.rfind(b"\n", start)
+    lines = raw.count(b"\n", start) + bool(raw[max(last_newline, start - 1) + 1 :].strip())
+    if lines == frames:
+        values = _loadtxt(raw, start, frames)
+        if _good(values, frames, num_channels):
+            return values
     block = memoryview(raw)[start:]
     b = np.frombuffer(block, dtype=np.uint8)
     line_starts = np.concatenate([[0], np.flatnonzero(b == 10) + 1])
@@ -129,19 +156,8 @@ def parse_frames(
     # (one of control characters only) makes the parse below fail and go to _checked_frames.
     filled = np.logical_or.reduceat(b > 32, line_starts) if len(b) else np.zeros(0, bool)
     frame_lines = np.flatnonzero(filled)
-    values = None
-    if len(frame_lines) >= frames:
-        stream = io.BytesIO(raw)  # shares the bytes (no copy)
-        stream.seek(start)
-        try:
-            with warnings.catch_warnings():
-                # max_rows counts lines holding data, as frame_lines does (numpy >= 1.23); numpy
-                # warns at a blank line that older versions counted it.
-                warnings.simplefilter("ignore", UserWarning)
-                values = np.loadtxt(stream, dtype=np.float64, comments=None, ndmin=2, max_rows=frames)
-        except ValueError:  # a bad number or a line of another length: located below
-            values = None
-    if values is None or values.shape != (frames, num_channels) or not np.isfinite(values).all():
+    values = _loadtxt(raw, start, frames) if len(frame_lines) >= frames else None
+    if not _good(values, frames, num_channels):
         return _checked_frames(path, bytes(block), first_line, num_channels, frames, notes)
     if len(frame_lines) > frames:
         notes.append(f"{len(frame_lines) - frames} lines after the {frames} declared frames were ignored")

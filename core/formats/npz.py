@@ -38,6 +38,7 @@ _AMASS_KEYS = (
 )
 _FRAME_RATE_KEYS = ("mocap_frame_rate", "mocap_framerate")
 _SMPLH_WIDTH = 52 * 3  # root + 21 body + 2 x 15 hand joints
+_FRAME_BLOCK = 2048  # frames converted to axis-angle at once when writing
 _SMPLX_WIDTH = NUM_SMPLX_JOINTS * 3
 
 #: Z-up -> Y-up: -90 degrees about X, so +Z becomes +Y and +Y becomes -Z (a proper rotation).
@@ -110,12 +111,14 @@ def write_smplx_npz(path: str | os.PathLike, motion: Motion, extra: dict[str, np
         raise OutputError(f"cannot write {path}: the motion {motion.name!r} has no frames")
     require_finite(motion, path)
     betas = _padded(path, "betas", motion.betas, NUM_BETAS)
-    expressions = np.zeros((T, NUM_EXPRESSIONS)) if motion.expressions is None else motion.expressions
-    expressions = _padded(path, "expressions", expressions, NUM_EXPRESSIONS)
+    if motion.expressions is None:
+        expressions = np.zeros((T, NUM_EXPRESSIONS), dtype=np.float32)
+    else:
+        expressions = _padded(path, "expressions", motion.expressions, NUM_EXPRESSIONS)
     fps = motion.fps
     frame_rate = np.int32(round(fps)) if abs(fps - round(fps)) < 1e-6 else np.float64(fps)
     arrays = {
-        "poses": motion.axis_angle().reshape(T, _SMPLX_WIDTH).astype(np.float32),
+        "poses": _poses_float32(motion),
         "trans": motion.trans.astype(np.float32),
         "betas": betas.astype(np.float32),
         "expressions": expressions.astype(np.float32),
@@ -133,6 +136,17 @@ def write_smplx_npz(path: str | os.PathLike, motion: Motion, extra: dict[str, np
             )
         arrays[name] = value.astype(np.float32) if np.issubdtype(value.dtype, np.floating) else value
     return write_atomically(path, lambda f: np.savez(f, **arrays))
+
+
+def _poses_float32(motion: Motion) -> np.ndarray:
+    """(T, 165) float32 axis-angle, converted _FRAME_BLOCK frames at a time: no float64 copy of
+    the whole take (a 100 MB BVH's 80,000 frames would need 106 MB of it, and its page faults)."""
+    T = motion.num_frames
+    poses = np.empty((T, _SMPLX_WIDTH), dtype=np.float32)
+    for start in range(0, T, _FRAME_BLOCK):
+        block = rot.quat_to_axis_angle(motion.rotations[start : start + _FRAME_BLOCK])
+        poses[start : start + _FRAME_BLOCK] = block.reshape(len(block), _SMPLX_WIDTH)
+    return poses
 
 
 def _gender(arrays) -> str | None:
