@@ -81,9 +81,10 @@ def test_esc_after_any_quantize_step_leaves_the_scene_as_it_was(scene, monkeypat
 
 
 def test_no_step_of_a_long_quantize_takes_long(scene, tmp_path):
-    """30,000 frames (the excerpt's 150, 200 times). The bound, 1 s, is several times a slice's
-    measured time; the read of the action and the bulk keying (one step, so the scene changes
-    once) are timed on their own."""
+    """30,000 frames (the excerpt's 150, 200 times). The slowest sliced step, the hands'
+    joint position error (one step per part), measured 0.75 s alone and 1.3 s beside a
+    2-worker test run; the bound, 2 s, leaves room for that load. The read of the action and
+    the bulk keying (one step, so the scene changes once; 1.2 s) are not bounded here."""
     motion = read_motion(EXCERPT)
     long = tmp_path / "long.npz"
     expressions = None if motion.expressions is None else np.tile(motion.expressions, (200, 1))
@@ -101,7 +102,6 @@ def test_no_step_of_a_long_quantize_takes_long(scene, tmp_path):
         if progress is not None:
             times.append((progress.what, time.perf_counter() - start))
     assert stepper.result.take.motion.num_frames == 30000
-    print("slowest steps:", sorted(times, key=lambda t: -t[1])[:4])
     sliced = [(what, s) for what, s in times if not what.startswith(("reading", "keying "))]
     assert len(sliced) >= 20
-    assert max(s for _, s in sliced) < 1.0, sorted(times, key=lambda t: -t[1])[:6]
+    assert max(s for _, s in sliced) < 2.0, sorted(times, key=lambda t: -t[1])[:6]
