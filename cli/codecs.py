@@ -8,12 +8,13 @@ from pathlib import Path
 
 from ..core.codecs.features import PARTS
 from ..core.codecs.registry import FAMILIES, OFFERED_BITS
-from ..pipelines.decode import DecodeOptions, decode
-from ..pipelines.encode import EncodeOptions, encode
+from ..pipelines.decode import DecodeOptions, decode_steps
+from ..pipelines.encode import EncodeOptions, encode_steps
 from ..pipelines.evaluate_codecs import EvaluateOptions, evaluate_codecs
 from ..pipelines.list_codecs import ListOptions, list_codecs
 from ..pipelines.train_codec import TrainOptions, train_codec
-from .common import add_models_argument, add_rig_argument, file_sink, print_result, progress_line
+from .common import (add_models_argument, add_rig_argument, file_sink, print_result, progress_line,
+                     run_with_progress)
 
 _DATA_HELP = "folders (or files) of motion"
 
@@ -98,7 +99,8 @@ def _add_encode(commands) -> None:
 
 
 def run_encode(args: argparse.Namespace) -> int:
-    return print_result(encode(EncodeOptions(args.file, args.codec, args.out, args.models)))
+    steps = encode_steps(EncodeOptions(args.file, args.codec, args.out, args.models))
+    return print_result(run_with_progress(steps, "encode"))
 
 
 def _add_decode(commands) -> None:
@@ -122,7 +124,7 @@ def _add_decode(commands) -> None:
 
 def run_decode(args: argparse.Namespace) -> int:
     options = DecodeOptions(args.file, args.models, args.accept_other_codebook)
-    return print_result(decode(options, file_sink(args.out, args.rig)))
+    return print_result(run_with_progress(decode_steps(options, file_sink(args.out, args.rig)), "decode"))
 
 
 def _add_listing(commands) -> None:

@@ -57,3 +57,12 @@ def retarget_steps(retarget_one: Callable, motion: Motion, what: str = "retarget
     whole = replace(parts[0], rotations=np.concatenate([p.rotations for p in parts]),
                     trans=np.concatenate([p.trans for p in parts]), expressions=expressions)
     return replace(results[0], motion=whole)
+
+
+
+def with_context(run: Callable, num_frames: int, frames: slice, context: int):
+    """`run(a, b)`, the results of the frames [a, b), for `frames` widened by `context` frames
+    either side (within the `num_frames`), restricted to `frames`: the whole's results there
+    when each result depends on the inputs up to `context` frames either side of it."""
+    start, stop = max(frames.start - context, 0), min(frames.stop + context, num_frames)
+    return run(start, stop)[frames.start - start : frames.stop - start]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ..core.codecs.coding import decoded_motion, load_tokens_codecs
+from ..core.codecs.coding import load_tokens_codecs
 from ..core.formats.tokens import read_tokens_file
 from ..core.motion import Motion
+from .coding import decode_parts_steps
+from .progress import Progress, Steps, run_steps
 
 
 @dataclass(frozen=True)
@@ -28,16 +31,26 @@ class DecodeResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def decode(options: DecodeOptions, sink) -> DecodeResult:
-    """Decode `options.tokens` and write the motion to `sink` (outputs.FileSink, checked
-    before the file is read, and never the tokens file itself); the motion, the sink's lines ending in the bundles used, and its
-    warnings."""
+def decode_steps(options: DecodeOptions, sink) -> Steps:
+    """The decode as steps (pipelines.progress): read `options.tokens` and load the bundles
+    it names, decode each part a slice of frames at a time, write the motion to `sink`
+    (outputs.FileSink, checked before the file is read, and never the tokens file itself);
+    Progress counts frames (the read one share, each part one, the writing one); returns the
+    DecodeResult: the motion, the sink's lines ending in the bundles used, and its warnings."""
     sink.check([options.tokens])
+    yield Progress(0, 1, f"reading {Path(options.tokens).name}")
     tokens_file = read_tokens_file(options.tokens)
     warnings: list[str] = []
     codecs = load_tokens_codecs(tokens_file, options.models_dir, options.accept_other_codebook, warnings)
-    motion = decoded_motion(tokens_file, codecs)
+    n, parts = tokens_file.template.num_frames, len(tokens_file.tokens)
+    motion = yield from decode_parts_steps(tokens_file.tokens, codecs, tokens_file.template, n, (parts + 2) * n)
+    yield Progress((parts + 1) * n, (parts + 2) * n, f"writing {motion.num_frames} frames")
     written = sink.write(motion)
     bundles = ", ".join(f"{c.name}-{part}" for part, c in codecs.items())
     lines = written.lines[:-1] + [f"{written.lines[-1]}, decoded with {bundles}"]
     return DecodeResult(motion, lines, warnings + written.warnings)
+
+
+def decode(options: DecodeOptions, sink) -> DecodeResult:
+    """`decode_steps` run to the end; the DecodeResult."""
+    return run_steps(decode_steps(options, sink))

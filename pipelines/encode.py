@@ -1,5 +1,5 @@
-"""The encode job: a motion file coded per part into a tokens file; and `code_motion`, the
-coding plus its error that the quantize job shares."""
+"""The encode job: a motion file coded per part into a tokens file; and `code_motion_steps`,
+the coding plus its error that the quantize job shares."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.codecs.coding import EncodedMotion, encode_parts, part_rmse_cm, write_encoded
+from ..core.codecs.coding import EncodedMotion, part_rmse_cm, write_encoded
 from ..core.codecs.registry import installed_parts
 from ..core.errors import OutputError
 from ..core.motion import Motion
 from ..core.retarget import read_smplx_motion
+from .chunks import within
+from .coding import encode_parts_steps, load_codecs
 from .outputs import refuse_output_onto_input
+from .progress import Progress, Steps, run_steps
 
 
 @dataclass(frozen=True)
@@ -24,11 +27,20 @@ class Coded:
     rmse_cm: dict[str, float]
 
 
-def code_motion(motion: Motion, codecs: dict[str, str], models_dir=None) -> Coded:
-    """Code `motion` with codecs (part -> codec name, every bundle loaded and verified
-    first); the coding and the per-part joint position error."""
-    encoded = encode_parts(motion, codecs, models_dir)
-    return Coded(encoded, part_rmse_cm(motion, encoded.decoded, list(codecs)))
+def code_motion_steps(motion: Motion, codecs: dict[str, str], models_dir=None) -> Steps:
+    """Steps coding `motion` with codecs (part -> codec name, every bundle loaded and
+    verified first) a slice of frames at a time (pipelines.coding), then measuring the
+    error, a step per part; Progress out of 3 x parts x frames (coding, decoding,
+    measuring); the Coded: the coding and the per-part joint position error."""
+    loaded = load_codecs(codecs, models_dir)
+    units = len(codecs) * motion.num_frames
+    encoded = yield from within(encode_parts_steps(motion, loaded), 0, 2 * units, 3 * units)
+    rmse_cm = {}
+    for i, part in enumerate(codecs):  # a step per part: a long take's forward kinematics take a while
+        yield Progress((2 * len(codecs) + i) * motion.num_frames, 3 * units,
+                       f"measuring the joint position error of the {part}, {motion.num_frames} frames")
+        rmse_cm.update(part_rmse_cm(motion, encoded.decoded, [part]))
+    return Coded(encoded, rmse_cm)
 
 
 @dataclass(frozen=True)
@@ -55,20 +67,31 @@ def _part_line(part: str, coded: Coded) -> str:
             f"{codec.bits_per_second:g} bits/s, joint position RMSE {coded.rmse_cm[part]:.2f} cm")
 
 
-def encode(options: EncodeOptions) -> EncodeResult:
-    """Code `options.source` with `options.codec` and write the tokens file; the coding and
-    a line for the file plus one per part. OutputError for an output that is not .npz or is
-    the source, MotionTokensError when no bundle of the codec is installed, before anything is
-    read."""
+def encode_steps(options: EncodeOptions) -> Steps:
+    """The encode as steps (pipelines.progress): read `options.source`, code it with
+    `options.codec` a slice of frames at a time per part, write the tokens file; Progress
+    counts frames (the read one share, the coding three, the writing one); returns the
+    EncodeResult: the coding and a line for the file plus one per part. OutputError for an
+    output that is not .npz or is the source, MotionTokensError when no bundle of the codec is
+    installed, before anything is read."""
     out = Path(options.out)
     if out.suffix.lower() != ".npz":
         raise OutputError(f"{out}: a tokens file is an .npz; give the output a .npz suffix")
     refuse_output_onto_input(out, [options.source])
     parts = installed_parts(options.codec, options.models_dir)
     warnings: list[str] = []
+    yield Progress(0, 1, f"reading {Path(options.source).name}")
     motion = read_smplx_motion(options.source, None, None, warnings)
-    coded = code_motion(motion, {part: options.codec for part in parts}, options.models_dir)
-    write_encoded(out, coded.encoded)
+    n = motion.num_frames
+    coding = code_motion_steps(motion, {part: options.codec for part in parts}, options.models_dir)
+    coded = yield from within(coding, n, 3 * n, 5 * n)
     decoded = coded.encoded.decoded
+    yield Progress(4 * n, 5 * n, f"writing {decoded.num_frames} frames and their tokens")
+    write_encoded(out, coded.encoded)
     lines = [f"{out}: {decoded.num_frames} frames at {decoded.fps:g} fps coded with {options.codec}"]
     return EncodeResult(coded, lines + [_part_line(part, coded) for part in parts], warnings)
+
+
+def encode(options: EncodeOptions) -> EncodeResult:
+    """`encode_steps` run to the end; the EncodeResult."""
+    return run_steps(encode_steps(options))

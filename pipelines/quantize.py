@@ -2,8 +2,8 @@
 motion keyed back onto it as a new action (the original is never changed).
 
 The armature is handed in (scene.targets.ArmatureTake): `read(skeleton)` -> (the motion,
-its action's name, its first keyed frame), `write(motion, frame_start,
-action_name)` -> scene.actions.WriteResult.
+its action's name, its first keyed frame), `write_steps(motion, frame_start,
+action_name)` -> the steps keying it, their Result a scene.actions.WriteResult.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from ..core.errors import MotionTokensError
 from ..core.motion import Motion
 from ..core.parts import PARTS
 from ..core.skeleton import smplx_skeleton
-from .encode import Coded, code_motion
+from .chunks import within
+from .encode import Coded, code_motion_steps
 from .progress import Progress, Steps, run_steps
 
 _MAX_ACTION_NAME = 50  # characters, as scene.actions keeps them
@@ -80,21 +81,24 @@ def _summary(take: Take, coded: Coded, action_name: str) -> str:
 
 def quantize_steps(options: QuantizeOptions, armature) -> Steps:
     """Quantizing as steps (pipelines.progress): read the take `armature` plays, code it with
-    `options.codecs`, key the decoded motion as a new action on it; returns the
-    QuantizeResult. Raises MotionTokensError, nothing written, when no codec is chosen, one
-    is not bundled, or the armature lacks the SMPL-X bones or an action; the keying is the
-    last step, so closing the steps before the end leaves the scene as it was."""
+    `options.codecs` a slice of frames at a time per part (pipelines.coding), key the decoded
+    motion as a new action on it (the keyframe channels a slice at a time, then the keying);
+    Progress counts frames (the read one share, the coding three, the keying two); returns
+    the QuantizeResult. Raises MotionTokensError, nothing written, when no codec is chosen,
+    one is not bundled, or the armature lacks the SMPL-X bones or an action; the keying is
+    the last step, so closing the steps before the end leaves the scene as it was."""
     if not options.codecs:
         raise MotionTokensError("no codec chosen: pick a family and bits per frame in the Codec panel")
     for part, name in options.codecs.items():
         require_codec_folder(name, part, options.models_dir)
-    yield Progress(0, 3, "reading the action")
+    yield Progress(0, 1, "reading the action")
     take = Take(*armature.read(smplx_skeleton(model_folder=options.smplx_model_folder)))
-    yield Progress(1, 3, f"coding {take.motion.num_frames} frames")
-    coded = code_motion(take.motion, options.codecs, options.models_dir)  # loads every bundle first
-    yield Progress(2, 3, f"keying {coded.encoded.decoded.num_frames} frames")
-    write = armature.write(coded.encoded.decoded, take.frame_start,
-                           quantized_action_name(take.action_name, options.codecs))
+    n = take.motion.num_frames
+    coding = code_motion_steps(take.motion, options.codecs, options.models_dir)  # loads every bundle first
+    coded = yield from within(coding, n, 3 * n, 6 * n)
+    keying = armature.write_steps(coded.encoded.decoded, take.frame_start,
+                                  quantized_action_name(take.action_name, options.codecs))
+    write = yield from within(keying, 4 * n, 2 * n, 6 * n)
     return QuantizeResult(take, coded, write, [_summary(take, coded, write.action.name)], list(write.warnings))
 
 

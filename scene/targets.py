@@ -11,7 +11,7 @@ import bpy
 
 from ..core.errors import SkeletonError
 from . import compat
-from .actions import WriteResult, read_motion, write_motion
+from .actions import read_motion, write_motion_steps
 from ..pipelines.progress import Steps
 from .rig import TARGET_ARMATURE, write_to_target_steps
 from .take import TAKE_KEY, store_take, with_take
@@ -81,11 +81,13 @@ class ArmatureTake:
         # An action without take data gives none to its quantized copy: nothing to warn of here.
         return (with_take(motion, self.source, first, []), self.source.name, first)
 
-    def write(self, motion, frame_start: int, action_name: str) -> WriteResult:
-        """Key `motion` on the active armature as a new action it plays, keeping its betas,
-        gender and expressions there when the action read kept them; what was written."""
-        write = write_motion(self.context.active_object, motion, frame_start=frame_start,
-                             action_name=action_name, context=self.context)
+    def write_steps(self, motion, frame_start: int, action_name: str) -> Steps:
+        """Steps keying `motion` on the active armature as a new action it plays
+        (scene.actions.write_motion_steps: the keyframe channels a slice of frames at a time,
+        then the keying in one step), keeping its betas, gender and expressions there when
+        the action read kept them; the WriteResult."""
+        write = yield from write_motion_steps(self.context.active_object, motion, frame_start=frame_start,
+                                              action_name=action_name, context=self.context)
         if self.source is not None and TAKE_KEY in self.source:
             store_take(write.action, motion, write.frame_start)
         return write

@@ -13,6 +13,7 @@ from motion_tokens.core.errors import MotionTokensError
 from motion_tokens.core.formats import read_motion
 from motion_tokens.pipelines.encode import EncodeOptions, encode
 from motion_tokens.pipelines.quantize import QuantizeOptions, quantize
+from motion_tokens.pipelines.progress import Progress
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "beat2_excerpt.npz"
 
@@ -26,7 +27,8 @@ class StandInArmature:
     def read(self, skeleton):
         return read_motion(DEMO, None), "Take", 7
 
-    def write(self, motion, frame_start, action_name):
+    def write_steps(self, motion, frame_start, action_name):
+        yield Progress(0, 1, "keying")
         self.written.append((motion, frame_start, action_name))
         return SimpleNamespace(action=SimpleNamespace(name=action_name), warnings=["a note"])
 

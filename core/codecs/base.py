@@ -74,6 +74,12 @@ class Codec(ABC):
         return bits_per_frame(self.manifest)
 
     @property
+    def context_frames(self) -> tuple[int, int]:
+        """(encoding, decoding): how many frames either side a frame's tokens, and its
+        decoded features, depend on; (0, 0) for a codec that codes each frame alone."""
+        return (0, 0)
+
+    @property
     def fps(self) -> float:
         return float(self.manifest.get("fps", 30))
 
@@ -180,6 +186,14 @@ class ResidualCodec(Codec):
 
     def token_shape(self, frames: int) -> tuple[int, ...]:
         return (frames, self.Q)
+
+    @property
+    def context_frames(self) -> tuple[int, int]:
+        """The receptive field of the model's convolutions (rqvae.py), either side: the
+        encoder's k=3 first conv (1 frame), a dilated k=3 conv per block (d frames) and k=1
+        last; the decoder's the same plus its k=3 last conv (1 more)."""
+        reach = 1 + sum(int(d) for d in self.model_config["dilations"])
+        return (reach, reach + 1)
 
     @abstractmethod
     def _tokens(self, normalised: np.ndarray) -> np.ndarray:

@@ -72,6 +72,14 @@ def decode_parts(tokens: dict[str, np.ndarray], codecs: dict[str, Codec], templa
     parts not in `tokens`; resampled to 30 fps, it must have as many frames as the tokens.
     Raises MotionTokensError for a frame count that differs or tokens the codec cannot decode.
     """
+    motion = require_token_frames(tokens, template)
+    for part, part_tokens in tokens.items():
+        motion = with_part_features(motion, part, codecs[part].decode(part_tokens))
+    return motion
+
+
+def require_token_frames(tokens: dict[str, np.ndarray], template: Motion) -> Motion:
+    """`template` at 30 fps; MotionTokensError when a part's tokens cover another frame count."""
     motion = at_codec_rate(template)
     for part, part_tokens in tokens.items():
         n = len(part_tokens)
@@ -80,7 +88,6 @@ def decode_parts(tokens: dict[str, np.ndarray], codecs: dict[str, Codec], templa
                 f"{part} tokens cover {n} frames but the template motion {template.name!r} has "
                 f"{motion.num_frames} frames at 30 fps; decode with the motion the tokens were made from"
             )
-        motion = with_part_features(motion, part, codecs[part].decode(part_tokens))
     return motion
 
 
