@@ -13,8 +13,14 @@ from ..pipelines.encode import EncodeOptions, encode_steps
 from ..pipelines.evaluate_codecs import EvaluateOptions, evaluate_codecs
 from ..pipelines.list_codecs import ListOptions, list_codecs
 from ..pipelines.train_codec import TrainOptions, train_codec
-from .common import (add_models_argument, add_rig_argument, file_sink, print_result, progress_line,
-                     run_with_progress)
+from .common import (
+    add_models_argument,
+    add_rig_argument,
+    file_sink,
+    print_result,
+    progress_line,
+    run_with_progress,
+)
 
 _DATA_HELP = "folders (or files) of motion"
 

@@ -7,8 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..core.steps import run_steps
 from ..pipelines.outputs import RIG_CHOICES, FileSink
-from ..pipelines.progress import percent, run_steps
+from ..pipelines.progress import percent
 from ..scene.outputs import write_scene_file
 
 MODELS_HELP = "folder of codec bundles (default: the extension's models/)"

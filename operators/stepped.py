@@ -12,7 +12,8 @@ from __future__ import annotations
 import bpy
 
 from ..core.errors import MotionTokensError
-from ..pipelines.progress import Stepper, run_steps
+from ..core.steps import run_steps
+from ..pipelines.progress import Stepper
 from .reporting import report_error, report_result, run_job
 
 #: Seconds between two steps: short, so the job barely waits, long enough to redraw and see Esc.

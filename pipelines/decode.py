@@ -6,11 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.codecs.coding import load_tokens_codecs
+from ..core.codecs.coding import decode_parts_steps, load_tokens_codecs
 from ..core.formats.tokens import read_tokens_file
 from ..core.motion import Motion
-from .coding import decode_parts_steps
-from .progress import Progress, Steps, run_steps
+from ..core.steps import Progress, Steps, run_steps
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class DecodeResult:
 
 
 def decode_steps(options: DecodeOptions, sink) -> Steps:
-    """The decode as steps (pipelines.progress): read `options.tokens` and load the bundles
+    """The decode as steps (core.steps): read `options.tokens` and load the bundles
     it names, decode each part a slice of frames at a time, write the motion to `sink`
     (outputs.FileSink, checked before the file is read, and never the tokens file itself);
     Progress counts frames (the read one share, each part one, the writing one); returns the

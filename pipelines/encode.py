@@ -7,15 +7,19 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.codecs.coding import EncodedMotion, part_rmse_cm, write_encoded
+from ..core.codecs.coding import (
+    EncodedMotion,
+    encode_parts_steps,
+    load_codecs,
+    part_rmse_cm,
+    write_encoded,
+)
 from ..core.codecs.registry import installed_parts
 from ..core.errors import OutputError
 from ..core.motion import Motion
 from ..core.retarget import read_smplx_motion
-from .chunks import within
-from .coding import encode_parts_steps, load_codecs
+from ..core.steps import Progress, Steps, run_steps, within
 from .outputs import refuse_output_onto_input
-from .progress import Progress, Steps, run_steps
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class Coded:
 
 def code_motion_steps(motion: Motion, codecs: dict[str, str], models_dir=None) -> Steps:
     """Steps coding `motion` with codecs (part -> codec name, every bundle loaded and
-    verified first) a slice of frames at a time (pipelines.coding), then measuring the
+    verified first) a slice of frames at a time (core.codecs.coding), then measuring the
     error, a step per part; Progress out of 3 x parts x frames (coding, decoding,
     measuring); the Coded: the coding and the per-part joint position error."""
     loaded = load_codecs(codecs, models_dir)
@@ -68,7 +72,7 @@ def _part_line(part: str, coded: Coded) -> str:
 
 
 def encode_steps(options: EncodeOptions) -> Steps:
-    """The encode as steps (pipelines.progress): read `options.source`, code it with
+    """The encode as steps (core.steps): read `options.source`, code it with
     `options.codec` a slice of frames at a time per part, write the tokens file; Progress
     counts frames (the read one share, the coding three, the writing one); returns the
     EncodeResult: the coding and a line for the file plus one per part. OutputError for an

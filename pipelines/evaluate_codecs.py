@@ -42,7 +42,8 @@ def evaluate_codecs(options: EvaluateOptions, progress: Callable[[str], None] | 
     the report and its summary table, ending with the files written. OutputError for a report
     that is not .md, or a report or plot that is one of the data files or folders."""
     from ..core.codecs.evaluation.report import summary_lines
-    from ..core.codecs.evaluation.run import default_plot_path, evaluate_codecs as evaluate
+    from ..core.codecs.evaluation.run import default_plot_path
+    from ..core.codecs.evaluation.run import evaluate_codecs as evaluate
 
     if options.out.suffix.lower() != ".md":
         raise OutputError(f"{options.out}: the report is markdown; give it a .md suffix")

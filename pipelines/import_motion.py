@@ -14,10 +14,10 @@ from ..core.formats import read_motion
 from ..core.limits import check_fps
 from ..core.motion import Motion
 from ..core.retarget import bone_map_for, read_smplx_motion, retarget_to_smplx
+from ..core.retarget.slices import retarget_steps
 from ..core.skeleton import smplx_skeleton
-from .chunks import retarget_steps, within
+from ..core.steps import Progress, Steps, run_steps, within
 from .outputs import Written
-from .progress import Progress, Steps, run_steps
 
 #: How many bone names an import's report lists before "and N more".
 _NAMES_SHOWN = 8
@@ -70,7 +70,7 @@ def bone_report(result) -> list[str]:
 
 @dataclass
 class ArmatureTarget:
-    """An armature sink: write_onto(motion) -> the steps (pipelines.progress) keying the
+    """An armature sink: write_onto(motion) -> the steps (core.steps) keying the
     motion as a new action, their Result a scene.rig.TargetResult (scene.targets.ImportTarget);
     scene_fps: the rate it keys at."""
 
@@ -129,7 +129,7 @@ def _write_steps(sink, motion: Motion, source: str, before: int, total: int) -> 
 
 
 def import_steps(options: ImportOptions, sink) -> Steps:
-    """The import as steps (pipelines.progress): read `options.source` (a .bvh's retargeting a
+    """The import as steps (core.steps): read `options.source` (a .bvh's retargeting a
     slice of frames at a time), then write it to `sink` (a FileSink, one step, or an
     ArmatureTarget: the keyframe channels a slice at a time, then the keying); Progress counts
     frames, the read, a .bvh's retargeting and the writing a share each; returns the

@@ -1,33 +1,12 @@
-"""Long jobs as generators of progress steps, and the one driver the shells share.
-
-A job that can take more than about a second is written as a generator: it yields a
-`Progress` before each step and returns its Result (through StopIteration). The operators run
-it one step per modal timer event (Esc between steps closes it), `run_steps` runs it to the
-end (an operator's headless `execute`, the CLI when not on a terminal) and the CLI drives it
-with a tqdm bar on a terminal. Where the work is per frame a step is a slice of frames
-(pipelines.chunks), so no step keeps Blender busy for long, and Progress counts frames. A job
-changes the scene only in its last steps and removes what it made when the generator is
-closed (GeneratorExit), so a cancel leaves the scene as it was.
-"""
+"""How the shells pace a long job (core.steps): one step at a time with the time left
+(operators, from a modal timer) and the percentage shown (status line, command line)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Callable, Generator
+from typing import Callable
 
-#: What a long job is: Progress steps, then its Result.
-Steps = Generator["Progress", None, object]
-
-
-@dataclass(frozen=True)
-class Progress:
-    """done of total units of work (frames, where the work is per frame; one for a read), and
-    what the job does next ('retargeting onto SMPL-X, frames 1-8192 of 80512')."""
-
-    done: int
-    total: int
-    what: str
+from ..core.steps import Progress, Steps
 
 
 class Stepper:
@@ -75,12 +54,3 @@ class Stepper:
 def percent(progress: Progress) -> int:
     """How much of the job is done, in whole percent."""
     return 100 * progress.done // max(progress.total, 1)
-
-
-def run_steps(steps: Steps, report: Callable[[Progress], None] | None = None):
-    """Run every step of `steps`, calling `report(progress)` before each; the job's Result."""
-    stepper = Stepper(steps)
-    while (progress := stepper.step()) is not None:
-        if report is not None:
-            report(progress)
-    return stepper.result

@@ -18,9 +18,8 @@ from ..core.errors import MotionTokensError
 from ..core.motion import Motion
 from ..core.parts import PARTS
 from ..core.skeleton import smplx_skeleton
-from .chunks import within
+from ..core.steps import Progress, Steps, run_steps, within
 from .encode import Coded, code_motion_steps
-from .progress import Progress, Steps, run_steps
 
 _MAX_ACTION_NAME = 50  # characters, as scene.actions keeps them
 _CODEC = rf"(?:{'|'.join(map(re.escape, FAMILIES))})-\d+"
@@ -80,8 +79,8 @@ def _summary(take: Take, coded: Coded, action_name: str) -> str:
 
 
 def quantize_steps(options: QuantizeOptions, armature) -> Steps:
-    """Quantizing as steps (pipelines.progress): read the take `armature` plays, code it with
-    `options.codecs` a slice of frames at a time per part (pipelines.coding), key the decoded
+    """Quantizing as steps (core.steps): read the take `armature` plays, code it with
+    `options.codecs` a slice of frames at a time per part (core.codecs.coding), key the decoded
     motion as a new action on it (the keyframe channels a slice at a time, then the keying);
     Progress counts frames (the read one share, the coding three, the keying two); returns
     the QuantizeResult. Raises MotionTokensError, nothing written, when no codec is chosen,

@@ -42,7 +42,9 @@ def train_codec(options: TrainOptions, progress: Callable[[str], None] | None = 
     """Train and write the bundle (core.codecs.training.train.train_codec), reporting to `progress`;
     the bundle and a line naming it. MotionTokensError for --entropy-guided with k-means,
     OutputError for a bundle folder that is one of the data folders."""
-    from ..core.codecs.training.train import train_codec as train  # torch: imported only to train
+    from ..core.codecs.training.train import (
+        train_codec as train,  # torch: imported only to train
+    )
 
     options.check()
     if options.entropy_guided and options.family != "rqvae":

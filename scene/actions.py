@@ -26,8 +26,7 @@ from ..core import rotations as rot
 from ..core.errors import MotionTokensError, SkeletonError
 from ..core.motion import Motion, require_finite
 from ..core.skeleton import Skeleton
-from ..pipelines.chunks import chunk_what, frame_chunks
-from ..pipelines.progress import Progress, Steps, run_steps
+from ..core.steps import Progress, Steps, chunk_what, frame_chunks, run_steps
 from . import compat
 from .armature import missing_bones, rest_matrices
 from .axes import vectors_from_blender, vectors_to_blender
@@ -231,7 +230,7 @@ def write_motion_steps(obj, motion: Motion, frame_start: int = 1, action_name: s
     changes; on any error the half-made action is removed and the bones' rotation modes
     restored.
 
-    As steps (pipelines.progress): Progress(frames done, 2 x frames handed in) while the keyframe
+    As steps (core.steps): Progress(frames done, 2 x frames handed in) while the keyframe
     channels are computed `chunk` frames at a time, then one step keys them all (the bulk
     `foreach_set`s) and makes the action, so closing the steps before that leaves the scene
     as it was; the WriteResult.

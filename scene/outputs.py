@@ -86,7 +86,12 @@ def _animated_scene(motion, frame_start: int, layout, object_name: str | None = 
     armature playing `motion` (see `write_blend`)."""
     import bpy
 
-    from .rig import TARGET_NEW_SMPLX, create_rig_armature, retarget_onto_armature, write_to_target
+    from .rig import (
+        TARGET_NEW_SMPLX,
+        create_rig_armature,
+        retarget_onto_armature,
+        write_to_target,
+    )
     from .take import store_take
 
     bpy.ops.wm.read_factory_settings(use_empty=True)

@@ -23,13 +23,26 @@ import numpy as np
 from ..core import rotations as rot
 from ..core.errors import SkeletonError
 from ..core.motion import Motion
-from ..core.retarget import BoneMap, RigDetectionError, RigLayout, detect_rig, match_bones, retarget, rig_layout
+from ..core.retarget import (
+    BoneMap,
+    RigDetectionError,
+    RigLayout,
+    detect_rig,
+    match_bones,
+    retarget,
+    rig_layout,
+)
+from ..core.retarget.slices import retarget_steps
 from ..core.skeleton import Skeleton, offsets_from_positions
-from ..pipelines.chunks import retarget_steps, within
-from ..pipelines.progress import Steps, run_steps
-from .actions import WriteResult, write_motion, write_motion_steps
+from ..core.steps import Steps, run_steps, within
+from .actions import WriteResult, write_motion_steps
 from .armature import create_armature, missing_bones
-from .axes import BLENDER_TO_SMPLX, SMPLX_TO_BLENDER, vectors_from_blender, vectors_to_blender
+from .axes import (
+    BLENDER_TO_SMPLX,
+    SMPLX_TO_BLENDER,
+    vectors_from_blender,
+    vectors_to_blender,
+)
 
 #: The name of the joint standing for the armature's origin in the skeleton of an armature
 #: with several root bones (it is not a bone and is never keyed).
@@ -274,7 +287,7 @@ def retarget_onto_armature_steps(
 
     Raises SkeletonError (RigDetectionError when the layout cannot be told) before the scene
     changes: not an armature, uneven scale, no bone of the map, an ambiguous or unknown layout.
-    As steps (pipelines.progress): Progress(frames done, 3 x frames) while it retargets and
+    As steps (core.steps): Progress(frames done, 3 x frames) while it retargets and
     computes the keyframe channels a slice of frames at a time, then the keying (the last
     step); the RigRetargetResult.
     """
@@ -344,7 +357,7 @@ def write_to_target_steps(
     is given, else retargeted with `bone_map` (None: the layout detected from the bone names;
     a layout name or a map file path). Raises MotionTokensError (SkeletonError, LayoutError,
     ...) with the scene as it was: an armature made here is removed again on any failure
-    and when the steps (pipelines.progress: the keyframe channels a slice of frames at a
+    and when the steps (core.steps: the keyframe channels a slice of frames at a
     time, then the keying) are closed before the end; the TargetResult.
     """
     context = context or bpy.context

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import bpy
 
 from ..core.errors import SkeletonError
+from ..core.steps import Steps
 from . import compat
 from .actions import read_motion, write_motion_steps
-from ..pipelines.progress import Steps
 from .rig import TARGET_ARMATURE, write_to_target_steps
 from .take import TAKE_KEY, store_take, with_take
 

@@ -7,9 +7,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
-
 from motion_tokens.core.codecs.registry import MODELS_DIR
+from safetensors.numpy import load_file, save_file
 
 MANIFEST, WEIGHTS = "manifest.json", "weights.safetensors"
 HAS_SHIPPED = (MODELS_DIR / "kmeans-6-body" / MANIFEST).is_file()

@@ -26,10 +26,9 @@ SHIPPED = [(f, b, p) for f in ("kmeans", "rqvae") for b in (6, 9, 10, 12) for p 
 def fk_points(features: np.ndarray, part: str) -> np.ndarray:
     """(T, P, 3) metres: the part's error points by a plain FK over all 55 joints (scipy's
     rotation vectors, one joint at a time, parents first)."""
-    from scipy.spatial.transform import Rotation
-
     from motion_tokens.core.parts import get_part
     from motion_tokens.core.skeleton import SMPLX_PARENTS, smplx_skeleton
+    from scipy.spatial.transform import Rotation
 
     spec = get_part(part)
     offsets = np.array(smplx_skeleton().offsets, dtype=np.float64)
@@ -66,7 +65,11 @@ def main() -> int:
     from motion_tokens.core import paths
     from motion_tokens.core.codecs.features import part_features
     from motion_tokens.core.codecs.registry import codec_folder, load_codec
-    from motion_tokens.core.codecs.training.dataset import part_dataset, read_takes, split_takes
+    from motion_tokens.core.codecs.training.dataset import (
+        part_dataset,
+        read_takes,
+        split_takes,
+    )
     from motion_tokens.core.formats import read_motion
 
     data = paths.data_dir()

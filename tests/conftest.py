@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from motion_tokens.core import paths
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.core.codecs.bundle import (
     MANIFEST,
     WEIGHTS,

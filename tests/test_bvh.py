@@ -7,15 +7,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
-
 from motion_tokens.core import rotations as rot
-from motion_tokens.core.errors import CorruptFileError, LayoutError, MissingFileError, OutputError, SkeletonError
+from motion_tokens.core.errors import (
+    CorruptFileError,
+    LayoutError,
+    MissingFileError,
+    OutputError,
+    SkeletonError,
+)
 from motion_tokens.core.formats import read_motion, write_motion
 from motion_tokens.core.formats.bvh import read_bvh, write_bvh
 from motion_tokens.core.formats.npz import read_smplx_npz
 from motion_tokens.core.motion import Motion
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, Skeleton
+from scipy.spatial.transform import Rotation
 
 REPO = Path(__file__).resolve().parents[1]
 BANDAI_EXCERPT = REPO / "demo" / "bandai_excerpt.bvh"

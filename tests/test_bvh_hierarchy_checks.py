@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.cli import main
 from motion_tokens.core.errors import SkeletonError
 from motion_tokens.core.formats import read_smplx_npz, write_bvh

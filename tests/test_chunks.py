@@ -1,15 +1,14 @@
-"""Retargeting a motion a slice of frames at a time (pipelines.chunks) equals retargeting it
+"""Retargeting a motion a slice of frames at a time (core.retarget.slices) equals retargeting it
 whole, to the bit, with slice boundaries inside the take."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.retarget import bone_map_for, retarget_to_smplx
-from motion_tokens.pipelines.chunks import retarget_steps
-from motion_tokens.pipelines.progress import run_steps
+from motion_tokens.core.retarget.slices import retarget_steps
+from motion_tokens.core.steps import run_steps
 
 BANDAI_EXCERPT = Path(__file__).resolve().parents[1] / "demo" / "bandai_excerpt.bvh"
 

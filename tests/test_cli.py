@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.formats import read_bvh, read_smplx_npz
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES

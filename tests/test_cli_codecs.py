@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.cli import main
 from motion_tokens.core.codecs.bundle import write_bundle
 from motion_tokens.core.codecs.features import part_features

@@ -1,4 +1,4 @@
-"""The encode and decode commands run as steps (pipelines.coding, pipelines.progress): plain
+"""The encode and decode commands run as steps (core.codecs.coding, pipelines.progress): plain
 progress lines off a terminal, and the same files as the one-piece coding of
 core.codecs.coding (encode_parts, decoded_motion), sliced or not."""
 
@@ -8,13 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.cli import main
 from motion_tokens.cli.common import file_sink
-from motion_tokens.core.codecs.coding import decoded_motion, encode_parts, load_tokens_codecs, write_encoded
+from motion_tokens.core import steps as chunks
+from motion_tokens.core.codecs.coding import (
+    decoded_motion,
+    encode_parts,
+    load_tokens_codecs,
+    write_encoded,
+)
 from motion_tokens.core.formats.tokens import read_tokens_file
 from motion_tokens.core.retarget import read_smplx_motion
-from motion_tokens.pipelines import chunks
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "beat2_excerpt.npz"
 

@@ -11,7 +11,6 @@ import re
 
 import numpy as np
 import pytest
-
 from motion_tokens.cli import main
 from motion_tokens.core.formats import read_bvh, read_motion, read_smplx_npz
 from motion_tokens.core.retarget import rig_layout

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.cli import main
 from motion_tokens.core.errors import OptionError
 from motion_tokens.core.formats import read_bvh

@@ -6,26 +6,52 @@ from pathlib import Path
 
 import codec_figures
 import numpy as np
-
-from motion_tokens.core.parts import get_part
 import pytest
-
 from motion_tokens.core import rotations as rot
-from motion_tokens.core.codecs.bundle import WEIGHTS, bits_per_frame
-from motion_tokens.core.codecs.training.dataset import (
-    SPLIT_FILE, Split, bandai_held_out, load_split, motion_files, part_dataset, read_takes, split_takes,
-    training_dataset, with_mirrored,
-)
-from motion_tokens.core.codecs.features import (
-    Normalisation, mirrored_part, part_features, part_positions, position_rmse_cm, with_part_features,
-)
 from motion_tokens.core.codecs.base import ResidualCodec
+from motion_tokens.core.codecs.bundle import WEIGHTS, bits_per_frame
 from motion_tokens.core.codecs.coding import decode_parts, encode_parts
-from motion_tokens.core.codecs.kmeans import KMeansCodec, centroid_lookup, fit_kmeans, nearest_centroid
-from motion_tokens.core.codecs.registry import MODELS_DIR, available_codecs, codec_folder, load_codec
-from motion_tokens.core.errors import BundleError, MissingFileError, MotionTokensError, SkeletonError
+from motion_tokens.core.codecs.features import (
+    Normalisation,
+    mirrored_part,
+    part_features,
+    part_positions,
+    position_rmse_cm,
+    with_part_features,
+)
+from motion_tokens.core.codecs.kmeans import (
+    KMeansCodec,
+    centroid_lookup,
+    fit_kmeans,
+    nearest_centroid,
+)
+from motion_tokens.core.codecs.registry import (
+    MODELS_DIR,
+    available_codecs,
+    codec_folder,
+    load_codec,
+)
+from motion_tokens.core.codecs.training.dataset import (
+    SPLIT_FILE,
+    Split,
+    bandai_held_out,
+    load_split,
+    motion_files,
+    part_dataset,
+    read_takes,
+    split_takes,
+    training_dataset,
+    with_mirrored,
+)
+from motion_tokens.core.errors import (
+    BundleError,
+    MissingFileError,
+    MotionTokensError,
+    SkeletonError,
+)
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.motion import Motion
+from motion_tokens.core.parts import get_part
 from motion_tokens.core.skeleton import Skeleton, smplx_skeleton
 
 REPO = Path(__file__).resolve().parents[1]

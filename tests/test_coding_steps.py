@@ -1,4 +1,4 @@
-"""Coding and decoding in slices of frames (pipelines.coding): the same tokens and motion as
+"""Coding and decoding in slices of frames (core.codecs.coding): the same tokens and motion as
 core.codecs.coding's one-piece encode_parts and decode_parts, for the per-frame k-means and
 for the RQ-VAE, whose slices are coded with their convolutions' reach of context."""
 
@@ -6,12 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from motion_tokens.core.codecs.coding import decode_parts, encode_parts
+from motion_tokens.core import steps as chunks
+from motion_tokens.core.codecs.coding import (
+    decode_parts,
+    decode_parts_steps,
+    encode_parts,
+    encode_parts_steps,
+    load_codecs,
+)
 from motion_tokens.core.formats import read_motion
-from motion_tokens.pipelines import chunks
-from motion_tokens.pipelines.coding import decode_parts_steps, encode_parts_steps, load_codecs
-from motion_tokens.pipelines.progress import run_steps
+from motion_tokens.core.steps import run_steps
 
 EXCERPT = Path(__file__).resolve().parents[1] / "demo" / "beat2_excerpt.npz"
 

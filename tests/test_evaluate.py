@@ -12,13 +12,17 @@ import math
 
 import numpy as np
 import pytest
-
 from motion_tokens.core.codecs.bundle import write_bundle
-from motion_tokens.core.codecs.evaluation.figures import EvaluationRow, SplitFigures, family_ratios, frame_rows
+from motion_tokens.core.codecs.evaluation.figures import (
+    EvaluationRow,
+    SplitFigures,
+    family_ratios,
+    frame_rows,
+)
 from motion_tokens.core.codecs.evaluation.report import summary_lines
 from motion_tokens.core.codecs.evaluation.run import evaluate_codecs
-from motion_tokens.core.codecs.training.dataset import Split, read_takes
 from motion_tokens.core.codecs.features import part_features
+from motion_tokens.core.codecs.training.dataset import Split, read_takes
 from motion_tokens.core.errors import MotionTokensError
 from motion_tokens.core.formats import write_smplx_npz
 from motion_tokens.core.motion import Motion

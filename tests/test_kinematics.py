@@ -5,12 +5,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from scipy.spatial.transform import Rotation
-
 from motion_tokens.core import rotations as rot
-from motion_tokens.core.kinematics import forward_kinematics, global_to_local, rest_positions
+from motion_tokens.core.kinematics import (
+    forward_kinematics,
+    global_to_local,
+    rest_positions,
+)
 from motion_tokens.core.motion import Motion
 from motion_tokens.core.skeleton import Skeleton
+from scipy.spatial.transform import Rotation
 
 S2 = np.sqrt(0.5)
 QX90 = np.array([S2, S2, 0, 0])  # 90 degrees about X

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.core.formats.bvh import read_bvh
 from motion_tokens.core.formats.bvh_frames import _checked_frames, parse_frames
 from motion_tokens.core.retarget import read_smplx_motion

@@ -8,8 +8,14 @@ import time
 
 import numpy as np
 import pytest
-
-from bundle_damage import HAS_SHIPPED, WEIGHTS, copy_bundle, edit_manifest, edit_tensors, rehash
+from bundle_damage import (
+    HAS_SHIPPED,
+    WEIGHTS,
+    copy_bundle,
+    edit_manifest,
+    edit_tensors,
+    rehash,
+)
 from motion_tokens.cli import main
 from motion_tokens.core.codecs.registry import available_codecs, load_codec
 from motion_tokens.core.errors import BundleError

@@ -8,7 +8,6 @@ import math
 from pathlib import Path
 
 import pytest
-
 from bundle_damage import HAS_SHIPPED, MANIFEST, copy_bundle, edit_manifest
 from motion_tokens.cli import main
 from motion_tokens.core.codecs.registry import available_codecs, load_codec

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-
 from motion_tokens.core.codecs.metrics import (
     QuantizerStats,
     code_usage,

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from bundle_damage import HAS_SHIPPED, WEIGHTS, copy_bundle, edit_tensors
 from motion_tokens.core.codecs.registry import load_codec
 from motion_tokens.core.errors import BundleError, OutputError

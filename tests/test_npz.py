@@ -5,14 +5,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
-
 from motion_tokens.core import rotations as rot
-from motion_tokens.core.errors import CorruptFileError, LayoutError, MissingFileError, OutputError, SkeletonError
+from motion_tokens.core.errors import (
+    CorruptFileError,
+    LayoutError,
+    MissingFileError,
+    OutputError,
+    SkeletonError,
+)
 from motion_tokens.core.formats import read_motion, write_motion
 from motion_tokens.core.formats.npz import BEAT2_KEYS, read_smplx_npz, write_smplx_npz
 from motion_tokens.core.motion import Motion
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, Skeleton, smplx_skeleton
+from scipy.spatial.transform import Rotation
 
 REPO = Path(__file__).resolve().parents[1]
 BEAT2_EXCERPT = REPO / "demo" / "beat2_excerpt.npz"

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from motion_tokens.cli import main
 from motion_tokens.pipelines.encode import EncodeOptions, encode
 

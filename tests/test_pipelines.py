@@ -8,12 +8,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from motion_tokens.core.errors import MotionTokensError
 from motion_tokens.core.formats import read_motion
+from motion_tokens.core.steps import Progress
 from motion_tokens.pipelines.encode import EncodeOptions, encode
 from motion_tokens.pipelines.quantize import QuantizeOptions, quantize
-from motion_tokens.pipelines.progress import Progress
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "beat2_excerpt.npz"
 

@@ -8,13 +8,28 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.core import rotations as rot
-from motion_tokens.core.errors import CorruptFileError, LayoutError, MissingFileError, SkeletonError
+from motion_tokens.core.errors import (
+    CorruptFileError,
+    LayoutError,
+    MissingFileError,
+    SkeletonError,
+)
 from motion_tokens.core.formats.bvh import read_bvh, write_bvh
 from motion_tokens.core.motion import Motion
-from motion_tokens.core.retarget import BoneMap, bone_map_for, load_bone_map, read_smplx_motion, retarget_to_smplx
-from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, SMPLX_PARENTS, Skeleton, smplx_skeleton
+from motion_tokens.core.retarget import (
+    BoneMap,
+    bone_map_for,
+    load_bone_map,
+    read_smplx_motion,
+    retarget_to_smplx,
+)
+from motion_tokens.core.skeleton import (
+    SMPLX_JOINT_NAMES,
+    SMPLX_PARENTS,
+    Skeleton,
+    smplx_skeleton,
+)
 
 # The mapped SMPL-X bones, joint -> nearest mapped descendant, for a body-only map (no spine2,
 # no fingers, jaw or eyes), written out by hand. The first group starts at joints with a single

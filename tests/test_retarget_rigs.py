@@ -6,12 +6,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.errors import SkeletonError
 from motion_tokens.core.formats import read_bvh, read_motion
 from motion_tokens.core.retarget import (
-    BoneMap, bone_map_for, match_bones, partial_rotations, read_smplx_motion, retarget, rig_layout,
+    BoneMap,
+    bone_map_for,
+    match_bones,
+    partial_rotations,
+    read_smplx_motion,
+    retarget,
+    rig_layout,
 )
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, Skeleton
 

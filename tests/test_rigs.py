@@ -9,11 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.core.errors import CorruptFileError, LayoutError, MissingFileError
 from motion_tokens.core.formats import read_bvh, read_motion
 from motion_tokens.core.retarget import (
-    SHIPPED_RIGS, RigDetectionError, bare_name, detect_rig, load_bone_map, load_rig_map, match_bones, rig_layout,
+    SHIPPED_RIGS,
+    RigDetectionError,
+    bare_name,
+    detect_rig,
+    load_bone_map,
+    load_rig_map,
+    match_bones,
+    rig_layout,
 )
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, smplx_skeleton
 

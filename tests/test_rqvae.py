@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.codecs.features import part_positions
 from motion_tokens.core.codecs.rqvae import RQVAE, USAGE_EMA_ALPHA, RQVAEConfig

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.core.codecs.base import ResidualCodec
 from motion_tokens.core.codecs.bundle import write_bundle
 from motion_tokens.core.codecs.features import part_features

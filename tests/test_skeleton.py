@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-
 from motion_tokens.core import skeleton as sk
 from motion_tokens.core.errors import CorruptFileError, LayoutError, MissingFileError
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, SMPLX_PARENTS, Skeleton

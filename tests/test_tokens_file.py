@@ -12,12 +12,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.core.codecs.bundle import write_bundle
-from motion_tokens.core.codecs.coding import decoded_motion, encode_parts, load_tokens_codecs, write_encoded
+from motion_tokens.core.codecs.coding import (
+    decoded_motion,
+    encode_parts,
+    load_tokens_codecs,
+    write_encoded,
+)
 from motion_tokens.core.codecs.features import part_features
 from motion_tokens.core.codecs.registry import (
-    MODELS_DIR, available_codecs, codec_from_arrays, installed_parts, load_codec, require_codec_folder,
+    MODELS_DIR,
+    available_codecs,
+    codec_from_arrays,
+    installed_parts,
+    load_codec,
+    require_codec_folder,
 )
 from motion_tokens.core.errors import LayoutError, MotionTokensError
 from motion_tokens.core.formats import read_motion

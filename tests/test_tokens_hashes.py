@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from bundle_damage import HAS_SHIPPED, edit_tensors
 from motion_tokens.cli import main
 from motion_tokens.core.codecs.registry import MODELS_DIR

@@ -4,11 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from motion_tokens.core.codecs.bundle import bits_per_frame
-from motion_tokens.core.codecs.training.dataset import Split
 from motion_tokens.core.codecs.features import part_features
 from motion_tokens.core.codecs.registry import load_codec
+from motion_tokens.core.codecs.training.dataset import Split
 from motion_tokens.core.codecs.training.rqvae_fit import RQVAETraining
 from motion_tokens.core.codecs.training.train import train_codec
 from motion_tokens.core.errors import MissingFileError, MotionTokensError

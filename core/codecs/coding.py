@@ -8,6 +8,10 @@
 
 Each part is coded by its own codec (registry.py); the root orientation and translation, the
 face and the parts not coded are carried through from the input (the template, on decoding).
+Coding runs a slice of frames at a time as steps (`encode_parts_steps`, `decode_parts_steps`),
+so long takes show progress and can be stopped: a k-means codec codes each frame alone, so its
+slices are exact; an RQ-VAE's convolutions reach `Codec.context_frames` either side, so each
+slice is coded with that many frames of its neighbours around it and only its own kept.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 from ..errors import LayoutError, MotionTokensError, OutputError, pass_on
 from ..formats.tokens import TOKEN_KEYS, Codebook, TokensFile, write_tokens_file
 from ..motion import Motion
+from ..steps import Progress, Steps, chunk_what, frame_chunks, run_steps, with_context
 from .base import Codec
 from .features import at_codec_rate, part_features, position_rmse_cm, with_part_features
 from .registry import codec_folder, load_codec, require_codec_folder
@@ -49,6 +54,12 @@ def codec_label(codec_names: dict[str, str]) -> str:
     return ", ".join(f"{name} {part}" for part, name in codec_names.items())
 
 
+def load_codecs(codec_names: dict[str, str], models_dir=None) -> dict[str, Codec]:
+    """part -> the codec loaded (and verified) from the bundle of its name; BundleError for a
+    missing or damaged bundle."""
+    return {part: load_codec(codec_folder(name, part, models_dir)) for part, name in codec_names.items()}
+
+
 def encode_parts(motion: Motion, codec_names: dict[str, str], models_dir=None) -> EncodedMotion:
     """Code each part of `motion` with its codec: codec_names maps part -> codec name
     ('body' -> 'kmeans-6', 'hands' -> 'rqvae-9'); any frame rate (resampled to 30 fps).
@@ -56,13 +67,9 @@ def encode_parts(motion: Motion, codec_names: dict[str, str], models_dir=None) -
     Every bundle is loaded (and verified) before anything is coded. The decoded motion is at
     30 fps, its root, face and uncoded parts those of the input, named after the input and
     the codecs. Raises BundleError for a missing or damaged bundle, SkeletonError when the
-    motion is not SMPL-X.
+    motion is not SMPL-X. `encode_parts_steps` run to the end.
     """
-    codecs = {part: load_codec(codec_folder(name, part, models_dir)) for part, name in codec_names.items()}
-    motion30 = at_codec_rate(motion)
-    tokens = {part: codec.encode(part_features(motion30, part)) for part, codec in codecs.items()}
-    decoded = decode_parts(tokens, codecs, motion30)
-    return EncodedMotion(tokens, replace(decoded, name=f"{motion.name} ({codec_label(codec_names)})"), codecs)
+    return run_steps(encode_parts_steps(motion, load_codecs(codec_names, models_dir)))
 
 
 def decode_parts(tokens: dict[str, np.ndarray], codecs: dict[str, Codec], template: Motion) -> Motion:
@@ -71,11 +78,9 @@ def decode_parts(tokens: dict[str, np.ndarray], codecs: dict[str, Codec], templa
     template: supplies the skeleton, name, root orientation and translation, face, and the
     parts not in `tokens`; resampled to 30 fps, it must have as many frames as the tokens.
     Raises MotionTokensError for a frame count that differs or tokens the codec cannot decode.
+    `decode_parts_steps` run to the end.
     """
-    motion = require_token_frames(tokens, template)
-    for part, part_tokens in tokens.items():
-        motion = with_part_features(motion, part, codecs[part].decode(part_tokens))
-    return motion
+    return run_steps(decode_parts_steps(tokens, codecs, template))
 
 
 def require_token_frames(tokens: dict[str, np.ndarray], template: Motion) -> Motion:
@@ -195,3 +200,58 @@ def decoded_motion(tokens_file: TokensFile, codecs: dict[str, Codec]) -> Motion:
     """The motion the tokens of `tokens_file` code with `codecs` (load_tokens_codecs): its
     template with each coded part decoded from its tokens."""
     return decode_parts(tokens_file.tokens, codecs, tokens_file.template)
+
+
+# --- coding a slice of frames at a time, as steps (core.steps) ------------------------------
+
+
+def _sliced(run, num_frames: int, context: int, what: str, before: int, total: int) -> Steps:
+    """Steps of `run(a, b)` (the results of frames [a, b)) a slice of frames each, with
+    `context` frames either side (core.steps.with_context), counted from `before` of `total`;
+    the results of every frame, in one array."""
+    out = None
+    for frames in frame_chunks(num_frames):
+        yield Progress(before + frames.start, total, chunk_what(what, frames, num_frames))
+        part = with_context(run, num_frames, frames, context)
+        if out is None:  # the slices' own dtype, so the values are the whole's
+            out = np.empty((num_frames, *part.shape[1:]), dtype=part.dtype)
+        out[frames] = part
+    return out
+
+
+def encode_parts_steps(motion: Motion, codecs: dict[str, Codec]) -> Steps:
+    """Steps coding each part of `motion` (any rate, resampled to 30 fps), then decoding
+    each back, a slice of frames each, Progress out of 2 x parts x frames at 30 fps; the
+    EncodedMotion `encode_parts` makes."""
+    motion30 = at_codec_rate(motion)
+    n = motion30.num_frames
+    total = 2 * n * len(codecs)
+    tokens = {}
+    for i, (part, codec) in enumerate(codecs.items()):
+        def features(a, b, part=part, codec=codec):
+            return codec.encode(part_features(motion30.frames(a, b), part))
+
+        tokens[part] = yield from _sliced(features, n, codec.context_frames[0], f"coding the {part},", i * n, total)
+    decoded = yield from decode_parts_steps(tokens, codecs, motion30, len(codecs) * n, total)
+    return EncodedMotion(tokens, replace(decoded, name=f"{motion.name} ({codec_label(_names(codecs))})"), codecs)
+
+
+def decode_parts_steps(tokens: dict[str, np.ndarray], codecs: dict[str, Codec], template: Motion,
+                       before: int = 0, total: int | None = None) -> Steps:
+    """Steps decoding each part's tokens onto `template`, a slice of frames each, Progress
+    from `before` of `total` (default: `before` + parts x frames at 30 fps); the motion
+    `decode_parts` makes (MotionTokensError, as there, for tokens of another
+    frame count, before anything is decoded)."""
+    motion = require_token_frames(tokens, template)
+    n = motion.num_frames
+    total = before + n * len(tokens) if total is None else total
+    for i, (part, part_tokens) in enumerate(tokens.items()):
+        codec = codecs[part]
+        features = yield from _sliced(lambda a, b, t=part_tokens, c=codec: c.decode(t[a:b]), n,
+                                      codec.context_frames[1], f"decoding the {part},", before + i * n, total)
+        motion = with_part_features(motion, part, features)
+    return motion
+
+
+def _names(codecs: dict[str, Codec]) -> dict[str, str]:
+    return {part: codec.name for part, codec in codecs.items()}

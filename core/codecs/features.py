@@ -35,7 +35,7 @@ from ..errors import SkeletonError
 from ..kinematics import forward_kinematics_quats, tip_positions
 from ..motion import Motion
 from ..parts import PARTS, get_part
-from ..skeleton import NUM_SMPLX_JOINTS, SMPLX_JOINT_NAMES, SMPLX_PARENTS, smplx_skeleton
+from ..skeleton import SMPLX_JOINT_NAMES, SMPLX_PARENTS, smplx_skeleton
 
 __all__ = ["CODEC_FPS", "PARTS", "Normalisation", "at_codec_rate", "mirrored_part", "num_features", "part_features",
            "part_positions", "position_rmse_cm", "with_part_features"]

@@ -22,9 +22,20 @@ from pathlib import Path
 import numpy as np
 
 from .. import rotations as rot
-from ..errors import CorruptFileError, LayoutError, OutputError, SkeletonError, require_file
+from ..errors import (
+    CorruptFileError,
+    LayoutError,
+    OutputError,
+    SkeletonError,
+    require_file,
+)
 from ..motion import Motion, require_finite
-from ..skeleton import NUM_SMPLX_JOINTS, SMPLX_JOINT_NAMES, SMPLX_PARENTS, smplx_skeleton
+from ..skeleton import (
+    NUM_SMPLX_JOINTS,
+    SMPLX_JOINT_NAMES,
+    SMPLX_PARENTS,
+    smplx_skeleton,
+)
 from .atomic import write_atomically
 
 #: Keys the BEAT2 layout writes; `extra` arrays may not reuse them.

@@ -8,7 +8,12 @@
 - `reading`: `read_smplx_motion`, any motion file as SMPL-X motion.
 """
 
-from .alignment import direction_ends, partial_rotations, rest_alignments, source_indices
+from .alignment import (
+    direction_ends,
+    partial_rotations,
+    rest_alignments,
+    source_indices,
+)
 from .bone_maps import (
     MAPS_DIR,
     SMPLX_SOURCE,

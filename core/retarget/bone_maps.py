@@ -31,7 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, LayoutError, MissingFileError, SkeletonError, require_file
+from ..errors import (
+    CorruptFileError,
+    LayoutError,
+    MissingFileError,
+    SkeletonError,
+    require_file,
+)
 from ..skeleton import SMPLX_JOINT_NAMES
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"

@@ -47,8 +47,21 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LayoutError, MissingFileError, SkeletonError
-from ..skeleton import BODY_JOINTS, SMPLX_JOINT_NAMES, Skeleton, offsets_from_positions, smplx_skeleton
-from .bone_maps import SMPLX_SOURCE, BoneMap, bone_map_from_dict, bone_map_path, load_bone_map, read_json_object
+from ..skeleton import (
+    BODY_JOINTS,
+    SMPLX_JOINT_NAMES,
+    Skeleton,
+    offsets_from_positions,
+    smplx_skeleton,
+)
+from .bone_maps import (
+    SMPLX_SOURCE,
+    BoneMap,
+    bone_map_from_dict,
+    bone_map_path,
+    load_bone_map,
+    read_json_object,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

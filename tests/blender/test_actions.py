@@ -7,10 +7,9 @@ kinematics (converted to Blender axes) puts the joint.
 
 import math
 
+import bpy
 import numpy as np
 import pytest
-
-import bpy
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.errors import MotionTokensError, SkeletonError
 from motion_tokens.core.formats.bvh import read_bvh

@@ -2,13 +2,17 @@
 
 from types import SimpleNamespace
 
+import bpy
 import numpy as np
 import pytest
-
-import bpy
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.errors import SkeletonError
-from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, SMPLX_PARENTS, Skeleton, smplx_skeleton
+from motion_tokens.core.skeleton import (
+    SMPLX_JOINT_NAMES,
+    SMPLX_PARENTS,
+    Skeleton,
+    smplx_skeleton,
+)
 from motion_tokens.scene.armature import bone_tails, create_armature, missing_bones
 from motion_tokens.scene.axes import (
     SMPLX_TO_BLENDER,

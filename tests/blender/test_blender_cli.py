@@ -10,7 +10,6 @@ from pathlib import Path
 import bpy
 import numpy as np
 import pytest
-
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES
 from test_cli_scenes import assert_plays_the_motion, smplx_fk_in_blender_axes
 

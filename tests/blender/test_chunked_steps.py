@@ -1,4 +1,4 @@
-"""The import in slices of frames (pipelines.chunks): its action equals the one-piece path's
+"""The import in slices of frames (core.steps): its action equals the one-piece path's
 keys exactly, Esc after any step leaves the scene as it was, and on a long BVH no step but
 the file's parse and the one bulk keying takes long."""
 
@@ -8,9 +8,12 @@ from pathlib import Path
 import bpy
 import numpy as np
 import pytest
-
-from motion_tokens.pipelines import chunks
-from motion_tokens.pipelines.import_motion import ArmatureTarget, ImportOptions, import_steps
+from motion_tokens.core import steps as chunks
+from motion_tokens.pipelines.import_motion import (
+    ArmatureTarget,
+    ImportOptions,
+    import_steps,
+)
 from motion_tokens.pipelines.progress import Stepper
 from motion_tokens.scene import compat
 from motion_tokens.scene.targets import ImportTarget

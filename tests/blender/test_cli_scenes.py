@@ -12,15 +12,14 @@ matched bone by bone with what Blender's FBX importer plays.
 
 from pathlib import Path
 
+import bpy
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
-
-import bpy
 from motion_tokens.cli import main
 from motion_tokens.core.formats import read_bvh, read_motion
 from motion_tokens.core.retarget import rig_layout
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, SMPLX_PARENTS
+from scipy.spatial.transform import Rotation
 
 BEAT2 = "beat2/2_scott_0_1_1.npz"
 BANDAI = "bandai/dataset-1/dataset-1_bow_active_001.bvh"

@@ -4,10 +4,9 @@ command line's .fbx and .blend output with --rig."""
 
 from pathlib import Path
 
+import bpy
 import numpy as np
 import pytest
-
-import bpy
 from motion_tokens import cli
 from motion_tokens.core.errors import OutputError, SkeletonError
 from motion_tokens.core.formats import read_motion

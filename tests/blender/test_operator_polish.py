@@ -7,7 +7,6 @@ from pathlib import Path
 
 import bpy
 import pytest
-
 from motion_tokens.core.errors import OutputError
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.skeleton import smplx_skeleton

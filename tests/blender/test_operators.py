@@ -8,15 +8,14 @@ and that the scene (objects, armatures, actions, what each object plays) is as i
 from pathlib import Path
 
 import bpy
+import motion_tokens
 import numpy as np
 import pytest
-
-import motion_tokens
-from motion_tokens.pipelines.progress import Progress
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.errors import SkeletonError
 from motion_tokens.core.formats import read_bvh, read_smplx_npz
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, Skeleton, smplx_skeleton
+from motion_tokens.core.steps import Progress
 from motion_tokens.scene import rig as rig_module
 from motion_tokens.scene.armature import create_armature
 from motion_tokens.scene.axes import vectors_to_blender

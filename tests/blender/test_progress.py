@@ -10,12 +10,16 @@ from pathlib import Path
 
 import bpy
 import pytest
-
 from motion_tokens import cli
+from motion_tokens.core.steps import Progress
 from motion_tokens.operators.import_motion import MOTION_TOKENS_OT_import_motion
 from motion_tokens.operators.quantize_action import MOTION_TOKENS_OT_quantize_action
-from motion_tokens.pipelines.import_motion import ArmatureTarget, ImportOptions, import_steps
-from motion_tokens.pipelines.progress import Progress, Stepper
+from motion_tokens.pipelines.import_motion import (
+    ArmatureTarget,
+    ImportOptions,
+    import_steps,
+)
+from motion_tokens.pipelines.progress import Stepper
 from motion_tokens.pipelines.quantize import QuantizeOptions, quantize_steps
 from motion_tokens.scene.targets import ArmatureTake, ImportTarget
 

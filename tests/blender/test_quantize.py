@@ -9,10 +9,9 @@ bundles listed in the models folder. Each failure must cancel with the scene as 
 from pathlib import Path
 
 import bpy
+import motion_tokens
 import numpy as np
 import pytest
-
-import motion_tokens
 from motion_tokens.core.codecs import registry
 from motion_tokens.core.codecs.bundle import write_bundle
 from motion_tokens.core.codecs.coding import encode_parts

@@ -1,4 +1,4 @@
-"""Quantize Action in steps (pipelines.quantize, pipelines.coding): coded per part and keyed
+"""Quantize Action in steps (pipelines.quantize, core.codecs.coding): coded per part and keyed
 in slices of frames, its action equals the one-piece path's keys exactly, Esc after any step
 leaves the scene as it was, and on a long take no step but the bulk keying takes long."""
 
@@ -10,14 +10,12 @@ from types import SimpleNamespace
 import bpy
 import numpy as np
 import pytest
-
+from motion_tokens.core import steps as chunks
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.formats.npz import write_smplx_npz
-from motion_tokens.pipelines import chunks
 from motion_tokens.pipelines.progress import Stepper
 from motion_tokens.pipelines.quantize import QuantizeOptions, quantize_steps
 from motion_tokens.scene.targets import ArmatureTake
-
 from test_chunked_steps import action_keys, run, scene_state
 
 pytestmark = pytest.mark.usefixtures("registered")

@@ -4,22 +4,29 @@ of the SMPL-X source."""
 
 from pathlib import Path
 
+import bpy
 import numpy as np
 import pytest
-
-import bpy
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.errors import LayoutError, MotionTokensError, SkeletonError
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.retarget import RigDetectionError, read_smplx_motion, rig_layout
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES
-from motion_tokens.pipelines.import_motion import ArmatureTarget, ImportOptions, import_motion
-from motion_tokens.scene import compat
-from motion_tokens.scene.targets import ImportTarget
-from motion_tokens.scene.rig import (
-    ARMATURE_ORIGIN, create_rig_armature, retarget_onto_armature, skeleton_from_armature, write_to_target,
+from motion_tokens.pipelines.import_motion import (
+    ArmatureTarget,
+    ImportOptions,
+    import_motion,
 )
+from motion_tokens.scene import compat
 from motion_tokens.scene.axes import vectors_to_blender
+from motion_tokens.scene.rig import (
+    ARMATURE_ORIGIN,
+    create_rig_armature,
+    retarget_onto_armature,
+    skeleton_from_armature,
+    write_to_target,
+)
+from motion_tokens.scene.targets import ImportTarget
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 MM = 1e-3

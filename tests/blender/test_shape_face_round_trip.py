@@ -10,7 +10,6 @@ from pathlib import Path
 import bpy
 import numpy as np
 import pytest
-
 from motion_tokens.core.skeleton import smplx_skeleton
 from motion_tokens.pipelines.export import ExportOptions, export_motion
 from motion_tokens.scene.armature import create_armature

@@ -3,13 +3,11 @@
 import os
 import wave
 
+import bpy
 import numpy as np
 import pytest
-
-import bpy
 from motion_tokens.scene import compat
 from motion_tokens.scene.strips import MediaStrip, selected_media_strips
-
 
 #: Sound strips need Blender's audio library; the PyPI bpy 4.2 wheel is built without it
 #: (Blender 4.2 itself has it, and bpy 4.5 and 5.0 do).

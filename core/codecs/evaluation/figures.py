@@ -23,8 +23,16 @@ from ...kinematics import tip_positions
 from ...motion import Motion
 from ...parts import PARTS, get_part
 from ...skeleton import NUM_SMPLX_JOINTS, SMPLX_PARENTS
-from ..metrics import WRISTS, code_usage, kabsch_rmse, mean_jerk, perplexity, position_rmse, whole_tokens, \
-    wrist_hull_volume_ratio
+from ..metrics import (
+    WRISTS,
+    code_usage,
+    kabsch_rmse,
+    mean_jerk,
+    perplexity,
+    position_rmse,
+    whole_tokens,
+    wrist_hull_volume_ratio,
+)
 
 #: The part whose frame the wrist hulls are measured in (the wrists' own part).
 _HULL_PART = next(p for p in PARTS if set(WRISTS) <= set(get_part(p).joints))

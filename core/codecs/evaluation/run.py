@@ -21,12 +21,27 @@ import numpy as np
 from ...errors import MotionTokensError
 from ...formats.atomic import write_atomically
 from ...parts import PARTS
-from ..features import part_features, with_part_features
 from ..base import Codec
+from ..features import part_features, with_part_features
 from ..registry import MODELS_DIR, CodecInfo, available_codecs, load_codec
-from ..training.dataset import MotionTake, Split, load_split, part_dataset, read_takes, split_takes
-from .figures import DataSummary, EvaluationReport, EvaluationRow, Points, SplitFigures, Sums, family_ratios, \
-    split_figures
+from ..training.dataset import (
+    MotionTake,
+    Split,
+    load_split,
+    part_dataset,
+    read_takes,
+    split_takes,
+)
+from .figures import (
+    DataSummary,
+    EvaluationReport,
+    EvaluationRow,
+    Points,
+    SplitFigures,
+    Sums,
+    family_ratios,
+    split_figures,
+)
 from .plot import write_plot
 from .report import render_markdown
 

@@ -11,9 +11,9 @@ import numpy as np
 
 from ...parts import get_part
 from ...skeleton import SMPLX_JOINT_NAMES
+from ..base import Codec
 from ..features import CODEC_FPS, part_positions
 from ..metrics import code_usage, perplexity, whole_tokens
-from ..base import Codec
 from .dataset import PartDataset
 
 #: k-means fitting: below this many training vectors per code, fit on takes resampled to 90 fps.

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..features import CODEC_FPS, Normalisation, part_positions
 from ..base import ResidualCodec
+from ..features import CODEC_FPS, Normalisation, part_positions
 from .fitted import FitJob, Fitted, data_notes
 
 

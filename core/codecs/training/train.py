@@ -33,7 +33,15 @@ from ...parts import get_part
 from ..bundle import Bundle, bits_per_frame, write_bundle
 from ..features import CODEC_FPS
 from ..registry import codec_from_arrays, codec_name
-from .dataset import PartDataset, Split, load_split, part_dataset, read_takes, split_takes, training_dataset
+from .dataset import (
+    PartDataset,
+    Split,
+    load_split,
+    part_dataset,
+    read_takes,
+    split_takes,
+    training_dataset,
+)
 from .fitted import FitJob, Fitted, command_line, evaluate_codec, input_description
 from .kmeans_fit import fit_kmeans_codec
 from .rqvae_fit import RQVAETraining, train_rqvae_codec

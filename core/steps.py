@@ -1,15 +1,46 @@
-"""Per-frame work done a slice of frames at a time, as steps (pipelines.progress), and the
-steps of one job counted within a larger one."""
+"""Long work as generators of steps, over slices of frames.
+
+A job that can take more than about a second is written as a generator: it yields a
+`Progress` before each step and returns its result (through StopIteration). `run_steps`
+runs it to the end; the operators run it one step per modal timer event (Esc between steps
+closes it) and the command line drives it with a progress bar (pipelines.progress). Per-frame
+work is done `CHUNK_FRAMES` frames a step (`frame_chunks`); work whose result at a frame
+depends on its neighbours runs each slice with that context around it (`with_context`).
+A job changes the scene only in its last steps and removes what it made when the generator
+is closed (GeneratorExit), so a cancel leaves the scene as it was. Here in core so that core,
+scene and pipelines can all write steps (imports go downward).
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Generator
 
-import numpy as np
+#: What a long job is: Progress steps, then its result.
+Steps = Generator["Progress", None, object]
 
-from ..core.motion import Motion
-from .progress import Progress, Steps
+
+@dataclass(frozen=True)
+class Progress:
+    """done of total units of work (frames, where the work is per frame; one for a read), and
+    what the job does next ('retargeting onto SMPL-X, frames 1-8192 of 80512')."""
+
+    done: int
+    total: int
+    what: str
+
+
+def run_steps(steps: Steps, report: Callable[[Progress], None] | None = None):
+    """Run every step of `steps`, calling `report(progress)` before each; the job's result.
+    An error the job raises passes through (the generator is then finished)."""
+    while True:
+        try:
+            progress = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        if report is not None:
+            report(progress)
+
 
 #: Frames per step. Retargeting 8192 frames onto SMPL-X takes about 0.1 s and their keyframe
 #: channels about 0.2 s on 2 cores, so a 100 MB BVH (80,512 frames) is ten steps a phase and
@@ -40,24 +71,6 @@ def within(steps: Steps, before: int, share: int, total: int) -> Steps:
         return stop.value
     finally:
         steps.close()
-
-
-def retarget_steps(retarget_one: Callable, motion: Motion, what: str = "retargeting", chunk: int | None = None) -> Steps:
-    """`retarget_one(motion)` (a core.retarget RetargetResult) done `chunk` frames at a time,
-    yielding Progress(frames done, frames); the RetargetResult of the whole motion. Exact
-    because the transfer is per frame (each slice's frames are the whole's); the unmapped
-    joints and warnings depend on the skeletons only, so the first slice's are kept."""
-    n = motion.num_frames
-    results = []
-    for frames in frame_chunks(n, chunk):
-        yield Progress(frames.start, n, chunk_what(what, frames, n))
-        results.append(retarget_one(motion.frames(frames.start, frames.stop)))
-    parts = [r.motion for r in results]
-    expressions = None if parts[0].expressions is None else np.concatenate([p.expressions for p in parts])
-    whole = replace(parts[0], rotations=np.concatenate([p.rotations for p in parts]),
-                    trans=np.concatenate([p.trans for p in parts]), expressions=expressions)
-    return replace(results[0], motion=whole)
-
 
 
 def with_context(run: Callable, num_frames: int, frames: slice, context: int):
