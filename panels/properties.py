@@ -12,8 +12,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
 
 from ..core.codecs.features import PARTS
-from ..core.codecs.registry import FAMILY_CLASSES, CodecInfo, available_codecs
-from ..core.errors import MotionTokensError
+from ..core.codecs.registry import FAMILY_CLASSES, CodecInfo, codec_listing
 
 #: Where an import puts the motion (scene.rig's targets, plus the active armature).
 TARGET_ITEMS = (
@@ -43,11 +42,9 @@ class _Catalogue:
     def refresh(self, models_dir=None) -> None:
         """List the bundles in `models_dir` (default the shipped models/)."""
         self.codecs, self.items, self.error = {}, {}, ""
-        try:
-            infos = available_codecs(models_dir)
-        except MotionTokensError as exc:  # a damaged bundle: say so in the panel
-            self.error = str(exc)
-            return
+        infos, damaged = codec_listing(models_dir)
+        if damaged:  # say which bundles are damaged; the others stay offered
+            self.error = f"{len(damaged)} codec bundle(s) cannot be used: " + "; ".join(map(str, damaged))
         for info in infos:
             self.codecs.setdefault((info.family, info.part), {})[round(info.bits_per_frame)] = info
         for key, by_bits in self.codecs.items():

@@ -159,9 +159,13 @@ def write_bundle(folder: str | os.PathLike, manifest: dict, tensors: dict[str, n
     return load_bundle(folder)
 
 
+def bundle_folders(models_dir: str | os.PathLike) -> list[Path]:
+    """The folders directly under `models_dir` that hold a manifest, sorted by name (none
+    when `models_dir` is not a folder); not yet verified."""
+    models_dir = Path(models_dir)
+    return sorted(p for p in models_dir.iterdir() if (p / MANIFEST).is_file()) if models_dir.is_dir() else []
+
+
 def list_bundles(models_dir: str | os.PathLike) -> list[Bundle]:
     """Every verified bundle folder directly under `models_dir`, sorted by name."""
-    models_dir = Path(models_dir)
-    if not models_dir.is_dir():
-        return []
-    return [load_bundle(p) for p in sorted(models_dir.iterdir()) if (p / MANIFEST).is_file()]
+    return [load_bundle(p) for p in bundle_folders(models_dir)]

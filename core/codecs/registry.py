@@ -33,7 +33,7 @@ from ..errors import BundleError, MotionTokensError
 from ..parts import PARTS
 from ..paths import MODELS_DIR
 from .base import Codec, ResidualCodec
-from .bundle import MANIFEST, WEIGHTS, Bundle, bits_per_frame, list_bundles, load_bundle
+from .bundle import MANIFEST, WEIGHTS, Bundle, bits_per_frame, bundle_folders, load_bundle
 from .features import CODEC_FPS, num_features
 from .kmeans import KMeansCodec
 from .rqvae_numpy import RQVAENumpyCodec
@@ -68,7 +68,7 @@ def _models(models_dir) -> Path:
 def _not_installed(problem: str, models_dir) -> MotionTokensError:
     """`problem`, then the bundles installed in the models folder and how to list them."""
     where = _models(models_dir)
-    installed = sorted(p.name for p in where.iterdir() if (p / MANIFEST).is_file()) if where.is_dir() else []
+    installed = [p.name for p in bundle_folders(where)]
     return MotionTokensError(
         f"{problem} in {where} (installed: {', '.join(installed) or 'none'}); list them with `motion-tokens codecs`"
     )
@@ -206,11 +206,26 @@ def available_codecs(models_dir: str | os.PathLike | None = None) -> list[CodecI
     part, each loaded as `encode` loads it (codec_of_bundle: hashes, manifest, tensors,
     shapes), so nothing is listed that coding then refuses. Raises BundleError naming the
     first bundle that does not load. Checking the 16 shipped bundles takes about 0.04 s (their hashes alone 0.02 s)."""
-    infos = []
-    for bundle in list_bundles(_models(models_dir)):
-        if bundle.kind != "codec":
+    infos, damaged = codec_listing(models_dir)
+    if damaged:
+        raise damaged[0]
+    return infos
+
+
+def codec_listing(models_dir: str | os.PathLike | None = None) -> tuple[list[CodecInfo], list[BundleError]]:
+    """(the usable codec bundles under `models_dir`, as `available_codecs` lists them; the
+    error of each bundle folder that does not load): a damaged bundle leaves the others
+    usable (the Codec panel offers those and names the damaged one)."""
+    infos, damaged = [], []
+    for path in bundle_folders(_models(models_dir)):
+        try:
+            bundle = load_bundle(path)
+            if bundle.kind != "codec":
+                continue
+            codec = codec_of_bundle(bundle)
+        except BundleError as exc:
+            damaged.append(exc)
             continue
-        codec = codec_of_bundle(bundle)
         infos.append(CodecInfo(codec.name, codec.part, codec.family, codec.bits_per_frame, codec.bits_per_second,
                                codec.size_label, bundle.folder))
-    return sorted(infos, key=lambda c: (c.family, c.bits_per_frame, c.part))
+    return sorted(infos, key=lambda c: (c.family, c.bits_per_frame, c.part)), damaged
