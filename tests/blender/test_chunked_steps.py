@@ -2,7 +2,6 @@
 keys exactly, Esc after any step leaves the scene as it was, and on a long BVH no step but
 the file's parse and the one bulk keying takes long."""
 
-import time
 from pathlib import Path
 
 import bpy
@@ -15,6 +14,7 @@ from motion_tokens.pipelines.import_motion import (
     import_steps,
 )
 from motion_tokens.pipelines.progress import Stepper
+from step_timing import step_times
 from motion_tokens.scene import compat
 from motion_tokens.scene.targets import ImportTarget
 
@@ -94,15 +94,8 @@ def test_no_step_of_a_long_import_takes_long(scene, tmp_path):
     frames = [line for line in lines[at + 1:] if line.strip()]
     big = tmp_path / "long.bvh"
     big.write_bytes(head + b"MOTION\n" + f"Frames: {500 * len(frames)}\n".encode() + lines[at] + b"".join(frames) * 500)
-    stepper, times = Stepper(import_job(path=big)), []
-    while True:
-        start = time.perf_counter()
-        progress = stepper.progress
-        if stepper.step() is None:
-            times.append((progress.what, time.perf_counter() - start))
-            break
-        if progress is not None:
-            times.append((progress.what, time.perf_counter() - start))
+    stepper = Stepper(import_job(path=big))
+    times = step_times(stepper)
     assert stepper.result.motion.num_frames == 30000
     sliced = [(what, s) for what, s in times if not what.startswith(("reading", "keying"))]
     assert len(sliced) >= 8

@@ -2,7 +2,6 @@
 in slices of frames, its action equals the one-piece path's keys exactly, Esc after any step
 leaves the scene as it was, and on a long take no step but the bulk keying takes long."""
 
-import time
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,6 +13,7 @@ from motion_tokens.core import steps as chunks
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.formats.npz import write_smplx_npz
 from motion_tokens.pipelines.progress import Stepper
+from step_timing import step_times
 from motion_tokens.pipelines.quantize import QuantizeOptions, quantize_steps
 from motion_tokens.scene.targets import ArmatureTake
 from test_chunked_steps import action_keys, run, scene_state
@@ -90,15 +90,8 @@ def test_no_step_of_a_long_quantize_takes_long(scene, tmp_path):
                     expressions=expressions)
     write_smplx_npz(long, tiled)
     import_excerpt(long)
-    stepper, times = Stepper(quantize_job()), []
-    while True:
-        start = time.perf_counter()
-        progress = stepper.progress
-        if stepper.step() is None:
-            times.append((progress.what, time.perf_counter() - start))
-            break
-        if progress is not None:
-            times.append((progress.what, time.perf_counter() - start))
+    stepper = Stepper(quantize_job())
+    times = step_times(stepper)
     assert stepper.result.take.motion.num_frames == 30000
     sliced = [(what, s) for what, s in times if not what.startswith(("reading", "keying "))]
     assert len(sliced) >= 20
