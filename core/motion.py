@@ -113,10 +113,7 @@ class Motion:
             return replace(self, fps=fps)
         check_resampling(self.name, self.fps, fps)  # OptionError: the frames made stay bounded by ours
         n_out = int(np.floor(self.duration * fps + 1e-6)) + 1
-        src = np.arange(n_out) * (self.fps / fps)  # fractional source frame of each output frame
-        i0 = np.minimum(np.floor(src + 1e-9).astype(np.int64), self.num_frames - 1)
-        i1 = np.minimum(i0 + 1, self.num_frames - 1)
-        a = np.clip(src - i0, 0.0, 1.0)  # (T',)
+        i0, i1, a = interpolation_weights(np.arange(n_out) * (self.fps / fps), self.num_frames)  # (T',) each
         rotations = rot.quat_slerp(
             self.rotations[i0], self.rotations[i1], np.broadcast_to(a[:, None], (n_out, self.skeleton.num_joints))
         )  # (T', J, 4)
@@ -159,3 +156,13 @@ def require_finite(motion: Motion, target: str) -> None:
     if found:
         raise OutputError(f"cannot write {target}: the motion {motion.name!r} holds NaN or infinite values in "
                           f"{'; '.join(found)}; nothing was written (a damaged input or codec bundle made them)")
+
+
+def interpolation_weights(src_frames, num_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i0, i1, a) for reading (N,) fractional frames of a `num_frames`-frame sequence by
+    linear interpolation, x[i0] * (1 - a) + x[i1] * a: the frames either side and the weight
+    of the later one, both held inside the sequence."""
+    src = np.asarray(src_frames, dtype=np.float64)
+    i0 = np.minimum(np.floor(src + 1e-9).astype(np.int64), num_frames - 1)
+    i1 = np.minimum(i0 + 1, num_frames - 1)
+    return i0, i1, np.clip(src - i0, 0.0, 1.0)

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..core.motion import Motion
+from ..core.motion import Motion, interpolation_weights
 
 #: The ID property of an action that holds its take data.
 TAKE_KEY = "motion_tokens_take"
@@ -50,11 +50,8 @@ def _resampled_rows(values: np.ndarray, fps: float, offset_frames: float, count:
     scene_fps, k = 0..count-1, linearly interpolated; and how many of them fell outside."""
     src = (offset_frames + np.arange(count)) / scene_fps * fps
     outside = int(np.sum((src < -1e-6) | (src > len(values) - 1 + 1e-6)))
-    src = np.clip(src, 0.0, len(values) - 1)
-    i0 = np.floor(src + 1e-9).astype(np.int64)
-    i1 = np.minimum(i0 + 1, len(values) - 1)
-    a = (src - i0)[:, None]
-    return values[i0] * (1.0 - a) + values[i1] * a, outside
+    i0, i1, a = interpolation_weights(np.clip(src, 0.0, len(values) - 1), len(values))
+    return values[i0] * (1.0 - a[:, None]) + values[i1] * a[:, None], outside
 
 
 def with_take(motion: Motion, action, first_frame: int, warnings: list[str]) -> Motion:
