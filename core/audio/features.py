@@ -75,7 +75,7 @@ def onset_strength(log_mel: np.ndarray, top_db: float, lag: int = 1) -> np.ndarr
 
 
 def _mel_and_energy(samples: np.ndarray, centres: np.ndarray, filters: AudioFilters) -> tuple[np.ndarray, np.ndarray]:
-    """Mel power (T, n_mels) float64 and mean-square frame energy (T,) float64 of the windows
+    """Mel power (T, n_mels) and mean-square frame energy (T,), float64, of the windows
     centred at `centres`, computed in blocks of _BLOCK frames (strided views, one rfft each)."""
     half = filters.n_fft // 2
     padded = np.pad(samples, (half, half))
@@ -84,13 +84,14 @@ def _mel_and_energy(samples: np.ndarray, centres: np.ndarray, filters: AudioFilt
     views = np.lib.stride_tricks.sliding_window_view(padded, filters.n_fft)
     # Centres past the last full window (only when N < n_fft // 2) read zeros, like librosa.
     centres = np.minimum(centres, len(views) - 1)
-    basis_t = filters.mel_basis.T.astype(np.float64)
+    basis_t = np.ascontiguousarray(filters.mel_basis.T)
     mel = np.empty((len(centres), filters.n_mels), dtype=np.float64)
     energy = np.empty(len(centres), dtype=np.float64)
     for start in range(0, len(centres), _BLOCK):
         frames = views[centres[start : start + _BLOCK]]
-        energy[start : start + len(frames)] = np.mean(np.square(frames, dtype=np.float64), axis=1)
-        spectrum = np.fft.rfft(frames * filters.window, axis=1)
-        power = spectrum.real**2 + spectrum.imag**2
+        # float32 sums are ample here (relative 1e-6 in 1024 terms, 1e-5 dB) and 4x faster.
+        energy[start : start + len(frames)] = np.einsum("ij,ij->i", frames, frames) / filters.n_fft
+        spectrum = np.fft.rfft(frames * filters.window, axis=1)  # numpy 1.26 computes in float64
+        power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
         mel[start : start + len(frames)] = power @ basis_t
     return mel, energy
