@@ -133,6 +133,11 @@ def test_frame_count(filters):
     noise = np.random.default_rng(1).standard_normal(int(63.5 * SR)).astype(np.float32) * 0.1
     feats = speech_features(noise, SR, 30.0, filters)
     assert feats.shape == (1905, 66) and feats.dtype == np.float32 and np.isfinite(feats).all()
+    # Shorter than a window (300 samples: 0.56 -> 1 frame): zero-padded on both sides, as librosa pads.
+    short = noise[:300]
+    mel = librosa.feature.melspectrogram(y=short, **_librosa_settings(filters, 533))
+    np.testing.assert_allclose(speech_features(short, SR, 30.0, filters)[:, :64],
+                               librosa.power_to_db(mel, top_db=None).T, atol=DB_TOL, rtol=0)
 
 
 def test_filters_round_trip_through_a_tensor_file(filters, tmp_path):
