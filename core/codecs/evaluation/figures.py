@@ -168,7 +168,6 @@ class SplitFigures:
     rmse_cm: float
     kabsch_body_cm: float
     kabsch_hands_cm: float
-    kabsch_face_cm: float
     wrist_hull_pct: tuple[float, float]
     wrist_hull_mean_pct: float
     jerk_ratio: float
@@ -177,6 +176,7 @@ class SplitFigures:
     token_usage_pct: float
     token_perplexity: float
     rmse_by_source_cm: dict
+    kabsch_face_cm: float = float("nan")  # last, with a default: rows made before the face part still build
 
     def kabsch_cm(self, part: str) -> float:
         """The Kabsch-aligned RMSE of `part`'s points (kabsch_{part}_cm)."""
