@@ -13,6 +13,21 @@ figure the evaluation leads with. Nothing else in the code branches on a part's 
   joints each). Error points: the 20 finger joints the hand pose moves (second and third
   segments) and 10 fingertips, each beyond its third segment by that segment's own rest
   offset (SMPL-X has no fingertip joints); relative to each hand's wrist.
+- `face`: the jaw (22) plus the first FACE_EXPRESSIONS = 16 FLAME expression coefficients.
+  Error point: a jaw tip, the point beyond the jaw by the jaw's own rest offset (7.9 cm from
+  the jaw joint, rigid with it: SMPL-X has no chin joint, and this point moves with the jaw's
+  rotation by a chin-like lever arm and not at all with the expressions), relative to the head;
+  the expression coefficients are judged by their RMSE beside it (training/fitted.py). Not
+  mirrored in training: FLAME expressions are not left/right symmetric coefficients.
+  Why 16: measured on the BEAT2 take (1,906 frames), the coefficients' variance does not fall
+  with their index (std 0.15-0.65 in the first 16 and about 0.48 beyond; the first 16 hold 7.8%
+  of the summed variance, and 95% needs 96 of the 100), and every coefficient is smooth (lag-1
+  autocorrelation 0.91-0.98), so the variance of the coefficients cannot choose N. FLAME's
+  expression basis is PCA-ordered with each coefficient a unit of that component's standard
+  deviation, so the geometric motion a coefficient makes falls with its index (the basis, not
+  shipped here, would measure it on vertices). 16, the top of the 10-16 a 6-12 bit codec can
+  hold, keeps the components that move the face most; the first 16 include those that follow
+  the jaw (correlation with jaw opening up to |0.65|).
 
 The root orientation and translation are never coded (carried through as side information),
 so a codec's bits per frame count the pose only.
@@ -28,6 +43,9 @@ import numpy as np
 from .skeleton import BODY_JOINTS, HAND_JOINTS, SMPLX_JOINT_NAMES
 
 _LEFT_WRIST, _RIGHT_WRIST = 20, 21
+_HEAD, _JAW = 15, 22
+#: Expression coefficients the face part codes (see the module docstring for why 16).
+FACE_EXPRESSIONS = 16
 _FIRST_RIGHT_FINGER = HAND_JOINTS[0] + len(HAND_JOINTS) // 2
 
 
@@ -35,7 +53,7 @@ _FIRST_RIGHT_FINGER = HAND_JOINTS[0] + len(HAND_JOINTS) // 2
 class Part:
     """One coded part.
 
-    name: the registry key ('body', 'hands'); label: for the user ('Body').
+    name: the registry key ('body', 'hands', 'face'); label: for the user ('Body').
     joints: SMPL-X joint indices whose rotations are coded, in feature order (column 3*i + c
         is coordinate c of joints[i]).
     expressions: how many leading expression coefficients follow the rotations (0: none).
@@ -112,6 +130,13 @@ PART_REGISTRY: dict[str, Part] = {
         headline="kabsch_hands_cm", headline_label="Kabsch RMSE of the hands",
         mirrored_in_training=True,
         description="joints 25-54 (both hands, 15 finger joints each)",
+    ),
+    "face": Part(
+        name="face", label="Face", joints=(_JAW,),
+        points=(), tips_from=(_JAW,), point_origins=(_HEAD,),
+        headline="kabsch_face_cm", headline_label="jaw tip RMSE (head frame)",
+        expressions=FACE_EXPRESSIONS,
+        description=f"the jaw (joint 22) and the first {FACE_EXPRESSIONS} FLAME expression coefficients",
     ),
 }
 #: The part names, in the order they are coded and listed.

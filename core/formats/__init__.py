@@ -12,11 +12,11 @@ from pathlib import Path
 
 from ..errors import InputFileError, OutputError
 from ..motion import Motion
-from .bvh import read_bvh, write_bvh
+from .bvh import bvh_joint_names, read_bvh, write_bvh
 from .npz import read_smplx_npz, write_smplx_npz
 
 __all__ = [
-    "MOTION_SUFFIXES", "read_motion", "write_motion", "read_bvh", "write_bvh", "read_smplx_npz", "write_smplx_npz",
+    "MOTION_SUFFIXES", "read_motion", "write_motion", "bvh_joint_names", "read_bvh", "write_bvh", "read_smplx_npz", "write_smplx_npz",
 ]
 
 #: The motion file types read_motion and write_motion handle.

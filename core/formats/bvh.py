@@ -49,10 +49,19 @@ AUTO_MM_ABOVE = 300.0
 #: does not page in fresh memory for each of them.
 _FRAME_BLOCK = 2048
 
-def read_bvh(path: str | os.PathLike, units: str = "auto", warnings: list[str] | None = None) -> Motion:
+def bvh_joint_names(path: str | os.PathLike) -> tuple[str, ...]:
+    """The joint names of a BVH file's hierarchy (End Sites left out), without reading its frames;
+    errors as read_bvh's."""
+    path = Path(require_file(path))
+    hierarchy, _, _ = parse_hierarchy(path, path.read_bytes())
+    return tuple(hierarchy.names)
+
+
+def read_bvh(path: str | os.PathLike, units: str | float = "auto", warnings: list[str] | None = None) -> Motion:
     """The motion in a BVH file, in metres, on a Skeleton with the file's joint names.
 
-    units: the file's length unit, "auto" (see AUTO_CM_ABOVE), "m", "cm", "mm" or "inch".
+    units: the file's length unit, "auto" (see AUTO_CM_ABOVE), "m", "cm", "mm" or "inch", or a
+    number: metres per file unit (a hand-only bone map's `metres_per_unit`).
     warnings: a list the notes on reading are appended to (None: they are logged).
     Returns a Motion: rotations (T, J, 4) local quaternions, trans (T, 3) with the root's
     world position = skeleton.offsets[0] + trans, fps = 1 / Frame Time, named after the file.
@@ -60,8 +69,11 @@ def read_bvh(path: str | os.PathLike, units: str = "auto", warnings: list[str] |
     braces, no HIERARCHY or MOTION) or LayoutError (unknown channels, several roots,
     duplicate names, zero frames).
     """
-    if units != "auto" and units not in UNIT_SCALES:
-        raise ValueError(f"units must be 'auto' or one of {', '.join(UNIT_SCALES)}, got {units!r}")
+    numeric = isinstance(units, (int, float)) and not isinstance(units, bool)
+    if numeric and not 0.0 < units < float("inf"):
+        raise ValueError(f"units as metres per file unit must be positive, got {units!r}")
+    if not numeric and units != "auto" and units not in UNIT_SCALES:
+        raise ValueError(f"units must be 'auto', one of {', '.join(UNIT_SCALES)} or metres per unit, got {units!r}")
     path = Path(require_file(path))
     raw = path.read_bytes()
     hierarchy, data_start, motion_line = parse_hierarchy(path, raw)
@@ -221,6 +233,8 @@ def _unit_scale(units: str, offsets: np.ndarray, parents, moving: list[int]) -> 
     the root's placement and the offsets of `moving` joints (Bandai's Hips: the first frame's
     place on the floor, which can be metres from the origin, is no part of the body's size).
     """
+    if not isinstance(units, str):
+        return float(units), ""
     if units != "auto":
         return UNIT_SCALES[units], ""
     relative = offsets.copy()

@@ -56,6 +56,9 @@ class BoneMap:
     takes (unlisted: 1); see "Chains of different lengths" in `alignment`.
     source: "smplx" for a rig map (sources are SMPL-X joints, targets a rig's bones), "" for a
     map onto SMPL-X (targets are SMPL-X joints).
+    sides_by_name, metres_per_unit: a hand-only map's "hand" block (`hands`): file-name token ->
+    "left"/"right" (the pairs are written for the left hand), and the source's length unit in
+    metres (0: the reader's own). Empty / 0 for other maps.
     """
 
     name: str
@@ -65,6 +68,13 @@ class BoneMap:
     reference: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     fractions: dict[str, float] = field(default_factory=dict)
     source: str = ""
+    sides_by_name: dict[str, str] = field(default_factory=dict)
+    metres_per_unit: float = 0.0
+
+    @property
+    def is_hand_only(self) -> bool:
+        """True for a map of a hand without a body (targets one wrist and its fingers)."""
+        return bool(self.sides_by_name)
 
     @property
     def source_joints(self) -> tuple[str, ...]:
@@ -183,9 +193,23 @@ def bone_map_from_dict(data: dict, path: Path, target_names=SMPLX_JOINT_NAMES) -
     name = data.get("name", path.stem)
     if not isinstance(name, str):
         raise LayoutError(path, '"name" must be a string')
+    sides, unit = _hand_block(path, data.get("hand"))
     return BoneMap(name=name, pairs=pairs, description=str(data.get("description", "")), path=str(path),
                    reference=_reference_pose(path, data.get("source_reference_pose")), fractions=fractions,
-                   source=source_kind)
+                   source=source_kind, sides_by_name=sides, metres_per_unit=unit)
+
+
+def _hand_block(path: Path, block) -> tuple[dict[str, str], float]:
+    """The "hand" block of a hand-only map, checked: ({name token: "left"/"right"}, metres per unit)."""
+    if block is None:
+        return {}, 0.0
+    sides = block.get("sides_by_name") if isinstance(block, dict) else None
+    if not isinstance(sides, dict) or not sides or any(v not in ("left", "right") for v in sides.values()):
+        raise LayoutError(path, '"hand" needs "sides_by_name": {"<token in file names>": "left" or "right", ...}')
+    unit = block.get("metres_per_unit", 0.0)
+    if isinstance(unit, bool) or not isinstance(unit, (int, float)) or not 0.0 <= unit < 10.0:
+        raise LayoutError(path, f'"hand.metres_per_unit" must be a length in metres (0: as read), got {unit!r}')
+    return {str(k): v for k, v in sides.items()}, float(unit)
 
 
 def _parse_pairs(path: Path, raw: dict) -> tuple[dict[str, str], dict[str, float]]:

@@ -8,10 +8,11 @@ import os
 from pathlib import Path
 
 from ..errors import SkeletonError, pass_on
-from ..formats import read_motion
+from ..formats import bvh_joint_names, read_bvh, read_motion
 from ..motion import Motion
 from ..skeleton import smplx_skeleton
-from .bone_maps import bone_map_for
+from .bone_maps import BoneMap, bone_map_for
+from .hands import hand_side, retarget_hand
 from .transfer import retarget_to_smplx
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ def read_smplx_motion(
 
     `.npz` files are SMPL-X already. A `.bvh` is read on its own skeleton and retargeted onto
     SMPL-X with the shipped bone map that fits its joint names (Bandai's; a BVH with SMPL-X
-    joint names through the identity map), then resampled. With `smplx_model` (a folder
+    joint names through the identity map), then resampled. A hand-only BVH (ManipNet's: a
+    wrist and its fingers) goes onto the SMPL-X hand its file name names (`hands`), the body
+    at rest. With `smplx_model` (a folder
     holding SMPLX_NEUTRAL.npz) the motion is put on the exact skeleton of the user's model for
     the file's body shape, else it stays on the approximate one.
     Notes for the user (the reader's, the retargeting's, the SMPL-X joints left at rest) are
@@ -50,13 +53,25 @@ def read_smplx_motion(
 def _bvh_as_smplx(path: Path, fps: float | None, warnings: list[str] | None) -> Motion:
     # Retarget at the file's own rate and resample after: the transfer is per frame, so this
     # keeps every captured frame's pose exact.
-    source = read_motion(path, fps=None, warnings=warnings)
     try:
-        result = retarget_to_smplx(source, bone_map_for(source.skeleton.names))
+        bone_map = bone_map_for(bvh_joint_names(path))
+        if bone_map.is_hand_only:
+            return _hand_as_smplx(path, bone_map, fps, warnings)
+        result = retarget_to_smplx(read_motion(path, fps=None, warnings=warnings), bone_map)
     except SkeletonError as exc:  # the skeleton is the file's: say which file
         raise SkeletonError(f"{path}: {exc}") from None
     pass_on(result.warnings, warnings, log, path, logging.WARNING)
     if result.unmapped:
         pass_on([f"SMPL-X joints kept at rest: {', '.join(result.unmapped)}"], warnings, log, path)
+    motion = result.motion
+    return motion if fps is None else motion.resampled(fps)
+
+
+def _hand_as_smplx(path: Path, bone_map: BoneMap, fps: float | None, warnings: list[str] | None) -> Motion:
+    side = hand_side(path, bone_map)  # before the frames are read: a badly named file fails fast
+    source = read_bvh(path, units=bone_map.metres_per_unit or "auto", warnings=warnings)
+    result = retarget_hand(source, bone_map, side)
+    pass_on(result.warnings, warnings, log, path, logging.WARNING)
+    pass_on([f"a {bone_map.name} {side} hand without a body: only the {side} fingers move"], warnings, log, path)
     motion = result.motion
     return motion if fps is None else motion.resampled(fps)

@@ -153,7 +153,8 @@ class Sums:
 class SplitFigures:
     """The figures of one codec and part on one split (held-out or training).
 
-    rmse_cm: full-pose RMSE; kabsch_body_cm, kabsch_hands_cm: Kabsch-aligned RMSE; cm.
+    rmse_cm: full-pose RMSE; kabsch_body_cm, kabsch_hands_cm, kabsch_face_cm: Kabsch-aligned
+    RMSE of each part's frames (the face's: head, jaw and jaw tip in the head's frame); cm.
     wrist_hull_pct: (left, right) decoded hull volume as % of the original; wrist_hull_mean_pct
     their mean. jerk_ratio: decoded mean jerk over the original's. usage_pct, perplexity:
     per quantizer. token_usage_pct, token_perplexity: of whole tokens (the (T, Q) tuples of an
@@ -175,6 +176,7 @@ class SplitFigures:
     token_usage_pct: float
     token_perplexity: float
     rmse_by_source_cm: dict
+    kabsch_face_cm: float = float("nan")  # last, with a default: rows made before the face part still build
 
     def kabsch_cm(self, part: str) -> float:
         """The Kabsch-aligned RMSE of `part`'s points (kabsch_{part}_cm)."""

@@ -5,9 +5,20 @@ Data folders hold motion files, found recursively: `.bvh` (read and retargeted o
 `.npz` (SMPL-X, BEAT2 or AMASS layout). Every take is resampled to 30 fps.
 
 A take counts for a part only if that part moves in it: the Bandai BVH skeleton has no
-fingers, so its retargeted takes keep the SMPL-X hand joints at rest and are left out of the
-hands data (listed in `PartDataset.skipped`). With the shared data this gives
-body = Bandai dataset-1 + dataset-2 + BEAT2 (39,767 frames) and hands = BEAT2 alone (1,906).
+fingers and no face, so its retargeted takes keep the SMPL-X hand joints and the jaw at rest
+and are left out of the hands and face data; the ManipNet hand files move the fingers alone
+and are left out of the body and face data (listed in `PartDataset.skipped`).
+
+ManipNet's per-hand files (`{set}__{object}__leftHand.bvh` / `__rightHand.bvh`) hold the two
+hands of one capture (the same frame count in every pair), so each pair becomes ONE two-handed
+take named `{set}__{object}` (`paired_hands`): the hands codec codes both hands in one vector,
+and a pair keeps the real coordination of the two hands. The alternative, one-handed takes
+with the other hand at the SMPL-X rest (a flat, spread hand) plus mirroring, would put the flat
+rest hand in half of every ManipNet vector: a pose that gesturing (BEAT2) never shows, on which
+the codebook would spend codes. Mirroring (the hands are `mirrored_in_training`) still doubles
+the pairs. With the shared data this gives body = Bandai dataset-1 + dataset-2 + BEAT2 (39,767
+frames), hands = BEAT2 (1,906) + ManipNet (8 takes, 10,095 frames at 30 fps) and face =
+BEAT2 (1,906).
 
 The held-out split is fixed in `split.json` beside this module and never recomputed at
 training time, so it cannot drift when data is added:
@@ -18,7 +29,9 @@ training time, so it cannot drift when data is added:
 - `held_out_tails`: takes of which only the last fraction is held out, as one contiguous
   block. BEAT2 has a single take here, so it cannot be split by takes: its last 25% is held
   out. Its held-out error is within-take (same speaker, same session) and so optimistic; for
-  the hands, which only BEAT2 provides, it is the only held-out figure there is.
+  the face, which only BEAT2 provides, it is the only held-out figure there is. ManipNet
+  takes (paired objects) are held out whole by `manipnet_held_out`: per set (Dining,
+  Primitive) the object whose name has the smallest sha256 (2 of 8 objects, 4 of 16 files).
 Takes not named in the file are training takes. Mirrored copies (the augmentation of parts
 `mirrored_in_training`, the hands) are made from training frames only, so no mirror image of a
 held-out frame is ever trained on. `tools/make_split.py` rewrites the file (`make_split_file`).
@@ -41,6 +54,7 @@ from ...errors import CorruptFileError, MissingFileError
 from ...formats import MOTION_SUFFIXES
 from ...motion import Motion
 from ...parts import get_part
+from ...skeleton import HAND_JOINTS
 from ...retarget import read_smplx_motion
 from ..features import CODEC_FPS, at_codec_rate, mirrored_part, part_features
 
@@ -49,6 +63,9 @@ SPLIT_FILE = Path(__file__).resolve().parents[1] / "split.json"
 
 #: Bandai take names: dataset-N_{content}_{style}_{take}.
 _BANDAI_NAME = re.compile(r"^(dataset-\d+)_([^_]+)_([^_]+)_(\d+)$")
+#: ManipNet per-hand file names: {set}__{object}__{leftHand|rightHand}.
+_MANIPNET_NAME = re.compile(r"^([A-Za-z]+)__(.+)__(leftHand|rightHand)$")
+_HAND_JOINTS = {"leftHand": slice(HAND_JOINTS[0], HAND_JOINTS[0] + 15), "rightHand": slice(HAND_JOINTS[0] + 15, 55)}
 _HELD_OUT_FRACTION = 0.10
 _MIN_GROUP_FOR_HOLD_OUT = 5
 _BEAT2_TAIL_FRACTION = 0.25
@@ -153,7 +170,38 @@ def read_takes(data_dirs) -> list[MotionTake]:
             raise CorruptFileError(path, f"has the same take name as {names[path.stem]}; rename one of them")
         names[path.stem] = path
         takes.append(MotionTake(path.stem, path.parent.name, at_codec_rate(read_smplx_motion(path, 30.0))))
-    return takes
+    return paired_hands(takes)
+
+
+def paired_hands(takes) -> list[MotionTake]:
+    """The takes with each ManipNet leftHand/rightHand pair of one source folder merged into one
+    two-handed take `{set}__{object}` (left fingers from the left file, right from the right;
+    the shorter length where the two differ). A file without its partner stays one-handed."""
+    groups: dict[tuple[str, str], dict[str, MotionTake]] = defaultdict(dict)
+    for take in takes:
+        m = _MANIPNET_NAME.match(take.name)
+        if m:
+            groups[(take.source, f"{m.group(1)}__{m.group(2)}")][m.group(3)] = take
+    out = []
+    for take in takes:
+        m = _MANIPNET_NAME.match(take.name)
+        if not m:
+            out.append(take)
+            continue
+        pair = groups[(take.source, f"{m.group(1)}__{m.group(2)}")]
+        if len(pair) == 1:
+            out.append(take)
+        elif m.group(3) == "leftHand":  # the pair is emitted once, where its left file was
+            out.append(_merged(f"{m.group(1)}__{m.group(2)}", pair["leftHand"], pair["rightHand"]))
+    return out
+
+
+def _merged(name: str, left: MotionTake, right: MotionTake) -> MotionTake:
+    T = min(left.motion.num_frames, right.motion.num_frames)
+    rotations = left.motion.rotations[:T].copy()
+    rotations[:, _HAND_JOINTS["rightHand"]] = right.motion.rotations[:T, _HAND_JOINTS["rightHand"]]
+    motion = replace(left.motion.frames(0, T), rotations=rotations, name=name)
+    return MotionTake(name, left.source, motion)
 
 
 def load_split(path: str | os.PathLike = SPLIT_FILE) -> Split:
@@ -249,6 +297,19 @@ def bandai_held_out(names, fraction: float = _HELD_OUT_FRACTION) -> list[str]:
     return sorted(held)
 
 
+def manipnet_held_out(names) -> list[str]:
+    """The ManipNet takes (paired objects, `{set}__{object}`) to hold out: per set, the object
+    whose name has the smallest sha256. `names`: file stems (per-hand names are paired first);
+    other names are ignored. Sorted."""
+    objects: dict[str, set[str]] = defaultdict(set)
+    for name in names:
+        m = _MANIPNET_NAME.match(name)
+        if m:
+            objects[m.group(1)].add(f"{m.group(1)}__{m.group(2)}")
+    held = [min(group, key=lambda n: hashlib.sha256(n.encode("utf-8")).hexdigest()) for group in objects.values()]
+    return sorted(held)
+
+
 def make_split_file(data_dirs, beat2_takes, path: str | os.PathLike = SPLIT_FILE) -> dict:
     """Write the split file for the motion files under `data_dirs` (done once; then committed).
 
@@ -266,9 +327,11 @@ def make_split_file(data_dirs, beat2_takes, path: str | os.PathLike = SPLIT_FILE
             "fewer takes stay in training). held_out_tails: takes whose last fraction is held out as "
             "one contiguous block, because there are too few takes to split by take (BEAT2: one take); "
             "that held-out error is within-take (same speaker and session) and therefore optimistic. "
+            "ManipNet takes (the two hand files of one object paired into one take, {set}__{object}) are held "
+            "out per set (Dining, Primitive) as the object with the smallest sha256 of its name. "
             "Takes not listed are training takes."
         ),
-        "held_out_takes": bandai_held_out(names),
+        "held_out_takes": sorted(bandai_held_out(names) + manipnet_held_out(names)),
         "held_out_tails": {n: _BEAT2_TAIL_FRACTION for n in sorted(beat2_takes)},
     }
     Path(path).write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")

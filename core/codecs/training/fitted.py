@@ -24,10 +24,17 @@ UPSAMPLED_FPS = 90.0
 #: the data folders, not a property of the part).
 _DATA_NOTES = {
     "hands": (
-        "Hands data is tiny: BEAT2 alone (one take of one speaker, 1,906 frames = 63.5 s), the Bandai BVH "
-        "having no fingers. Training saw its first 75% plus the left/right mirror images of it; the held-out "
-        "figures are on its last 25% (same speaker and session), so they are optimistic about other "
-        "speakers and signing. Retrain when hand poses fitted from sign video and more data arrive."
+        "Hands data: BEAT2 (one take of one speaker, 1,906 frames = 63.5 s; its last 25% held out, within-take) "
+        "and ManipNet (8 two-handed takes of grasping cups, mugs, teapots, a wine glass, a cube and a cylinder, "
+        "read from per-hand BVH through the manipnet bone map, 120 fps resampled to 30; whole objects held out, "
+        "see split.json); the Bandai BVH has no fingers. Training saw the training takes plus their left/right "
+        "mirror images. ManipNet's hand shapes are grasps, not gestures: they widen the codebook's hand shapes "
+        "but not its gesturing. Retrain when hand poses fitted from sign video and more data arrive."
+    ),
+    "face": (
+        "Face data is tiny: BEAT2 alone (one take of one speaker, 1,906 frames = 63.5 s; jaw and the first "
+        "expression coefficients), Bandai and ManipNet having no face. Training saw its first 75%; the "
+        "held-out figures are on its last 25% (same speaker and session), so they are optimistic."
     ),
     "body": (
         "Body data: Bandai dataset-1 and dataset-2 (retargeted from BVH; spine2 and the fingers are at rest "
@@ -132,25 +139,32 @@ def _token_figures(tokens: np.ndarray, codebook_size: int) -> dict:
 
 def evaluate_codec(codec: Codec, data: PartDataset) -> dict:
     """The manifest's figures of `codec` on `data`: position RMSE (cm) of the part's
-    `part_positions` points, per source too, and code usage and perplexity."""
+    `part_positions` points, per source too, code usage and perplexity, and for a part with
+    expression coefficients (the face) their RMSE (`expression_rmse`, coefficient units)."""
     if data.num_takes == 0:
         return {"frames": 0}
-    sq_sum, count = 0.0, 0
+    sq_sum, count, expr_sq = 0.0, 0, 0.0
+    n_rot = 3 * len(get_part(codec.part).joints)
     per_source: dict[str, list[float]] = {}
     all_tokens = []
     for source, f in zip(data.sources, data.arrays):
         tokens = codec.encode(f)
         all_tokens.append(tokens)
-        d = part_positions(f, codec.part) - part_positions(codec.decode(tokens), codec.part)
+        decoded = codec.decode(tokens)
+        expr_sq += float(np.sum(np.square(f[:, n_rot:] - decoded[:, n_rot:], dtype=np.float64)))
+        d = part_positions(f, codec.part) - part_positions(decoded, codec.part)
         s, n = float(np.sum(d * d)), d.shape[0] * d.shape[1]
         sq_sum += s
         count += n
         acc = per_source.setdefault(source, [0.0, 0])
         acc[0] += s
         acc[1] += n
+    expressions = get_part(codec.part).expressions
+    extra = {"expression_rmse": round(math.sqrt(expr_sq / (data.num_frames * expressions)), 4)} if expressions else {}
     return {
         "frames": data.num_frames,
         "rmse_cm": round(math.sqrt(sq_sum / count) * 100.0, 3),
+        **extra,
         "rmse_cm_by_source": {k: round(math.sqrt(s / n) * 100.0, 3) for k, (s, n) in sorted(per_source.items())},
         **_token_figures(np.concatenate(all_tokens), codec.codebook_size),
     }
