@@ -41,6 +41,10 @@ class MOTION_TOKENS_OT_quantize_action(SteppedJob, bpy.types.Operator):
     hands_codec: StringProperty(
         name="Hands Codec", description="Codec for the hands, e.g. rqvae-9 (empty: the Codec panel's choice)",
     )
+    face_codec: StringProperty(
+        name="Face Codec", description="Codec for the face, e.g. kmeans-10 (empty: the Codec panel's choice; "
+        "left uncoded where no bundle is offered)",
+    )
 
     @classmethod
     def poll(cls, context):
@@ -53,6 +57,9 @@ class MOTION_TOKENS_OT_quantize_action(SteppedJob, bpy.types.Operator):
         chosen = codecs_from_settings(settings.codec) if settings is not None else {}
         given = {"body": self.body_codec.strip(), "hands": self.hands_codec.strip()}
         codecs = {part: given[part] or chosen.get(part, "") for part in given}
+        face = self.face_codec.strip() or chosen.get("face", "")
+        if face:  # the face is optional: a motion without expressions is still quantized
+            codecs["face"] = face
         missing = [part for part, name in codecs.items() if not name]
         if missing:
             raise MotionTokensError(

@@ -58,7 +58,8 @@ class MOTION_TOKENS_PT_codec(bpy.types.Panel):
                 col.label(text=f"Coded at {codec_fps:g} fps: {total / fps:.3g} bits per scene frame at {fps:g} fps")
 
         row = layout.row()
-        row.enabled = len(codecs_from_settings(settings)) == len(PARTS)
+        offered = [part for part in PARTS if CATALOGUE.items.get((settings.family, part))]
+        row.enabled = bool(offered) and all(part in codecs_from_settings(settings) for part in offered)
         row.operator("motion_tokens.quantize_action", icon="MOD_DECIM")
 
 

@@ -88,6 +88,11 @@ class MotionTokensCodecSettings(bpy.types.PropertyGroup):
         name="Hands", items=_bits_items("hands"), default=6,
         description="Bits per frame for the hands (joints 25-54); only bundled codecs are offered",
     )
+    face_bits: EnumProperty(
+        name="Face", items=_bits_items("face"), default=6,
+        description="Bits per frame for the face (jaw and the leading expression coefficients); only bundled "
+        "codecs are offered",
+    )
 
 
 def codecs_from_settings(codec_settings) -> dict[str, str]:

@@ -268,7 +268,7 @@ def test_codec_panel_offers_only_bundled_codecs(scene, tiny_models, use_models):
 
     settings.body_bits, settings.hands_bits = "9", "6"
     layout = draw_codec_panel()
-    assert layout.props == ["family", "body_bits", "hands_bits"]
+    assert layout.props == ["family", "body_bits", "hands_bits", "face_bits"]
     assert layout.operators == ["motion_tokens.quantize_action"]
     # k from the manifests; bits/s = log2(k) x 30 fps: 9 x 30 = 270, 6 x 30 = 180, 450 in all.
     assert layout.labels == ["k=512, 270 bits/s", "k=64, 180 bits/s", "Total 450 bits/s"]
