@@ -240,7 +240,7 @@ def _short_by(q: FamilyRatio) -> str:
     if not q.in_sample_ratio >= 1:
         misses.append(f"in-sample it is worse than k-means ({fmt(q.rqvae.part_rmse_in_sample_cm)} against "
                       f"{fmt(q.kmeans.part_rmse_in_sample_cm)} cm, {fmt(q.in_sample_ratio)}x): it does not reach "
-                      "the quantisation quality of the training poses, so it underfits rather than overfits")
+                      "k-means' quantisation of the training poses themselves")
     return "; ".join(misses)
 
 
