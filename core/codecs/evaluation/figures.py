@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -35,15 +34,20 @@ from ..metrics import (
     wrist_hull_volume_ratio,
 )
 from .feature_errors import NO_FEATURE_FIGURES, FeatureFigures, FeatureSums
-from .rows import (  # noqa: F401  (the rows were defined here first: their old import path stays)
+from .rows import (
     DataSummary,
     EvaluationReport,
     EvaluationRow,
     FamilyRatio,
+    SplitFigures,
     best_family_ratios,
     family_ratios,
     ratio,
 )
+
+# The rows were defined here first: their old import path stays.
+__all__ = ["DataSummary", "EvaluationReport", "EvaluationRow", "FamilyRatio", "Points", "SplitFigures", "Sums",
+           "best_family_ratios", "family_ratios", "frame_rows", "ratio", "split_figures"]
 
 #: The part whose frame the wrist hulls are measured in (the wrists' own part).
 _HULL_PART = next(p for p in PARTS if set(WRISTS) <= set(get_part(p).joints))
@@ -166,67 +170,6 @@ class Sums:
             n = (len(po) - 3) * po.shape[1]
             self.jerk_orig += mean_jerk(po, fps) * n
             self.jerk_dec += mean_jerk(pd, fps) * n
-
-
-@dataclass(frozen=True)
-class SplitFigures:
-    """The figures of one codec and part on one split (held-out or training).
-
-    rmse_cm: full-pose RMSE; kabsch_body_cm, kabsch_hands_cm: Kabsch-aligned RMSE, cm, and
-    kabsch_by_part_cm: the same for every registered part (part -> cm).
-    wrist_hull_pct: (left, right) decoded hull volume as % of the original; wrist_hull_mean_pct
-    their mean. jerk_ratio: decoded mean jerk over the original's. usage_pct, perplexity:
-    per quantizer. token_usage_pct, token_perplexity: of whole tokens (the (T, Q) tuples of an
-    RQ-VAE read as one of D^Q = 2^bits symbols; for k-means the same as per quantizer), so
-    that the families compare. rmse_by_source_cm: full-pose RMSE per source folder.
-    takes, frames: what was coded. The coded part's rotation, velocity and expression figures
-    (feature_errors.FeatureFigures; NaN and empty where not measured): rotation_mean_deg,
-    rotation_p95_deg (geodesic error of its joints' local rotations over frames x joints),
-    rotation_joint_mean_deg, rotation_joint_p95_deg (joint name -> degrees),
-    velocity_rmse_cm_s (of its part_positions points), expression_rmse (a part with
-    expressions only). usage_pct and perplexity are per quantizer level over the codec's
-    latents (one per frames_per_latent frames).
-    """
-
-    takes: int
-    frames: int
-    rmse_cm: float
-    kabsch_body_cm: float
-    kabsch_hands_cm: float
-    wrist_hull_pct: tuple[float, float]
-    wrist_hull_mean_pct: float
-    jerk_ratio: float
-    usage_pct: tuple[float, ...]
-    perplexity: tuple[float, ...]
-    token_usage_pct: float
-    token_perplexity: float
-    rmse_by_source_cm: dict
-    rotation_mean_deg: float = float("nan")
-    rotation_p95_deg: float = float("nan")
-    rotation_joint_mean_deg: dict = field(default_factory=dict)
-    rotation_joint_p95_deg: dict = field(default_factory=dict)
-    velocity_rmse_cm_s: float = float("nan")
-    expression_rmse: float = float("nan")
-    kabsch_by_part_cm: dict = field(default_factory=dict)
-
-    @property
-    def feature_figures(self) -> FeatureFigures:
-        """The rotation, velocity and expression figures as one FeatureFigures."""
-        return FeatureFigures(**{f.name: getattr(self, f.name) for f in fields(FeatureFigures)})
-
-    def kabsch_cm(self, part: str) -> float:
-        """The Kabsch-aligned RMSE of `part`'s points (kabsch_by_part_cm, or the kabsch_{part}_cm
-        field of a hand-made SplitFigures); NaN for a part not measured."""
-        if part in self.kabsch_by_part_cm:
-            return self.kabsch_by_part_cm[part]
-        return getattr(self, f"kabsch_{part}_cm", float("nan"))
-
-    def headline(self, part: str) -> float:
-        """The figure `part` is judged by (`Part.headline`: a field, or kabsch_{part}_cm of any part)."""
-        name = get_part(part).headline
-        if not hasattr(self, name) and name.startswith("kabsch_") and name.endswith("_cm"):
-            return self.kabsch_cm(name[len("kabsch_"):-len("_cm")])
-        return getattr(self, name)
 
 
 def _root_mean(sq: float, n: int) -> float:

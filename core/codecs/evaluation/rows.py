@@ -1,4 +1,5 @@
-"""The report's rows: one per codec bundle and part (`EvaluationRow`), what each part was
+"""The report's rows: the figures of one codec and part on one split (`SplitFigures`), one
+row per codec bundle and part (`EvaluationRow`), what each part was
 evaluated on (`DataSummary`), and k-means against RQ-VAE at equal bits per second
 (`FamilyRatio`): the seed's pairing (per-frame RQ-VAE of the same bits per frame,
 `family_ratios`) and the best RQ-VAE offered at each bitrate, per-frame or temporally
@@ -13,17 +14,75 @@ plot line codecs up by what they cost.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ...parts import PARTS
-
-if TYPE_CHECKING:
-    from .figures import SplitFigures
+from ...parts import PARTS, get_part
+from .feature_errors import FeatureFigures
 
 #: Bits per second closer than this are one bitrate (they come from log2 of integers).
 _SAME_RATE = 1e-6
+
+
+@dataclass(frozen=True)
+class SplitFigures:
+    """The figures of one codec and part on one split (held-out or training).
+
+    rmse_cm: full-pose RMSE; kabsch_body_cm, kabsch_hands_cm: Kabsch-aligned RMSE, cm, and
+    kabsch_by_part_cm: the same for every registered part (part -> cm).
+    wrist_hull_pct: (left, right) decoded hull volume as % of the original; wrist_hull_mean_pct
+    their mean. jerk_ratio: decoded mean jerk over the original's. usage_pct, perplexity:
+    per quantizer. token_usage_pct, token_perplexity: of whole tokens (the (T, Q) tuples of an
+    RQ-VAE read as one of D^Q = 2^bits symbols; for k-means the same as per quantizer), so
+    that the families compare. rmse_by_source_cm: full-pose RMSE per source folder.
+    takes, frames: what was coded. The coded part's rotation, velocity and expression figures
+    (feature_errors.FeatureFigures; NaN and empty where not measured): rotation_mean_deg,
+    rotation_p95_deg (geodesic error of its joints' local rotations over frames x joints),
+    rotation_joint_mean_deg, rotation_joint_p95_deg (joint name -> degrees),
+    velocity_rmse_cm_s (of its part_positions points), expression_rmse (a part with
+    expressions only). usage_pct and perplexity are per quantizer level over the codec's
+    latents (one per frames_per_latent frames).
+    """
+
+    takes: int
+    frames: int
+    rmse_cm: float
+    kabsch_body_cm: float
+    kabsch_hands_cm: float
+    wrist_hull_pct: tuple[float, float]
+    wrist_hull_mean_pct: float
+    jerk_ratio: float
+    usage_pct: tuple[float, ...]
+    perplexity: tuple[float, ...]
+    token_usage_pct: float
+    token_perplexity: float
+    rmse_by_source_cm: dict
+    rotation_mean_deg: float = float("nan")
+    rotation_p95_deg: float = float("nan")
+    rotation_joint_mean_deg: dict = field(default_factory=dict)
+    rotation_joint_p95_deg: dict = field(default_factory=dict)
+    velocity_rmse_cm_s: float = float("nan")
+    expression_rmse: float = float("nan")
+    kabsch_by_part_cm: dict = field(default_factory=dict)
+
+    @property
+    def feature_figures(self) -> FeatureFigures:
+        """The rotation, velocity and expression figures as one FeatureFigures."""
+        return FeatureFigures(**{f.name: getattr(self, f.name) for f in fields(FeatureFigures)})
+
+    def kabsch_cm(self, part: str) -> float:
+        """The Kabsch-aligned RMSE of `part`'s points (kabsch_by_part_cm, or the kabsch_{part}_cm
+        field of a hand-made SplitFigures); NaN for a part not measured."""
+        if part in self.kabsch_by_part_cm:
+            return self.kabsch_by_part_cm[part]
+        return getattr(self, f"kabsch_{part}_cm", float("nan"))
+
+    def headline(self, part: str) -> float:
+        """The figure `part` is judged by (`Part.headline`: a field, or kabsch_{part}_cm of any part)."""
+        name = get_part(part).headline
+        if not hasattr(self, name) and name.startswith("kabsch_") and name.endswith("_cm"):
+            return self.kabsch_cm(name[len("kabsch_"):-len("_cm")])
+        return getattr(self, name)
 
 
 def ratio(a: float, b: float) -> float:
@@ -56,8 +115,8 @@ class EvaluationRow:
     codebook_size: int
     bits_per_frame: float
     bits_per_second: float
-    held_out: "SplitFigures"
-    in_sample: "SplitFigures"
+    held_out: SplitFigures
+    in_sample: SplitFigures
     training: dict = field(default_factory=dict)
     frames_per_latent: int = 1
     bits_per_latent: float = float("nan")
