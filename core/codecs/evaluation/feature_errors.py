@@ -29,16 +29,22 @@ from ..metrics import joint_angle_errors_deg, rotation_error, velocity_sq_sum
 _VELOCITY_BLOCK = 4096
 
 
-def velocity_error_sums(orig_features, dec_features, part: str, fps: float = CODEC_FPS) -> tuple[float, int]:
+def velocity_error_sums(orig_features, dec_features, part: str, fps: float = CODEC_FPS,
+                        orig_positions=None) -> tuple[float, int]:
     """(summed squared velocity error in (cm/s)^2, terms) of the part's `part_positions`
-    points between two (T, F) feature arrays at `fps`; (0.0, 0) for fewer than 2 frames."""
+    points between two (T, F) feature arrays at `fps`; (0.0, 0) for fewer than 2 frames.
+    orig_positions: the original's (T, P, 3) part_positions where already computed (an
+    evaluation codes one take with many codecs)."""
     o, d = np.asarray(orig_features), np.asarray(dec_features)
     if o.shape != d.shape or o.ndim != 2:
         raise ValueError(f"features must be two (T, F) arrays of one shape, got {o.shape} and {d.shape}")
+    if orig_positions is not None and len(orig_positions) != len(o):
+        raise ValueError(f"orig_positions hold {len(orig_positions)} frames, the features {len(o)}")
     sq, n = 0.0, 0
     for start in range(0, len(o) - 1, _VELOCITY_BLOCK):
         block = slice(start, start + _VELOCITY_BLOCK + 1)
-        s, c = velocity_sq_sum(part_positions(o[block], part), part_positions(d[block], part), fps)
+        po = part_positions(o[block], part) if orig_positions is None else orig_positions[block]
+        s, c = velocity_sq_sum(po, part_positions(d[block], part), fps)
         sq, n = sq + s, n + c
     return sq, n
 
@@ -98,8 +104,9 @@ class FeatureSums:
     sq_expr: float = 0.0
     n_expr: int = 0
 
-    def add(self, orig_features, dec_features) -> None:
-        """One take's (T, F) original and decoded features (not normalised)."""
+    def add(self, orig_features, dec_features, orig_positions=None) -> None:
+        """One take's (T, F) original and decoded features (not normalised); orig_positions:
+        the original's part_positions where already computed (velocity_error_sums)."""
         spec = get_part(self.part)
         o = np.asarray(orig_features, dtype=np.float64)
         d = np.asarray(dec_features, dtype=np.float64)
@@ -108,7 +115,7 @@ class FeatureSums:
                              f"got {o.shape} and {d.shape}")
         J = len(spec.joints)
         self.angles.append(joint_angle_errors_deg(o, d, J).astype(np.float32))
-        sq, n = velocity_error_sums(o, d, self.part, self.fps)
+        sq, n = velocity_error_sums(o, d, self.part, self.fps, orig_positions)
         self.sq_vel, self.n_vel = self.sq_vel + sq, self.n_vel + n
         if spec.expressions:
             e = d[:, 3 * J:] - o[:, 3 * J:]

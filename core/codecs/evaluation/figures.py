@@ -134,12 +134,13 @@ class Sums:
     by_source: dict = field(default_factory=dict)
     features: FeatureSums | None = None
 
-    def add_features(self, part: str, orig_features, dec_features, fps: float) -> None:
+    def add_features(self, part: str, orig_features, dec_features, fps: float, orig_positions=None) -> None:
         """One take's (T, F) original and decoded features of the coded part: the rotation,
-        velocity and expression errors (feature_errors.FeatureSums)."""
+        velocity and expression errors (feature_errors.FeatureSums; orig_positions: the
+        original's part_positions, where already computed)."""
         if self.features is None:
             self.features = FeatureSums(part, fps)
-        self.features.add(orig_features, dec_features)
+        self.features.add(orig_features, dec_features, orig_positions)
 
     def add(self, orig: Points, dec: Points, part: str, fps: float, tokens: np.ndarray, source: str) -> None:
         """One take: original and decoded points, the coded part, its rate, (T,) or (T, Q) tokens."""

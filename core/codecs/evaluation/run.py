@@ -24,7 +24,7 @@ from ...formats.atomic import write_atomically
 from ...parts import PARTS
 from ..base import Codec
 from ..bundle import bits_per_frame
-from ..features import CODEC_FPS, part_features, with_part_features
+from ..features import CODEC_FPS, part_features, part_positions, with_part_features
 from ..registry import MODELS_DIR, CodecInfo, available_codecs, load_codec
 from ..training.dataset import (
     MotionTake,
@@ -171,18 +171,43 @@ def _torch_single_threaded():
         torch.set_num_threads(threads)
 
 
+@dataclass(frozen=True)
+class _Original:
+    """One take as the metrics see it before coding: its Points, and per part its features
+    and their part_positions (computed once, for every codec of the part)."""
+
+    points: Points
+    features: dict
+    positions: dict
+
+    @classmethod
+    def of(cls, take: MotionTake) -> "_Original":
+        return cls(Points.of(take.motion), {}, {})
+
+    def part(self, take: MotionTake, part: str) -> tuple[np.ndarray, np.ndarray]:
+        """(T, F) features and (T, P, 3) part_positions of `part`."""
+        if part not in self.features:
+            self.features[part] = part_features(take.motion, part)
+            self.positions[part] = part_positions(self.features[part], part)
+        return self.features[part], self.positions[part]
+
+
 def _evaluate_split(codec: Codec | MeanPoseBaseline, takes: Sequence[MotionTake], originals: dict,
                     codebook: int) -> SplitFigures:
-    """The figures of `codec` on the takes; originals: take name -> its original Points."""
+    """The figures of `codec` on the takes; originals: take name -> its original Points (or an
+    _Original, which also keeps each part's features and positions across codecs)."""
     s = Sums()
     with _torch_single_threaded():
         for take in takes:
-            features = part_features(take.motion, codec.part)
+            orig = originals[take.name]
+            if isinstance(orig, Points):
+                orig = _Original(orig, {}, {})
+            features, positions = orig.part(take, codec.part)
             tokens = codec.encode(features)
             dec_features = decode_frames(codec, tokens, len(features))
             decoded = with_part_features(take.motion, codec.part, dec_features)
-            s.add(originals[take.name], Points.of(decoded), codec.part, take.motion.fps, tokens, take.source)
-            s.add_features(codec.part, features, dec_features, take.motion.fps)
+            s.add(orig.points, Points.of(decoded), codec.part, take.motion.fps, tokens, take.source)
+            s.add_features(codec.part, features, dec_features, take.motion.fps, positions)
     return split_figures(s, len(takes), codebook)
 
 
@@ -222,7 +247,7 @@ def _part_codecs(part: str, infos: Sequence[CodecInfo], mean_features: np.ndarra
 
 def _evaluate_part(part: str, infos, takes: _PartTakes, say) -> list[EvaluationRow]:
     rows = []
-    originals = {t.name: Points.of(t.motion) for t in takes.held + takes.train}
+    originals = {t.name: _Original.of(t) for t in takes.held + takes.train}
     t0 = time.perf_counter()
     for codec, size, codebook in _part_codecs(part, infos, takes.mean_features):
         held = _evaluate_split(codec, takes.held, originals, codebook)
