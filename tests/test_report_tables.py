@@ -3,11 +3,12 @@ second, the ratios (hand-worked from the figures below), the shortfall sentences
 and how a codec of several frames per latent is rated and decoded for the evaluation."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from motion_tokens.core.codecs.evaluation.figures import Points, SplitFigures
-from motion_tokens.core.codecs.evaluation.findings import shortfalls, targets
+from motion_tokens.core.codecs.evaluation.findings import findings, shortfalls, targets
 from motion_tokens.core.codecs.evaluation.report import _ratio_table, _rotation_ratio_table, render_markdown
 from motion_tokens.core.codecs.evaluation.rows import (
     DataSummary,
@@ -173,3 +174,17 @@ def test_a_downsampled_codec_is_evaluated_on_every_frame():
     assert figs.frames == T and figs.usage_pct == (100.0,)
     assert figs.rotation_mean_deg == pytest.approx(want.mean(), rel=1e-5)
     assert figs.rotation_p95_deg == pytest.approx(np.percentile(want, 95), rel=1e-5)
+
+
+def test_the_joints_the_rqvae_turns_most_wrongly_are_named(rows):
+    def with_joints(row, joints):
+        return replace(row, held_out=replace(row.held_out, rotation_joint_mean_deg=joints))
+
+    km = with_joints(rows[2], {"left_wrist": 9.0, "head": 7.0, "left_foot": 8.0, "spine1": 5.0})
+    rq = with_joints(rows[3], {"left_wrist": 15.0, "head": 8.0, "left_foot": 8.5, "spine1": 4.0})
+    lines = findings([km, rq], [DataSummary("body", 1, 100, 1, 100, 0)], family_ratios([km, rq]))
+    line = next(x for x in lines if "rotation by joint" in x)
+    # excess over k-means: wrist +6, head +1, foot +0.5 (spine1 -1 is not among the three)
+    assert ("rqvae-10 gets most wrong beyond kmeans-10: left_wrist 15.0 against 9.0 deg, head 8.0 against 7.0 deg, "
+            "left_foot 8.5 against 8.0 deg.") in line
+    assert "left_wrist, head, left_foot end the part's chain" in line

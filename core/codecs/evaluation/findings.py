@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from ...parts import PARTS, get_part
+from ...skeleton import SMPLX_JOINT_NAMES, SMPLX_PARENTS
 from ..metrics import WRISTS
 from .rows import DataSummary, EvaluationRow, FamilyRatio, is_rqvae, ratio
 
@@ -126,6 +127,32 @@ def _temporal_context(p: _PartRows) -> list[str]:
     ]
 
 
+def _rotation_by_joint(p: _PartRows) -> list[str]:
+    """Where the RQ-VAE turns joints more wrongly than k-means, at the highest shared bitrate."""
+    q = p.ratios[-1]
+    km, rq = q.kmeans.held_out.rotation_joint_mean_deg, q.rqvae.held_out.rotation_joint_mean_deg
+    if not (km and rq):
+        return []
+    excess = sorted(((rq[j] - km[j], j) for j in km if j in rq), reverse=True)[:3]
+    base = p.base[0].held_out.rotation_joint_mean_deg if p.base else {}
+    ends = [j for _, j in excess if j in _chain_ends(p.part)]
+    return [
+        f"- **{p.part}, rotation by joint** (held out, {q.bits_per_frame:g} bits): the joints whose rotation "
+        f"{q.rqvae.codec} gets most wrong beyond {q.kmeans.codec}: "
+        + ", ".join(f"{j} {fmt(rq[j], 1)} against {fmt(km[j], 1)} deg" + (f" (mean pose {fmt(base[j], 1)})" if j in base else "")
+                    for _, j in excess) + "."
+        + (f" {', '.join(ends)} end the part's chain (no coded joint below): a twist about their own bone hardly "
+           "moves the error points beyond them, so the position figures barely see it; a rig's mesh does."
+           if ends else "")
+    ]
+
+
+def _chain_ends(part: str) -> set[str]:
+    """Names of the part's joints with no child among its joints (wrists, head, feet of the body)."""
+    joints = get_part(part).joints
+    return {SMPLX_JOINT_NAMES[j] for j in joints if not any(SMPLX_PARENTS[c] == j for c in joints)}
+
+
 def _symbols_used(p: _PartRows) -> list[str]:
     km, rq = p.km, p.rq
     return [
@@ -215,7 +242,8 @@ def findings(rows: Sequence[EvaluationRow], data: Sequence[DataSummary], ratios:
     for part in PARTS:
         p = _part_rows(part, rows, data, ratios)
         if p.ratios:
-            for finding in (_family_comparison, _generalisation, _temporal_context, _symbols_used):
+            for finding in (_family_comparison, _rotation_by_joint, _generalisation, _temporal_context,
+                            _symbols_used):
                 lines += finding(p)
         for finding in (_against_no_code, _below_published, _per_source):
             lines += finding(p)
