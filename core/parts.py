@@ -134,7 +134,7 @@ PART_REGISTRY: dict[str, Part] = {
     "face": Part(
         name="face", label="Face", joints=(_JAW,),
         points=(), tips_from=(_JAW,), point_origins=(_HEAD,),
-        headline="kabsch_face_cm", headline_label="jaw tip RMSE (head frame)",
+        headline="expression_rmse", headline_label="expression RMSE (the first FLAME coefficients)",
         expressions=FACE_EXPRESSIONS,
         description=f"the jaw (joint 22) and the first {FACE_EXPRESSIONS} FLAME expression coefficients",
     ),

@@ -1,7 +1,8 @@
 """Rate-distortion metrics for motion codecs: pure numpy/scipy, any number of frames.
 
-Positions are metres in, centimetres out for the RMSE figures; every function checks its
-input shapes and raises ValueError saying what was wrong. Nothing here knows about codecs or
+Positions are metres in, centimetres out for the RMSE figures (cm/s for velocities);
+rotations are axis-angle radians in, degrees out (geodesic angles); every function checks
+its input shapes and raises ValueError saying what was wrong. Nothing here knows about codecs or
 files: `evaluation` decides which joints and which frame of reference each metric sees.
 """
 
@@ -13,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..rotations import kabsch_rotation
+from ..rotations import axis_angle_to_quat, kabsch_rotation, quat_angle, quat_conjugate, quat_multiply
 
 #: SMPL-X wrist joints (left, right), whose trajectories the hull-volume ratio measures.
 WRISTS = (20, 21)
@@ -204,6 +205,93 @@ def jerk_ratio(orig_positions, dec_positions, fps: float) -> float:
     return mean_jerk(d, fps) / jo
 
 
+def geodesic_deg(aa_a, aa_b) -> np.ndarray:
+    """The angle of R_a^T R_b (the rotation taking a onto b), degrees in [0, 180].
+
+    aa_a, aa_b: (..., 3) axis-angle rotations (radians), broadcast together. Computed on
+    quaternions: the relative rotation's angle is 2 atan2(|vector part|, |w|), which keeps full
+    precision near 0 and near 180 degrees (an arccos of the trace loses it at both ends), is
+    symmetric in a and b, and does not care which of q and -q stands for a rotation.
+    """
+    a = np.asarray(aa_a, dtype=np.float64)
+    b = np.asarray(aa_b, dtype=np.float64)
+    if a.shape[-1:] != (3,) or b.shape[-1:] != (3,):
+        raise ValueError(f"axis-angle rotations must be (..., 3), got shapes {a.shape} and {b.shape}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("the rotations hold NaN or infinite values")
+    rel = quat_multiply(quat_conjugate(axis_angle_to_quat(a)), axis_angle_to_quat(b))
+    return np.degrees(quat_angle(rel))
+
+
+def joint_angle_errors_deg(features_a, features_b, joints: int) -> np.ndarray:
+    """(T, J) geodesic error (degrees) of each frame's J local joint rotations, b against a.
+
+    features_a, features_b: (T, F) part features whose first 3 * joints columns are the
+    joints' axis-angle rotations (x y z per joint, core.parts); any columns after them
+    (expression coefficients) are not rotations and are ignored.
+    """
+    a = np.asarray(features_a, dtype=np.float64)
+    b = np.asarray(features_b, dtype=np.float64)
+    _same_shape(a, b, "features_a and features_b")
+    if a.ndim != 2 or a.shape[1] < 3 * joints or joints < 1:
+        raise ValueError(f"features must be (T, F) with F >= 3 x {joints} joints, got shape {a.shape}")
+    T = a.shape[0]
+    return geodesic_deg(a[:, : 3 * joints].reshape(T, joints, 3), b[:, : 3 * joints].reshape(T, joints, 3))
+
+
+@dataclass(frozen=True)
+class RotationError:
+    """Geodesic rotation error pooled over frames and joints, and per joint, degrees.
+
+    mean, p95: over every frame x joint; per_joint_mean, per_joint_p95: (J,) over frames, in
+    the order of the part's joints. Percentiles are numpy's linear interpolation between the
+    sorted values (the 95th of 0, 1, ..., 100 is 95).
+    """
+
+    mean: float
+    p95: float
+    per_joint_mean: tuple[float, ...]
+    per_joint_p95: tuple[float, ...]
+
+
+def rotation_error(angles_deg) -> RotationError:
+    """RotationError of (N, J) per-frame, per-joint angles in degrees (joint_angle_errors_deg)."""
+    x = np.asarray(angles_deg, dtype=np.float64)
+    if x.ndim != 2 or x.size == 0:
+        raise ValueError(f"angles must be a non-empty (N, J) array, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("angles hold NaN or infinite values")
+    return RotationError(float(x.mean()), float(np.percentile(x, 95)),
+                         tuple(float(v) for v in x.mean(axis=0)), tuple(float(v) for v in np.percentile(x, 95, axis=0)))
+
+
+def velocity_sq_sum(orig_positions, dec_positions, fps: float) -> tuple[float, int]:
+    """(sum of |v_dec - v_orig|^2 in (cm/s)^2, number of terms) over frames and points.
+
+    orig_positions, dec_positions: (T, ..., 3) metres, frame axis first, T >= 2. Velocities
+    are forward differences times fps; the terms are the (T - 1) x points differences, so the
+    sums of several takes pool into one RMSE (velocity_rmse).
+    """
+    o = np.asarray(orig_positions, dtype=np.float64)
+    d = np.asarray(dec_positions, dtype=np.float64)
+    _same_shape(o, d, "orig_positions and dec_positions")
+    if o.ndim < 2 or o.shape[-1] != 3 or o.shape[0] < 2:
+        raise ValueError(f"positions must be (T, ..., 3) with T >= 2 frames, got shape {o.shape}")
+    if not (np.all(np.isfinite(o)) and np.all(np.isfinite(d))):
+        raise ValueError("positions hold NaN or infinite values")
+    if not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be positive, got {fps}")
+    dv = np.diff(d - o, axis=0) * (float(fps) * _CM_PER_M)  # velocity difference = velocity of the difference
+    return float(np.vdot(dv, dv)), int(dv.size // 3)
+
+
+def velocity_rmse(orig_positions, dec_positions, fps: float) -> float:
+    """RMS over frames and points of the velocity error (cm/s) of decoded against original
+    positions, both (T, ..., 3) metres at `fps` (velocity_sq_sum)."""
+    sq, n = velocity_sq_sum(orig_positions, dec_positions, fps)
+    return math.sqrt(sq / n)
+
+
 @dataclass(frozen=True)
 class QuantizerStats:
     """A figure per quantizer (one for k-means, Q for an RQ-VAE) and their mean."""
@@ -212,8 +300,8 @@ class QuantizerStats:
     mean: float
 
 
-def _token_histograms(tokens, codebook_size: int) -> np.ndarray:
-    """(Q, K) counts of each code per quantizer, after checking tokens and codebook_size."""
+def _checked_tokens(tokens, codebook_size: int) -> np.ndarray:
+    """(T, Q) int64 tokens after checking their shape, type and range against codebook_size."""
     if isinstance(codebook_size, bool) or not isinstance(codebook_size, (int, np.integer)) or codebook_size < 1:
         raise ValueError(f"codebook_size must be a positive integer, got {codebook_size!r}")
     t = np.asarray(tokens)
@@ -225,10 +313,14 @@ def _token_histograms(tokens, codebook_size: int) -> np.ndarray:
         raise ValueError(f"tokens must be integers, got dtype {t.dtype}")
     if t.min() < 0 or t.max() >= codebook_size:
         raise ValueError(f"tokens must lie in [0, {codebook_size}), got values from {t.min()} to {t.max()}")
-    t = t.reshape(t.shape[0], -1).astype(np.int64)  # (T, Q)
-    q = t.shape[1]
-    flat = t + codebook_size * np.arange(q)[None, :]  # each quantizer gets its own bin range
-    return np.bincount(flat.ravel(), minlength=q * codebook_size).reshape(q, codebook_size)
+    return t.reshape(t.shape[0], -1).astype(np.int64)
+
+
+def _used_counts(tokens, codebook_size: int) -> list[np.ndarray]:
+    """Per quantizer, the counts of the codes that occur (np.unique, so a book of 2^40 whole
+    tokens, as a downsampled RQ-VAE's latents give, needs no 2^40 bins)."""
+    t = _checked_tokens(tokens, codebook_size)
+    return [np.unique(t[:, q], return_counts=True)[1] for q in range(t.shape[1])]
 
 
 def whole_tokens(tokens, codebook_size: int) -> np.ndarray:
@@ -237,10 +329,11 @@ def whole_tokens(tokens, codebook_size: int) -> np.ndarray:
     tokens: (T,) (returned as they are) or (T, Q), each in [0, codebook_size = D). A frame's
     Q residual codes are one symbol of D^Q = 2^bits, comparable with a k-means code of k = D^Q.
     """
-    _token_histograms(tokens, codebook_size)  # checks shape, type and range
-    t = np.asarray(tokens).astype(np.int64)
-    if t.ndim == 1:
-        return t
+    t = _checked_tokens(tokens, codebook_size)
+    if np.asarray(tokens).ndim == 1:
+        return t[:, 0]
+    if t.shape[1] * math.log2(codebook_size) > 62:
+        raise ValueError(f"{t.shape[1]} codes of {codebook_size} make more than 2^62 symbols: no int64 numbers them")
     return t @ (int(codebook_size) ** np.arange(t.shape[1], dtype=np.int64))
 
 
@@ -250,8 +343,7 @@ def code_usage(tokens, codebook_size: int) -> QuantizerStats:
     tokens: (T,) codes of one codebook, or (T, Q) codes of Q residual quantizers, each in
         [0, codebook_size). Returns % per quantizer and their mean.
     """
-    counts = _token_histograms(tokens, codebook_size)
-    pct = 100.0 * np.count_nonzero(counts, axis=1) / codebook_size
+    pct = np.array([100.0 * len(c) / codebook_size for c in _used_counts(tokens, codebook_size)])
     return QuantizerStats(tuple(float(x) for x in pct), float(pct.mean()))
 
 
@@ -261,9 +353,6 @@ def perplexity(tokens, codebook_size: int) -> QuantizerStats:
     tokens as for code_usage. Perplexity is the number of equally used codes that would give
     the same entropy: k for uniform use of k codes, at most codebook_size.
     """
-    counts = _token_histograms(tokens, codebook_size).astype(np.float64)
-    p = counts / counts.sum(axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plogp = np.where(p > 0, p * np.log(p), 0.0)
-    ppl = np.exp(-plogp.sum(axis=1))
+    probs = [c / c.sum() for c in _used_counts(tokens, codebook_size)]  # only codes that occur: p > 0
+    ppl = np.array([math.exp(-float(np.sum(p * np.log(p)))) for p in probs])
     return QuantizerStats(tuple(float(x) for x in ppl), float(ppl.mean()))

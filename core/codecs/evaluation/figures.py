@@ -1,5 +1,6 @@
 """The evaluation's figures: the points each metric sees, running sums over takes, and the
-figures of one codec and part on one split (`SplitFigures`), a report row and the family ratio.
+figures of one codec and part on one split (`SplitFigures`). The report's rows and the family
+ratios live in `rows` (imported here too, where they were first defined).
 
 Points come in frames of reference built from the part registry: per part, one frame for each
 of its `point_origins` joints, holding that joint, the part's joints it moves (the joints
@@ -13,9 +14,8 @@ in the body's frame (so that walking does not count as reach).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -33,6 +33,21 @@ from ..metrics import (
     whole_tokens,
     wrist_hull_volume_ratio,
 )
+from .feature_errors import NO_FEATURE_FIGURES, FeatureFigures, FeatureSums
+from .rows import (
+    DataSummary,
+    EvaluationReport,
+    EvaluationRow,
+    FamilyRatio,
+    SplitFigures,
+    best_family_ratios,
+    family_ratios,
+    ratio,
+)
+
+# The rows were defined here first: their old import path stays.
+__all__ = ["DataSummary", "EvaluationReport", "EvaluationRow", "FamilyRatio", "Points", "SplitFigures", "Sums",
+           "best_family_ratios", "family_ratios", "frame_rows", "ratio", "split_figures"]
 
 #: The part whose frame the wrist hulls are measured in (the wrists' own part).
 _HULL_PART = next(p for p in PARTS if set(WRISTS) <= set(get_part(p).joints))
@@ -117,6 +132,15 @@ class Sums:
     jerk_dec: float = 0.0
     tokens: list = field(default_factory=list)
     by_source: dict = field(default_factory=dict)
+    features: FeatureSums | None = None
+
+    def add_features(self, part: str, orig_features, dec_features, fps: float, orig_positions=None) -> None:
+        """One take's (T, F) original and decoded features of the coded part: the rotation,
+        velocity and expression errors (feature_errors.FeatureSums; orig_positions: the
+        original's part_positions, where already computed)."""
+        if self.features is None:
+            self.features = FeatureSums(part, fps)
+        self.features.add(orig_features, dec_features, orig_positions)
 
     def add(self, orig: Points, dec: Points, part: str, fps: float, tokens: np.ndarray, source: str) -> None:
         """One take: original and decoded points, the coded part, its rate, (T,) or (T, Q) tokens."""
@@ -149,44 +173,6 @@ class Sums:
             self.jerk_dec += mean_jerk(pd, fps) * n
 
 
-@dataclass(frozen=True)
-class SplitFigures:
-    """The figures of one codec and part on one split (held-out or training).
-
-    rmse_cm: full-pose RMSE; kabsch_body_cm, kabsch_hands_cm, kabsch_face_cm: Kabsch-aligned
-    RMSE of each part's frames (the face's: head, jaw and jaw tip in the head's frame); cm.
-    wrist_hull_pct: (left, right) decoded hull volume as % of the original; wrist_hull_mean_pct
-    their mean. jerk_ratio: decoded mean jerk over the original's. usage_pct, perplexity:
-    per quantizer. token_usage_pct, token_perplexity: of whole tokens (the (T, Q) tuples of an
-    RQ-VAE read as one of D^Q = 2^bits symbols; for k-means the same as per quantizer), so
-    that the families compare. rmse_by_source_cm: full-pose RMSE per source folder.
-    takes, frames: what was coded.
-    """
-
-    takes: int
-    frames: int
-    rmse_cm: float
-    kabsch_body_cm: float
-    kabsch_hands_cm: float
-    wrist_hull_pct: tuple[float, float]
-    wrist_hull_mean_pct: float
-    jerk_ratio: float
-    usage_pct: tuple[float, ...]
-    perplexity: tuple[float, ...]
-    token_usage_pct: float
-    token_perplexity: float
-    rmse_by_source_cm: dict
-    kabsch_face_cm: float = float("nan")  # last, with a default: rows made before the face part still build
-
-    def kabsch_cm(self, part: str) -> float:
-        """The Kabsch-aligned RMSE of `part`'s points (kabsch_{part}_cm)."""
-        return getattr(self, f"kabsch_{part}_cm")
-
-    def headline(self, part: str) -> float:
-        """The figure `part` is judged by (`Part.headline`)."""
-        return getattr(self, get_part(part).headline)
-
-
 def _root_mean(sq: float, n: int) -> float:
     return math.sqrt(sq / n) if n else float("nan")
 
@@ -197,134 +183,33 @@ def split_figures(s: Sums, takes: int, codebook_size: int) -> SplitFigures:
     tokens = np.concatenate(s.tokens, axis=0)
     usage = code_usage(tokens, codebook_size)
     ppl = perplexity(tokens, codebook_size)
-    q = 1 if tokens.ndim == 1 else tokens.shape[1]
-    symbols = whole_tokens(tokens, codebook_size)
-    kabsch = {f"kabsch_{p}_cm": _root_mean(*acc) for p, acc in s.kabsch.items()}
+    whole = _whole_token_stats(tokens, codebook_size)
+    kabsch = {p: _root_mean(*acc) for p, acc in s.kabsch.items()}
+    feats = s.features.figures() if s.features is not None else NO_FEATURE_FIGURES
     return SplitFigures(
         takes=takes,
         frames=s.frames,
         rmse_cm=_root_mean(s.sq_full, s.n_full),
-        **kabsch,
+        kabsch_body_cm=kabsch.get("body", float("nan")),
+        kabsch_hands_cm=kabsch.get("hands", float("nan")),
         wrist_hull_pct=hull,
         wrist_hull_mean_pct=float(np.mean(hull)),
         jerk_ratio=s.jerk_dec / s.jerk_orig if s.jerk_orig > 0 else float("nan"),
         usage_pct=usage.per_quantizer,
         perplexity=ppl.per_quantizer,
-        token_usage_pct=code_usage(symbols, codebook_size**q).mean,
-        token_perplexity=perplexity(symbols, codebook_size**q).mean,
+        token_usage_pct=whole[0],
+        token_perplexity=whole[1],
         rmse_by_source_cm={k: _root_mean(sq, n) for k, (sq, n) in sorted(s.by_source.items())},
+        **{f.name: getattr(feats, f.name) for f in fields(FeatureFigures)},
+        kabsch_by_part_cm=kabsch,
     )
 
 
-# --- rows of the report ------------------------------------------------------------------------
-
-def ratio(a: float, b: float) -> float:
-    """a / b, NaN where b is 0 (an exact codec has no error to compare against)."""
-    return a / b if b else float("nan")
-
-
-@dataclass(frozen=True)
-class EvaluationRow:
-    """One codec bundle (codec name and part): its rate and its figures on both splits.
-
-    size: 'k=512' or 'D=8 x Q=3'. codebook_size: k or D. bits_per_frame, bits_per_second
-    come from the manifest (bundle.bits_per_frame, fps). held_out, in_sample: SplitFigures.
-    training: the manifest's `training` block (data, steps, parameters; empty for the baseline).
-    """
-
-    codec: str
-    part: str
-    family: str
-    size: str
-    codebook_size: int
-    bits_per_frame: float
-    bits_per_second: float
-    held_out: SplitFigures
-    in_sample: SplitFigures
-    training: dict = field(default_factory=dict)
-
-    @property
-    def part_rmse_cm(self) -> float:
-        """The figure plotted and compared per part, held out: the part's `headline` (full-pose
-        RMSE for the body, Kabsch hands RMSE for the hands: the full-pose figure dilutes finger
-        errors over 55 joints)."""
-        return self.held_out.headline(self.part)
-
-    @property
-    def part_rmse_in_sample_cm(self) -> float:
-        return self.in_sample.headline(self.part)
-
-
-@dataclass(frozen=True)
-class DataSummary:
-    """What one part was evaluated on: takes and frames per split, and takes left out."""
-
-    part: str
-    held_out_takes: int
-    held_out_frames: int
-    train_takes: int
-    train_frames: int
-    skipped: int
-
-
-@dataclass(frozen=True)
-class FamilyRatio:
-    """k-means error over RQ-VAE error at one bitrate and part (above 1: RQ-VAE is better).
-
-    kmeans, rqvae: the two rows. ratio: of the part's figure (EvaluationRow.part_rmse_cm)
-    held out; in_sample_ratio: the same on the training split; full_pose_ratio and
-    kabsch_ratio: of the held-out full-pose and Kabsch-aligned (the part's own) RMSE.
-    """
-
-    part: str
-    bits_per_frame: float
-    kmeans: EvaluationRow
-    rqvae: EvaluationRow
-
-    @property
-    def ratio(self) -> float:
-        return ratio(self.kmeans.part_rmse_cm, self.rqvae.part_rmse_cm)
-
-    @property
-    def in_sample_ratio(self) -> float:
-        return ratio(self.kmeans.part_rmse_in_sample_cm, self.rqvae.part_rmse_in_sample_cm)
-
-    @property
-    def full_pose_ratio(self) -> float:
-        return ratio(self.kmeans.held_out.rmse_cm, self.rqvae.held_out.rmse_cm)
-
-    @property
-    def kabsch_ratio(self) -> float:
-        return ratio(self.kmeans.held_out.kabsch_cm(self.part), self.rqvae.held_out.kabsch_cm(self.part))
-
-
-def family_ratios(rows) -> list[FamilyRatio]:
-    """k-means / RQ-VAE RMSE (the part's figure, see EvaluationRow.part_rmse_cm) for every part
-    and bitrate at which both families were evaluated, in part then bitrate order."""
-    by_key = {(r.family, r.part, r.bits_per_frame): r for r in rows}
-    out = []
-    for (family, part, bits), km in sorted(by_key.items(), key=lambda kv: (PARTS.index(kv[0][1]), kv[0][2])):
-        rq = by_key.get(("rqvae", part, bits))
-        if family == "kmeans" and rq is not None:
-            out.append(FamilyRatio(part, bits, km, rq))
-    return out
-
-
-@dataclass(frozen=True)
-class EvaluationReport:
-    """rows: one per codec and part; data: per part; ratios: per part and shared bitrate;
-    markdown: the report's text; out, plot: the files written; seconds: wall time."""
-
-    rows: tuple[EvaluationRow, ...]
-    data: tuple[DataSummary, ...]
-    ratios: tuple[FamilyRatio, ...]
-    markdown: str
-    out: Path
-    plot: Path | None
-    seconds: float
-
-    def row(self, codec: str, part: str) -> EvaluationRow:
-        for r in self.rows:
-            if r.codec == codec and r.part == part:
-                return r
-        raise KeyError(f"no row for {codec} {part}")
+def _whole_token_stats(tokens: np.ndarray, codebook_size: int) -> tuple[float, float]:
+    """(% of the D^Q whole-token symbols used, their perplexity); NaN for both where D^Q is
+    beyond int64 (more than 62 bits per latent: no table of symbols to count against)."""
+    q = 1 if tokens.ndim == 1 else tokens.shape[1]
+    if q * math.log2(codebook_size) > 62:
+        return float("nan"), float("nan")
+    symbols = whole_tokens(tokens, codebook_size)
+    return code_usage(symbols, codebook_size**q).mean, perplexity(symbols, codebook_size**q).mean

@@ -1,4 +1,7 @@
-"""The evaluation's plot: per part, its figure against bits per frame (matplotlib, PNG)."""
+"""The evaluation's plot: per part, its figure against bits per frame (matplotlib, PNG).
+
+Bits per frame are the per-frame equivalent (bits per second / fps), so a downsampled RQ-VAE
+(one latent per several frames) sits at the bitrate it costs, on a curve of its own."""
 
 from __future__ import annotations
 
@@ -12,15 +15,27 @@ from .report import FAMILY_LABELS
 
 #: The families drawn as curves, and their colours (the baseline is a dotted line).
 _COLOURS = {"kmeans": "tab:blue", "rqvae": "tab:red"}
+#: Downsampled variants of a family (more than one frame per latent).
+_DOWNSAMPLED = {"rqvae": "tab:orange"}
+
+
+def _series(rows: Sequence[EvaluationRow], part: str) -> list[tuple[str, str, list[EvaluationRow]]]:
+    """(label, colour, rows by bitrate) per curve of `part`: per family and frames per latent."""
+    out = []
+    families = list(_COLOURS) + sorted({r.family for r in rows if r.family not in _COLOURS} - {"baseline"})
+    for fam in families:
+        colour = _COLOURS.get(fam, _DOWNSAMPLED["rqvae"])
+        for fpl in sorted({r.frames_per_latent for r in rows if r.part == part and r.family == fam}):
+            series = sorted((r for r in rows if r.part == part and r.family == fam and r.frames_per_latent == fpl),
+                            key=lambda r: r.bits_per_frame)
+            label = FAMILY_LABELS.get(fam, fam) + (f", 1 latent / {fpl} frames" if fpl > 1 else "")
+            out.append((label, colour if fpl == 1 else _DOWNSAMPLED.get(fam, colour), series))
+    return out
 
 
 def _panel(ax, part: str, rows: Sequence[EvaluationRow]) -> None:
-    """One part: each family held-out (solid) and in-sample (dashed), the baseline dotted."""
-    for fam, colour in _COLOURS.items():
-        label = FAMILY_LABELS[fam]
-        fam_rows = sorted((r for r in rows if r.part == part and r.family == fam), key=lambda r: r.bits_per_frame)
-        if not fam_rows:
-            continue
+    """One part: each curve held-out (solid) and in-sample (dashed), the baseline dotted."""
+    for label, colour, fam_rows in _series(rows, part):
         x = [r.bits_per_frame for r in fam_rows]
         ax.plot(x, [r.part_rmse_cm for r in fam_rows], "o-", color=colour, label=f"{label} held-out")
         ax.plot(x, [r.part_rmse_in_sample_cm for r in fam_rows], "s--", color=colour, alpha=0.6,
@@ -29,7 +44,7 @@ def _panel(ax, part: str, rows: Sequence[EvaluationRow]) -> None:
         if r.part == part and r.family == "baseline":
             ax.axhline(r.part_rmse_cm, color="grey", linestyle=":", label="training mean pose (0 bits), held-out")
     ax.set_title(f"{part} codecs")
-    ax.set_xlabel("bits per frame")
+    ax.set_xlabel("bits per frame (bits per second / 30)")
     ax.set_ylabel(f"{get_part(part).headline_label} (cm)")
     ax.set_xticks(sorted({r.bits_per_frame for r in rows if r.part == part and r.family != "baseline"}))
     ax.set_ylim(bottom=0)

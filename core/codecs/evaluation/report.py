@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from ...machine import machine_line
-from ...parts import get_part
+from ...parts import PARTS, get_part
 from ..registry import FAMILY_CLASSES
-from .figures import DataSummary, EvaluationReport, EvaluationRow, FamilyRatio
-from .findings import findings, fmt
+from .findings import findings, fmt, shortfalls, targets
+from .rows import DataSummary, EvaluationReport, EvaluationRow, FamilyRatio
 
 if TYPE_CHECKING:
     from ..training.dataset import Split
@@ -39,8 +39,11 @@ _DATA_LIMITS = {
 _COLUMNS = [
     "- mean-pose: not a codec but the zero-bit reference, every frame decoded as the training split's mean "
     "joint angles of the part.",
-    "- bits/frame = log2(k) or Q x log2(D), bits/s = bits/frame x the manifest's fps, both computed from the "
-    "bundle's manifest. The root orientation and translation are not coded (side information carried through).",
+    "- bits/s: the manifest's `bits_per_second`, else bits per latent (log2(k) or Q x log2(D)) x fps / frames per "
+    "latent; bits/frame = bits/s / fps, the per-frame equivalent, by which codecs are compared (an `rqvae4-B` "
+    "codes one latent of 4B bits per 4 frames: the bits per second of a B-bit per-frame codec). latent: bits of one "
+    "latent / frames it codes. The root orientation and translation are not coded (side information carried "
+    "through).",
     "- RMSE full pose: root-mean-square 3D distance over all 55 SMPL-X joints and all frames, original against "
     "decoded with the same root (forward kinematics on the default SMPL-X skeleton), cm. In-sample: the same on "
     "the training split (quantisation error); held-out: generalisation error.",
@@ -51,6 +54,14 @@ _COLUMNS = [
     "takes, decoded as % of original (below 100%: gestures shrink towards the cluster means).",
     "- Jerk ratio: mean |third derivative| of the part's points, decoded over original (body joints 1-21 in the "
     "root's frame; finger joints and tips in their wrist's frame); above 1 the decoded motion is jerkier.",
+    "- Rotation: the geodesic angle of R_orig^T R_decoded of every coded joint's local rotation (via quaternions), "
+    "in degrees, mean and 95th percentile over all frames x joints of the split; the worst joints are those of "
+    "largest mean. Unlike the position figures it sees twists of end joints (wrists, head, feet) about their "
+    "own bone, which move no joint position but do turn a rig's mesh.",
+    "- Velocity error: RMS over frames and points of the difference between decoded and original velocities "
+    "(forward differences at 30 fps) of the part's error points (`part_positions`: the part alone, each point "
+    "relative to its origin joint), cm/s.",
+    "- Expression RMSE (a part with expression coefficients only): RMSE of the coded coefficients.",
     "- Code usage: % of the codebook used by the held-out tokens; perplexity: exp(entropy) of their histogram "
     "(at most k or D); for RQ-VAE the mean over the Q quantizers, each in parentheses. Whole tokens: an "
     "RQ-VAE frame's Q indices read as one symbol of D^Q = 2^bits (for k-means the same as the code), so the "
@@ -65,38 +76,103 @@ def _per_q(values: Sequence[float], digits: int) -> str:
     return f"{mean} ({'/'.join(fmt(v, digits) for v in values)})"
 
 
+def _latent(r: EvaluationRow) -> str:
+    """'bits / frames' of one latent ('40 / 4'); '-' for the baseline."""
+    return "-" if r.family == "baseline" else f"{r.latent_bits:g} / {r.frames_per_latent}"
+
+
 def table(rows: Sequence[EvaluationRow]) -> list[str]:
     """The rate-distortion table, one markdown line per row (held-out figures, in-sample RMSE)."""
+    parts = _parts(rows)
     lines = [
-        "| codec | part | family | size | bits/frame | bits/s | RMSE full pose cm (held-out) | RMSE full pose cm (in-sample) "
-        "| Kabsch RMSE body cm | Kabsch RMSE hands cm | wrist hull % (left/right) | jerk ratio | code usage % | perplexity "
+        "| codec | part | family | size | bits/frame | bits/s | latent: bits / frames | RMSE full pose cm (held-out) "
+        "| RMSE full pose cm (in-sample) | " + " | ".join(f"Kabsch RMSE {p} cm" for p in parts)
+        + " | wrist hull % (left/right) | jerk ratio | code usage % | perplexity "
         "| whole tokens used % of 2^bits | whole-token perplexity |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in parts)
+        + " | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         h, i = r.held_out, r.in_sample
         lines.append(
             f"| {r.codec} | {r.part} | {FAMILY_LABELS.get(r.family, r.family)} | {r.size} | {r.bits_per_frame:g} | "
-            f"{r.bits_per_second:g} | **{fmt(h.rmse_cm)}** | {fmt(i.rmse_cm)} | {fmt(h.kabsch_body_cm)} | "
-            f"{fmt(h.kabsch_hands_cm)} | {fmt(h.wrist_hull_mean_pct, 1)} ({fmt(h.wrist_hull_pct[0], 1)}/"
+            f"{r.bits_per_second:g} | {_latent(r)} | **{fmt(h.rmse_cm)}** | {fmt(i.rmse_cm)} | "
+            + " | ".join(fmt(h.kabsch_cm(p)) for p in parts)
+            + f" | {fmt(h.wrist_hull_mean_pct, 1)} ({fmt(h.wrist_hull_pct[0], 1)}/"
             f"{fmt(h.wrist_hull_pct[1], 1)}) | {fmt(h.jerk_ratio)} | {_per_q(h.usage_pct, 1)} | "
             f"{_per_q(h.perplexity, 1)} | {fmt(h.token_usage_pct, 1)} | {fmt(h.token_perplexity, 1)} |"
         )
     return lines
 
 
-def _ratio_table(ratios: Sequence[FamilyRatio]) -> list[str]:
+def _parts(rows: Sequence[EvaluationRow]) -> list[str]:
+    """The registered parts that have rows, in registry order."""
+    return [p for p in PARTS if any(r.part == p for r in rows)]
+
+
+def _worst(figures, count: int = 3) -> str:
+    return ", ".join(f"{name} {fmt(deg, 1)}" for name, deg in figures.feature_figures.worst_joints(count)) or "n/a"
+
+
+def rotation_table(rows: Sequence[EvaluationRow]) -> list[str]:
+    """Per row: geodesic rotation error of the coded part's joints (mean, p95; held-out and
+    in-sample), its three worst joints held out, the velocity error, and the expression RMSE
+    where a part has expressions."""
+    expressions = any(get_part(r.part).expressions for r in rows)
     lines = [
-        "| part | bits/frame | figure | k-means cm | RQ-VAE cm | **k-means / RQ-VAE** | in-sample: k-means cm | RQ-VAE cm | ratio "
-        "| full-pose ratio | Kabsch ratio |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| codec | part | bits/s | rotation mean deg (held-out) | rotation p95 deg (held-out) | rotation mean deg "
+        "(in-sample) | rotation p95 deg (in-sample) | worst joints, mean deg (held-out) | velocity error cm/s "
+        "(held-out) | velocity error cm/s (in-sample) |" + (" expression RMSE (held-out) | (in-sample) |" if expressions else ""),
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |" + (" ---: | ---: |" if expressions else ""),
+    ]
+    for r in rows:
+        h, i = r.held_out, r.in_sample
+        line = (f"| {r.codec} | {r.part} | {r.bits_per_second:g} | **{fmt(h.rotation_mean_deg)}** | "
+                f"{fmt(h.rotation_p95_deg)} | {fmt(i.rotation_mean_deg)} | {fmt(i.rotation_p95_deg)} | {_worst(h)} | "
+                f"**{fmt(h.velocity_rmse_cm_s, 1)}** | {fmt(i.velocity_rmse_cm_s, 1)} |")
+        if expressions:
+            line += f" {fmt(h.expression_rmse, 3)} | {fmt(i.expression_rmse, 3)} |"
+        lines.append(line)
+    return lines
+
+
+def _ratio_table(ratios: Sequence[FamilyRatio], named: bool = False) -> list[str]:
+    """k-means / RQ-VAE of the position figures; named: a column naming the RQ-VAE."""
+    lines = [
+        "| part | bits/frame | bits/s |" + (" RQ-VAE |" if named else "") + " figure | k-means cm | RQ-VAE cm "
+        "| **k-means / RQ-VAE** | in-sample: k-means cm | RQ-VAE cm | ratio | full-pose ratio | Kabsch ratio |",
+        "| --- | ---: | ---: |" + (" --- |" if named else "") + " --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for q in ratios:
         lines.append(
-            f"| {q.part} | {q.bits_per_frame:g} | {get_part(q.part).headline_label} | {fmt(q.kmeans.part_rmse_cm)} | "
+            f"| {q.part} | {q.bits_per_frame:g} | {q.bits_per_second:g} |" + (f" {q.rqvae.codec} |" if named else "")
+            + f" {get_part(q.part).headline_label} | {fmt(q.kmeans.part_rmse_cm)} | "
             f"{fmt(q.rqvae.part_rmse_cm)} | **{fmt(q.ratio)}x** | {fmt(q.kmeans.part_rmse_in_sample_cm)} | "
             f"{fmt(q.rqvae.part_rmse_in_sample_cm)} | {fmt(q.in_sample_ratio)}x | {fmt(q.full_pose_ratio)}x | "
             f"{fmt(q.kabsch_ratio)}x |"
+        )
+    return lines
+
+
+def _rotation_ratio_table(ratios: Sequence[FamilyRatio], named: bool = False) -> list[str]:
+    """k-means / RQ-VAE of the geodesic rotation error (mean, p95) and of the velocity error."""
+    lines = [
+        "| part | bits/frame | bits/s |" + (" RQ-VAE |" if named else "") + " k-means deg | RQ-VAE deg "
+        "| **k-means / RQ-VAE** | p95: k-means deg | RQ-VAE deg | ratio | in-sample: k-means deg | RQ-VAE deg | ratio "
+        "| velocity: k-means cm/s | RQ-VAE cm/s | ratio |",
+        "| --- | ---: | ---: |" + (" --- |" if named else "") + " ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for q in ratios:
+        km, rq = q.kmeans, q.rqvae
+        lines.append(
+            f"| {q.part} | {q.bits_per_frame:g} | {q.bits_per_second:g} |" + (f" {rq.codec} |" if named else "")
+            + f" {fmt(km.held_out.rotation_mean_deg)} | {fmt(rq.held_out.rotation_mean_deg)} | "
+            f"**{fmt(q.rotation_ratio)}x** | {fmt(km.held_out.rotation_p95_deg)} | {fmt(rq.held_out.rotation_p95_deg)} | "
+            f"{fmt(q.rotation_p95_ratio)}x | {fmt(km.in_sample.rotation_mean_deg)} | "
+            f"{fmt(rq.in_sample.rotation_mean_deg)} | {fmt(q.in_sample_rotation_ratio)}x | "
+            f"{fmt(km.held_out.velocity_rmse_cm_s, 1)} | {fmt(rq.held_out.velocity_rmse_cm_s, 1)} | "
+            f"{fmt(q.velocity_ratio)}x |"
         )
     return lines
 
@@ -142,9 +218,30 @@ def _limits_section(data: Sequence[DataSummary]) -> list[str]:
     ]
 
 
+def _comparison_section(ratios: Sequence[FamilyRatio], best: Sequence[FamilyRatio]) -> list[str]:
+    """The seed's tables (per-frame RQ-VAE against k-means of the same bits per frame), then the
+    best RQ-VAE offered at each bitrate (per-frame or downsampled, equal bits per second)."""
+    if not (ratios or best):
+        return ["No bitrate has both families evaluated."]
+    lines = ["The seed's comparison: each per-frame RQ-VAE against the k-means of the same bits per frame.", "",
+             "Positions:", "", *_ratio_table(ratios), "", "Rotations (geodesic error of the coded joints) and "
+             "velocity:", "", *_rotation_ratio_table(ratios)] if ratios else []
+    if best:
+        lines += ["", "### The best RQ-VAE offered at each bitrate against k-means (equal bits per second)", "",
+                  "Per bitrate, the RQ-VAE (per-frame, or one latent per several frames with as many bits per second) "
+                  "of the lowest held-out figure.", "", "Positions:", "", *_ratio_table(best, named=True), "",
+                  "Rotations and velocity:", "", *_rotation_ratio_table(best, named=True), "", *shortfalls(best)]
+    return lines
+
+
 def render_markdown(rows, data, ratios, split: "Split", command: str, data_dirs, plot: Path | None, out: Path,
-                    seconds: float) -> str:
-    """The report's markdown: command, data, table, RQ-VAE vs k-means, findings, definitions."""
+                    seconds: float, best: Sequence[FamilyRatio] | None = None) -> str:
+    """The report's markdown: command, data, tables, RQ-VAE vs k-means, findings, definitions.
+    best: k-means against the best RQ-VAE at each bitrate (rows.best_family_ratios; None:
+    computed from the rows)."""
+    from .rows import best_family_ratios
+
+    best = best_family_ratios(rows) if best is None else best
     lines = [
         "# Codec rate-distortion",
         "",
@@ -159,11 +256,13 @@ def render_markdown(rows, data, ratios, split: "Split", command: str, data_dirs,
         *_data_section(data, split, data_dirs),
         "", "## Rate and distortion (held-out split unless marked in-sample)", "",
         *table(rows),
+        "", "## Rotations and velocity (the coded part's joints; held-out split unless marked in-sample)", "",
+        *rotation_table(rows),
     ]
     if plot is not None:
         lines += ["", f"![RMSE against bits per frame]({os.path.relpath(plot, out.parent)})"]
-    lines += ["", "## RQ-VAE against k-means, per bitrate", ""]
-    lines += _ratio_table(ratios) if ratios else ["No bitrate has both families evaluated."]
+    lines += ["", "## RQ-VAE against k-means, per bitrate", "", *_comparison_section(ratios, best)]
+    lines += ["", "## Targets", "", *targets(rows)]
     lines += ["", "## Held-out full-pose RMSE (cm) per source folder", "", *_source_table(rows)]
     lines += ["", "## Findings (computed from the figures above)", "", *findings(rows, data, ratios)]
     lines += ["", "## What the data can and cannot say", "", *_limits_section(data)]

@@ -7,6 +7,7 @@ markdown report and the plot.
 
 from __future__ import annotations
 
+import inspect
 import os
 import shlex
 import sys
@@ -22,7 +23,8 @@ from ...errors import MotionTokensError
 from ...formats.atomic import write_atomically
 from ...parts import PARTS
 from ..base import Codec
-from ..features import part_features, with_part_features
+from ..bundle import bits_per_frame
+from ..features import CODEC_FPS, part_features, part_positions, with_part_features
 from ..registry import MODELS_DIR, CodecInfo, available_codecs, load_codec
 from ..training.dataset import (
     MotionTake,
@@ -32,16 +34,8 @@ from ..training.dataset import (
     read_takes,
     split_takes,
 )
-from .figures import (
-    DataSummary,
-    EvaluationReport,
-    EvaluationRow,
-    Points,
-    SplitFigures,
-    Sums,
-    family_ratios,
-    split_figures,
-)
+from .figures import Points, SplitFigures, Sums, split_figures
+from .rows import DataSummary, EvaluationReport, EvaluationRow, best_family_ratios, family_ratios
 from .plot import write_plot
 from .report import render_markdown
 
@@ -68,9 +62,58 @@ class MeanPoseBaseline:
         """(T, F) features -> (T,) zeros."""
         return np.zeros(len(features), dtype=np.int64)
 
-    def decode(self, tokens) -> np.ndarray:
-        """(T,) tokens -> (T, F) the mean pose in every frame."""
-        return np.repeat(self.mean[None, :], len(tokens), axis=0)
+    def decode(self, tokens, num_frames: int | None = None) -> np.ndarray:
+        """(T,) tokens -> (T, F) the mean pose in every frame (num_frames: T, default len(tokens))."""
+        return np.repeat(self.mean[None, :], len(tokens) if num_frames is None else num_frames, axis=0)
+
+
+def _decode_takes_num_frames(codec) -> bool:
+    """Whether `codec.decode` accepts `num_frames` (codecs whose latents span several frames)."""
+    try:
+        return "num_frames" in inspect.signature(codec.decode).parameters
+    except (TypeError, ValueError):  # a builtin or C callable without a signature
+        return False
+
+
+def decode_frames(codec, tokens, num_frames: int) -> np.ndarray:
+    """(num_frames, F) features decoded from `tokens`, for codecs of any frames per latent.
+
+    A codec whose decode takes `num_frames` (one latent per several frames: the last latent's
+    padding is trimmed there) is asked for exactly that many frames; one without it (per-frame
+    codecs, or downsampled ones from before `num_frames` existed) decodes its
+    len(tokens) x frames_per_latent frames, trimmed here. MotionTokensError when the decoded
+    motion is shorter than num_frames (the tokens do not cover the take).
+    """
+    if _decode_takes_num_frames(codec):
+        decoded = np.asarray(codec.decode(tokens, num_frames=num_frames))
+    else:
+        decoded = np.asarray(codec.decode(tokens))
+    if len(decoded) < num_frames:
+        raise MotionTokensError(
+            f"codec {codec.name} ({codec.part}) decoded {len(decoded)} frames from {len(tokens)} tokens, "
+            f"expected {num_frames}"
+        )
+    return decoded[:num_frames]
+
+
+def codec_rate(codec) -> tuple[int, float, float]:
+    """(frames per latent, bits per latent, bits per second) of a codec or the baseline.
+
+    From the manifest where it says: `frames_per_latent` (default 1, or the codec's own
+    attribute) and `bits_per_second` (default bits per latent x fps / frames per latent). Bits
+    per latent are the bundle formula of the size fields (log2 k or Q log2 D), whatever the
+    codec's `bits_per_frame` property means.
+    """
+    manifest = getattr(codec, "manifest", None)
+    if manifest is None:  # the baseline
+        return 1, float(codec.bits_per_frame), float(codec.bits_per_second)
+    fpl = int(manifest.get("frames_per_latent", getattr(codec, "frames_per_latent", 1)))
+    try:
+        latent_bits = bits_per_frame(manifest)
+    except KeyError:
+        latent_bits = float(codec.bits_per_frame) * fpl
+    bps = float(manifest.get("bits_per_second", latent_bits * float(manifest.get("fps", CODEC_FPS)) / fpl))
+    return fpl, latent_bits, bps
 
 
 def default_plot_path(out: str | os.PathLike) -> Path:
@@ -128,16 +171,43 @@ def _torch_single_threaded():
         torch.set_num_threads(threads)
 
 
+@dataclass(frozen=True)
+class _Original:
+    """One take as the metrics see it before coding: its Points, and per part its features
+    and their part_positions (computed once, for every codec of the part)."""
+
+    points: Points
+    features: dict
+    positions: dict
+
+    @classmethod
+    def of(cls, take: MotionTake) -> "_Original":
+        return cls(Points.of(take.motion), {}, {})
+
+    def part(self, take: MotionTake, part: str) -> tuple[np.ndarray, np.ndarray]:
+        """(T, F) features and (T, P, 3) part_positions of `part`."""
+        if part not in self.features:
+            self.features[part] = part_features(take.motion, part)
+            self.positions[part] = part_positions(self.features[part], part)
+        return self.features[part], self.positions[part]
+
+
 def _evaluate_split(codec: Codec | MeanPoseBaseline, takes: Sequence[MotionTake], originals: dict,
                     codebook: int) -> SplitFigures:
-    """The figures of `codec` on the takes; originals: take name -> its original Points."""
+    """The figures of `codec` on the takes; originals: take name -> its original Points (or an
+    _Original, which also keeps each part's features and positions across codecs)."""
     s = Sums()
     with _torch_single_threaded():
         for take in takes:
-            features = part_features(take.motion, codec.part)
+            orig = originals[take.name]
+            if isinstance(orig, Points):
+                orig = _Original(orig, {}, {})
+            features, positions = orig.part(take, codec.part)
             tokens = codec.encode(features)
-            decoded = with_part_features(take.motion, codec.part, codec.decode(tokens))
-            s.add(originals[take.name], Points.of(decoded), codec.part, take.motion.fps, tokens, take.source)
+            dec_features = decode_frames(codec, tokens, len(features))
+            decoded = with_part_features(take.motion, codec.part, dec_features)
+            s.add(orig.points, Points.of(decoded), codec.part, take.motion.fps, tokens, take.source)
+            s.add_features(codec.part, features, dec_features, take.motion.fps, positions)
     return split_figures(s, len(takes), codebook)
 
 
@@ -177,18 +247,22 @@ def _part_codecs(part: str, infos: Sequence[CodecInfo], mean_features: np.ndarra
 
 def _evaluate_part(part: str, infos, takes: _PartTakes, say) -> list[EvaluationRow]:
     rows = []
-    originals = {t.name: Points.of(t.motion) for t in takes.held + takes.train}
+    originals = {t.name: _Original.of(t) for t in takes.held + takes.train}
     t0 = time.perf_counter()
     for codec, size, codebook in _part_codecs(part, infos, takes.mean_features):
         held = _evaluate_split(codec, takes.held, originals, codebook)
         train = _evaluate_split(codec, takes.train, originals, codebook) if takes.train else held
+        fpl, latent_bits, bps = codec_rate(codec)
+        fps = float(getattr(codec, "fps", CODEC_FPS))
         rows.append(EvaluationRow(
             codec=codec.name, part=part, family=codec.family, size=size, codebook_size=codebook,
-            bits_per_frame=codec.bits_per_frame, bits_per_second=codec.bits_per_second,
+            bits_per_frame=bps / fps if fpl != 1 else float(codec.bits_per_frame), bits_per_second=bps,
             held_out=held, in_sample=train, training=dict(getattr(codec, "manifest", {}).get("training", {})),
+            frames_per_latent=fpl, bits_per_latent=latent_bits,
         ))
         say(f"  {codec.name}-{part}: held-out RMSE {held.rmse_cm:.2f} cm (in-sample {train.rmse_cm:.2f}), "
-            f"Kabsch body {held.kabsch_body_cm:.2f}, hands {held.kabsch_hands_cm:.2f} cm "
+            f"Kabsch {part} {held.kabsch_cm(part):.2f} cm, rotation {held.rotation_mean_deg:.2f} deg "
+            f"(p95 {held.rotation_p95_deg:.2f}), velocity {held.velocity_rmse_cm_s:.1f} cm/s "
             f"[{time.perf_counter() - t0:.1f} s]")
         t0 = time.perf_counter()
     return rows
@@ -235,10 +309,10 @@ def evaluate_codecs(
         say(f"{part}: {d.held_out_takes} held-out takes ({d.held_out_frames} frames), {d.train_takes} training takes "
             f"({d.train_frames} frames)")
         rows += _evaluate_part(part, part_infos, takes, say)
-    ratios = family_ratios(rows)
+    ratios, best = family_ratios(rows), best_family_ratios(rows)
     seconds = time.perf_counter() - started
     made_plot = write_plot(plot, rows)
-    markdown = render_markdown(rows, data, ratios, split, command, data_dirs, made_plot, out, seconds)
+    markdown = render_markdown(rows, data, ratios, split, command, data_dirs, made_plot, out, seconds, best=best)
     write_atomically(out, lambda f: f.write(markdown.encode("utf-8")))
     say(f"wrote {out} and {made_plot}")
-    return EvaluationReport(tuple(rows), tuple(data), tuple(ratios), markdown, out, made_plot, seconds)
+    return EvaluationReport(tuple(rows), tuple(data), tuple(ratios), markdown, out, made_plot, seconds, tuple(best))
