@@ -20,7 +20,7 @@ import pytest
 from motion_tokens.cli import main
 from motion_tokens.core.codecs.bundle import write_bundle
 from motion_tokens.core.codecs.features import part_features
-from motion_tokens.core.codecs.registry import MODELS_DIR
+from motion_tokens.core.codecs.registry import MODELS_DIR, installed_parts
 from motion_tokens.core.formats import read_bvh, read_motion, read_smplx_npz
 from motion_tokens.core.retarget import read_smplx_motion
 
@@ -28,8 +28,15 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo" / "beat2_excerpt.npz"
 BANDAI = REPO / "demo" / "bandai_excerpt.bvh"
 SHIPPED_NAMES = [f"{family}-{bits}" for family in ("kmeans", "rqvae") for bits in (6, 9, 10, 12)]
-# Columns of `poses` that no codec codes: root orientation, jaw and eyes.
-UNCODED = np.r_[0:3, 66:75]
+#: The shipped codec bundles, from the folders themselves: (name, part).
+SHIPPED_BUNDLES = {tuple(p.name.rsplit("-", 1)) for p in MODELS_DIR.iterdir()
+                   if (p / "manifest.json").is_file() and json.loads((p / "manifest.json").read_text()).get("kind", "codec") == "codec"}
+
+
+def uncoded_columns(parts) -> np.ndarray:
+    """Columns of `poses` that no codec of `parts` codes: root orientation and eyes, and the jaw
+    unless the face is coded."""
+    return np.r_[0:3, 69:75] if "face" in parts else np.r_[0:3, 66:75]
 
 
 def cli(*args):
@@ -108,8 +115,9 @@ def check_tokens_file(path: Path, models: Path, name: str, source: Path = DEMO):
     source_data = load(source)
     T = len(source_data["poses"])
     assert data["poses"].shape == (T, 165) and float(data["token_fps"]) == 30.0
-    assert str(data["codec"]) == f"{name}-body {name}-hands"
-    for part in ("body", "hands"):
+    parts = installed_parts(name, models)
+    assert str(data["codec"]) == " ".join(f"{name}-{part}" for part in parts)
+    for part in parts:
         m = manifest(models, f"{name}-{part}")
         tokens = data[f"tokens_{part}"]
         assert np.issubdtype(tokens.dtype, np.integer)
@@ -117,7 +125,8 @@ def check_tokens_file(path: Path, models: Path, name: str, source: Path = DEMO):
             assert tokens.shape == (T,) and 0 <= tokens.min() and tokens.max() < m["k"]
         else:
             assert tokens.shape == (T, m["Q"]) and 0 <= tokens.min() and tokens.max() < m["D"]
-    np.testing.assert_allclose(data["poses"][:, UNCODED], source_data["poses"][:, UNCODED], atol=1e-5)
+    uncoded = uncoded_columns(parts)
+    np.testing.assert_allclose(data["poses"][:, uncoded], source_data["poses"][:, uncoded], atol=1e-5)
     np.testing.assert_allclose(data["trans"], source_data["trans"], atol=1e-6)
     return data
 
@@ -187,12 +196,13 @@ def test_encode_and_decode_in_a_fresh_process_and_to_bvh(tiny, tmp_path):
 
 # --- the shipped bundles --------------------------------------------------------------------
 
-def test_codecs_lists_the_16_shipped_bundles():
+def test_codecs_lists_every_shipped_bundle():
     code, out, err = cli("codecs")
     assert code == 0, err
     rows = [line.split() for line in out.splitlines() if re.match(r"^(kmeans|rqvae)-\d+ ", line)]
-    assert len(rows) == 16
-    assert {(r[0], r[1]) for r in rows} == {(n, p) for n in SHIPPED_NAMES for p in ("body", "hands")}
+    assert {(n, p) for n in SHIPPED_NAMES for p in ("body", "hands")} <= SHIPPED_BUNDLES  # at least these ship
+    assert len(rows) == len(SHIPPED_BUNDLES)
+    assert {(r[0], r[1]) for r in rows} == SHIPPED_BUNDLES
     for name, part, family, bits, bits_per_second, size, *_ in rows:
         m = manifest(MODELS_DIR, f"{name}-{part}")
         assert family == name.split("-")[0] == m["family"]
@@ -205,8 +215,9 @@ def test_codecs_lists_the_16_shipped_bundles():
 def test_shipped_codec_encodes_and_decodes_the_excerpt(name, tmp_path, capsys):
     tokens = tmp_path / "tokens.npz"
     assert main(["encode", str(DEMO), "--codec", name, "--out", str(tokens)]) == 0
-    rmse = dict(re.findall(r"(body|hands): .* RMSE (\d+\.\d+) cm", capsys.readouterr().out))
-    assert set(rmse) == {"body", "hands"}
+    parts = installed_parts(name)
+    rmse = dict(re.findall(r"(body|hands|face): .* RMSE (\d+\.\d+) cm", capsys.readouterr().out))
+    assert set(rmse) == set(parts)
     check_tokens_file(tokens, MODELS_DIR, name)
     decoded_path = tmp_path / "decoded.npz"
     assert main(["decode", str(tokens), "--out", str(decoded_path)]) == 0
@@ -217,7 +228,7 @@ def test_shipped_codec_encodes_and_decodes_the_excerpt(name, tmp_path, capsys):
     import codec_figures
 
     source = read_motion(DEMO)
-    for part in ("body", "hands"):
+    for part in parts:
         measured = codec_figures.rmse_cm(part_features(source, part), part_features(decoded, part), part)
         assert float(rmse[part]) == pytest.approx(measured, abs=0.006), part
 
