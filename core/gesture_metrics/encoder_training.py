@@ -23,7 +23,7 @@ from .encoder import LAYERS, NUM_INPUTS, WINDOW, windows
 
 HIDDEN = 64
 LATENT = 32
-EPOCHS = 25
+EPOCHS = 40
 BATCH = 64
 LEARNING_RATE = 1e-3
 BANDAI_STRIDE = 8
@@ -109,7 +109,7 @@ def train_encoder(arrays, strides, seed: int = 0, epochs: int = EPOCHS,
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                total += float(loss) * len(x)
+                total += float(loss.detach()) * len(x)
             loss_value = total / len(data)
             if progress is not None:
                 progress(f"epoch {epoch + 1}/{epochs}: loss {loss_value:.4f}")
