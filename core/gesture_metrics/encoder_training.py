@@ -81,9 +81,10 @@ def _loss(recon, x):
 
 
 def train_encoder(arrays, strides, seed: int = 0, epochs: int = EPOCHS,
-                  progress: Callable[[str], None] | None = None) -> tuple[dict[str, np.ndarray], dict]:
+                  progress: Callable[[str], None] | None = None, held_out=()) -> tuple[dict[str, np.ndarray], dict]:
     """Fit the autoencoder on (T_i, F) encoder-input arrays; (the encoder's tensors for the
-    bundle, a training log: windows, epochs, final loss, seconds)."""
+    bundle, a training log: windows, epochs, final loss, the loss on `held_out` arrays'
+    non-overlapping windows (None without any), seconds)."""
     import torch
 
     started = time.perf_counter()
@@ -113,14 +114,27 @@ def train_encoder(arrays, strides, seed: int = 0, epochs: int = EPOCHS,
             loss_value = total / len(data)
             if progress is not None:
                 progress(f"epoch {epoch + 1}/{epochs}: loss {loss_value:.4f}")
+        held_loss = _held_out(encoder, decoder, held_out, mean, std)
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(False)
     tensors = {k: v.detach().numpy().astype(np.float32) for k, v in encoder.state_dict().items()}
     tensors.update(mean=mean, std=std)
     log = {"windows": int(len(data)), "epochs": epochs, "batch": BATCH, "learning_rate": LEARNING_RATE,
-           "final_loss": round(loss_value, 5), "seconds": round(time.perf_counter() - started, 1)}
+           "final_loss": round(loss_value, 5), "held_out_loss": held_loss, "seconds": round(time.perf_counter() - started, 1)}
     return tensors, log
+
+
+def _held_out(encoder, decoder, arrays, mean, std) -> float | None:
+    import torch
+
+    cut = [windows(a, WINDOW, WINDOW) for a in arrays]
+    cut = [w for w in cut if len(w)]
+    if not cut:
+        return None
+    x = torch.from_numpy(np.ascontiguousarray(((np.concatenate(cut) - mean) / std).transpose(0, 2, 1)))
+    with torch.no_grad():
+        return round(float(_loss(decoder(encoder(x)), x)), 5)
 
 
 def torch_encode(tensors: dict[str, np.ndarray], batch) -> np.ndarray:
