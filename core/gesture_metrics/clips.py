@@ -159,4 +159,6 @@ def codec_reconstruction(codec: str, decoded: dict[str, Motion]) -> Method:
         m = decoded[clip.block]
         return replace(m.frames(clip.start, clip.start + clip.num_frames), name=f"{clip.name} via {codec}")
 
-    return Method(f"ground truth via {codec}", make, note=f"the ground truth encoded and decoded by {codec}")
+    return Method(f"ground truth via {codec}", make, note=f"the ground truth encoded and decoded by {codec}; a codec that holds a pose "
+                  "for several frames and then jumps has zero-speed plateaus, not strict speed minima (BA 0, no "
+                  "velocity alignment), and a high jerk")

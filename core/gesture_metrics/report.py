@@ -63,7 +63,7 @@ def _reading_notes(clips: dict[str, int]) -> list[str]:
         f"- **Weak statistics.** Clips are {CLIP_SECONDS:g} s every {HOP_SECONDS:g} s; the held-out block gives "
         f"{held} clips (overlapping: about 16 s of distinct motion of one speaker in one session, within-take, so "
         "optimistic). FGD there rests on a few hundred 32-dimensional latent frames (8 per 32-frame window, 3 windows a "
-        "clip) and is biased upwards by so few samples; differences of a few tenths between rows are noise. The "
+        "clip) and is biased upwards by so few samples. The shifted ground truth (the same block's motion, other clips) shows the noise floor: differences of that order between rows mean nothing. The "
         "in-sample block (the generator's and encoder's training frames) is reported beside it with more clips.",
         "- **FGD** (Frechet distance of motion-encoder features, core/gesture_metrics/fgd.py): against the ground-truth "
         "clips of the same block, so the ground truth scores 0 by construction; lower is closer. Stochastic methods: "

@@ -85,7 +85,10 @@ class PairSync:
 
 
 def pair_synchrony(a, b, fps: float, max_lag_s: float = MAX_LAG, sigma: float = SIGMA) -> PairSync:
-    """The synchrony figures of two (T,) speed signals at `fps`."""
+    """The synchrony figures of two (T,) speed signals at `fps`; all NaN when either is
+    constant (a still part: there is nothing to correlate)."""
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return PairSync(float("nan"), float("nan"), float("nan"))
     r, k = lagged_correlation(a, b, int(round(max_lag_s * fps)))
     ta, tb = _minima(np.asarray(a, np.float64)) / fps, _minima(np.asarray(b, np.float64)) / fps
     both = [gaussian_hit_rate(ta, tb, sigma), gaussian_hit_rate(tb, ta, sigma)]
