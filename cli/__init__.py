@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..core.errors import MotionTokensError
 from . import codecs, motion
+from . import evaluate_speech as speech_evaluation
 
 PROG = "motion-tokens"
 EXIT_BAD_INPUT = 2
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     motion.add_commands(commands)
     codecs.add_commands(commands)
+    speech_evaluation.add_commands(commands)  # train-motion-encoder, evaluate-speech
     return parser
 
 
