@@ -1,0 +1,119 @@
+"""The speech a sound strip plays: its timing on the timeline and its samples, decoded with
+Blender's own audio library (`aud`), so the extension needs no soundfile or librosa wheels.
+
+Timing (all at the scene's rate, `scene.render.fps / fps_base`):
+- the strip shows frames `frame_final_start` .. `frame_final_end` (exclusive), so it covers
+  `frame_final_duration` frames;
+- the file's content at `frame_final_start` lies `(frame_final_start - frame_start) / fps`
+  seconds into the strip's own content (what `frame_offset_start` and dragging the left
+  handle trim off), plus the sound's own `sound_offset` (seconds; a positive offset skips
+  that much of the file, as Blender's playback does: Audaspace's seek = skipped frames / fps
+  + sound offset).
+So the samples used are those from `skip = trimmed / fps + sound_offset` seconds on, for
+`duration / fps` seconds; where the file ends before the strip does (a strip's end dragged
+past the sound, a hold), the rest is silence, said in a warning.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.errors import CorruptFileError, MissingFileError, MotionTokensError, require_file
+from . import compat
+from .actions import scene_fps
+
+#: The rate speech is decoded at (core.audio works at 16 kHz).
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class StripTiming:
+    """Where a sound strip's speech lies. name: the strip's; filepath: the sound file
+    (absolute); frame_start: the first frame it shows; num_frames: how many it shows (at
+    `fps`, the scene's rate); skip_seconds: where in the file the shown part begins."""
+
+    name: str
+    filepath: str
+    frame_start: int
+    num_frames: int
+    fps: float
+    skip_seconds: float
+
+    @property
+    def seconds(self) -> float:
+        """How long the strip plays, in seconds."""
+        return self.num_frames / self.fps
+
+
+@dataclass
+class StripSpeech:
+    """The mono samples (N,) float32 at `sample_rate` a strip plays, N = round(seconds x
+    rate), its timing, and what the user should know (silence padded at the end)."""
+
+    timing: StripTiming
+    samples: np.ndarray
+    sample_rate: int = SAMPLE_RATE
+    warnings: list[str] = field(default_factory=list)
+
+
+def strip_timing(strip, scene) -> StripTiming:
+    """The StripTiming of the sound strip `strip` in `scene` (module docstring);
+    MotionTokensError for a strip that is not a sound strip or has no sound."""
+    import bpy
+
+    if strip.type != "SOUND" or strip.sound is None:
+        raise MotionTokensError(f"strip {strip.name!r} is not a sound strip with a sound: select sound strips")
+    sound = strip.sound
+    path = os.path.normpath(bpy.path.abspath(sound.filepath, library=sound.library))
+    fps = scene_fps(scene)
+    trimmed = float(strip.frame_final_start - strip.frame_start)
+    return StripTiming(strip.name, path, int(strip.frame_final_start), int(strip.frame_final_duration), fps,
+                       trimmed / fps + float(getattr(strip, "sound_offset", 0.0)))
+
+
+def selected_sound_strips(scene) -> list:
+    """The selected sound strips of `scene` (inside meta strips too), by channel, start, name."""
+    strips = [s for s in compat.sequence_strips(scene, include_meta_contents=True)
+              if s.type == "SOUND" and compat.strip_selected(s)]
+    return sorted(strips, key=lambda s: (s.channel, s.frame_final_start, s.name))
+
+
+def decode_file(path: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """(N,) float32 mono samples of the sound file at `path`, resampled to `sample_rate` by
+    Audaspace. MissingFileError / CorruptFileError naming the file; MotionTokensError where
+    this Blender is built without Audaspace (the PyPI bpy 4.2 wheel)."""
+    require_file(path)
+    try:
+        import aud
+    except ImportError:
+        raise MotionTokensError(f"{path}: this Blender has no audio library (aud): it cannot read sound files") from None
+    try:
+        data = aud.Sound(path).resample(sample_rate, False).rechannel(1).data()
+    except Exception as exc:  # aud raises its own error types for files it cannot decode
+        raise CorruptFileError(path, f"Blender cannot decode it as sound ({exc})") from None
+    samples = np.asarray(data, dtype=np.float32).reshape(-1)
+    if samples.size == 0:
+        raise CorruptFileError(path, "holds no audio samples")
+    return samples
+
+
+def strip_speech(timing: StripTiming, sample_rate: int = SAMPLE_RATE) -> StripSpeech:
+    """The samples the strip plays (module docstring): round(seconds x rate) of them."""
+    if not os.path.exists(timing.filepath):
+        raise MissingFileError(timing.filepath, f"the sound of strip {timing.name!r} is missing: relink it")
+    samples = decode_file(timing.filepath, sample_rate)
+    start = int(round(timing.skip_seconds * sample_rate))
+    count = int(round(timing.seconds * sample_rate))
+    out = np.zeros(count, dtype=np.float32)
+    lo, hi = max(start, 0), min(start + count, len(samples))
+    if hi > lo:
+        out[lo - start : hi - start] = samples[lo:hi]
+    warnings = []
+    silent = count - max(hi - lo, 0)
+    if silent > 0:
+        warnings.append(f"strip {timing.name!r} plays {silent / sample_rate:.2f} s beyond its sound file "
+                        f"{os.path.basename(timing.filepath)}: taken as silence")
+    return StripSpeech(timing, out, sample_rate, warnings)
