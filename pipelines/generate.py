@@ -28,7 +28,6 @@ from ..core.audio import Speech, num_feature_frames, read_speech, speech_feature
 from ..core.codecs.coding import codebook_record, codec_label, decode_parts_steps, load_codecs
 from ..core.errors import MotionTokensError, OptionError, OutputError
 from ..core.formats.tokens import Codebook, write_tokens_file
-from ..core.generate import load_generator
 from ..core.limits import check_range, check_seed
 from ..core.motion import Motion
 from ..core.paths import MODELS_DIR
@@ -189,6 +188,7 @@ def generate_steps(options: GenerateOptions, sink) -> Steps:
     options.check()
     sink.check(list(options.inputs))
     folder = resolve_generator(options.generator, options.models_dir)
+    from ..core.generate import load_generator  # the numpy inference (no torch)
     total = _UNITS * len(options.inputs)
     yield Progress(0, total, f"loading the generator {folder.name}")
     generator = load_generator(folder)

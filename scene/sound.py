@@ -21,12 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.errors import CorruptFileError, MissingFileError, MotionTokensError, require_file
+from ..core.audio import Speech, read_speech
+from ..core.errors import MissingFileError, MotionTokensError
 from . import compat
 from .actions import scene_fps
-
-#: The rate speech is decoded at (core.audio works at 16 kHz).
-SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -50,12 +48,11 @@ class StripTiming:
 
 @dataclass
 class StripSpeech:
-    """The mono samples (N,) float32 at `sample_rate` a strip plays, N = round(seconds x
-    rate), its timing, and what the user should know (silence padded at the end)."""
+    """What a strip plays: its timing, the speech (core.audio.Speech, 16 kHz mono, named
+    after the strip) and what the user should know (silence padded at the end)."""
 
     timing: StripTiming
-    samples: np.ndarray
-    sample_rate: int = SAMPLE_RATE
+    speech: Speech
     warnings: list[str] = field(default_factory=list)
 
 
@@ -81,39 +78,25 @@ def selected_sound_strips(scene) -> list:
     return sorted(strips, key=lambda s: (s.channel, s.frame_final_start, s.name))
 
 
-def decode_file(path: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """(N,) float32 mono samples of the sound file at `path`, resampled to `sample_rate` by
-    Audaspace. MissingFileError / CorruptFileError naming the file; MotionTokensError where
-    this Blender is built without Audaspace (the PyPI bpy 4.2 wheel)."""
-    require_file(path)
-    try:
-        import aud
-    except ImportError:
-        raise MotionTokensError(f"{path}: this Blender has no audio library (aud): it cannot read sound files") from None
-    try:
-        data = aud.Sound(path).resample(sample_rate, False).rechannel(1).data()
-    except Exception as exc:  # aud raises its own error types for files it cannot decode
-        raise CorruptFileError(path, f"Blender cannot decode it as sound ({exc})") from None
-    samples = np.asarray(data, dtype=np.float32).reshape(-1)
-    if samples.size == 0:
-        raise CorruptFileError(path, "holds no audio samples")
-    return samples
-
-
-def strip_speech(timing: StripTiming, sample_rate: int = SAMPLE_RATE) -> StripSpeech:
-    """The samples the strip plays (module docstring): round(seconds x rate) of them."""
+def strip_speech(timing: StripTiming) -> StripSpeech:
+    """The speech the strip plays (module docstring), decoded by Blender's aud (what the strip
+    plays) at 16 kHz: round(seconds x 16000) samples, checked as core.audio checks any speech
+    (too short, silent: AudioContentError naming the file and the strip). MissingFileError
+    for a sound file that is gone; CorruptFileError for one aud cannot decode."""
     if not os.path.exists(timing.filepath):
         raise MissingFileError(timing.filepath, f"the sound of strip {timing.name!r} is missing: relink it")
-    samples = decode_file(timing.filepath, sample_rate)
-    start = int(round(timing.skip_seconds * sample_rate))
-    count = int(round(timing.seconds * sample_rate))
+    whole = read_speech(timing.filepath, backend="aud")
+    rate = whole.sample_rate
+    start = int(round(timing.skip_seconds * rate))
+    count = int(round(timing.seconds * rate))
     out = np.zeros(count, dtype=np.float32)
-    lo, hi = max(start, 0), min(start + count, len(samples))
+    lo, hi = max(start, 0), min(start + count, len(whole.samples))
     if hi > lo:
-        out[lo - start : hi - start] = samples[lo:hi]
+        out[lo - start : hi - start] = whole.samples[lo:hi]
     warnings = []
     silent = count - max(hi - lo, 0)
     if silent > 0:
-        warnings.append(f"strip {timing.name!r} plays {silent / sample_rate:.2f} s beyond its sound file "
+        warnings.append(f"strip {timing.name!r} plays {silent / rate:.2f} s beyond its sound file "
                         f"{os.path.basename(timing.filepath)}: taken as silence")
-    return StripSpeech(timing, out, sample_rate, warnings)
+    speech = Speech.from_samples(out, rate, timing.name, f"{timing.filepath} (strip {timing.name!r})")
+    return StripSpeech(timing, speech, warnings)
