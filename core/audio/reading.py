@@ -165,12 +165,13 @@ def _importable(module: str) -> bool:
 
 
 def _as_float(array: np.ndarray) -> np.ndarray:
-    """Integer PCM scaled to [-1, 1) (as soundfile does); floats as float32."""
-    if array.dtype.kind in "iu":
-        info = np.iinfo(array.dtype)
-        scale = float(info.max) + 1.0
-        centre = 0.0 if array.dtype.kind == "i" else scale / 2
-        return ((array.astype(np.float64) - centre) / (scale if array.dtype.kind == "i" else scale / 2)).astype(np.float32)
+    """Integer PCM scaled to [-1, 1) as soundfile scales it (int16 / 32768; unsigned bytes
+    centred on 128); floats as float32."""
+    if array.dtype.kind == "i":
+        return (array / (float(np.iinfo(array.dtype).max) + 1.0)).astype(np.float32)
+    if array.dtype.kind == "u":
+        half = (float(np.iinfo(array.dtype).max) + 1.0) / 2
+        return ((array - half) / half).astype(np.float32)
     return array.astype(np.float32, copy=False)
 
 
