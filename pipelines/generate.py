@@ -26,7 +26,7 @@ import numpy as np
 
 from ..core.audio import Speech, num_feature_frames, read_speech, speech_features
 from ..core.codecs.coding import codebook_record, codec_label, decode_parts_steps, load_codecs
-from ..core.errors import MotionTokensError, OptionError, OutputError
+from ..core.errors import MotionTokensError, OptionError, OutputError, require_file
 from ..core.formats.tokens import Codebook, write_tokens_file
 from ..core.limits import check_range, check_seed
 from ..core.motion import Motion
@@ -102,8 +102,8 @@ class Generated:
 
     @property
     def generator_sha256(self) -> str:
-        bundle = getattr(self.generator, "bundle", None)
-        return str(getattr(bundle, "weights_sha256", "") or "")
+        """The sha256 of the generator bundle's weights (its manifest's verified `files`)."""
+        return str(self.generator.manifest.get("files", {}).get("weights.safetensors", ""))
 
 
 @dataclass
@@ -142,6 +142,12 @@ def rest_template(num_frames: int, name: str) -> Motion:
     return Motion(skeleton, 30.0, rotations, np.zeros((num_frames, 3)),
                   expressions=np.zeros((num_frames, EXPRESSION_WIDTH)), betas=np.zeros(300), name=name,
                   gender="neutral")
+
+
+def codec_names(generator) -> dict[str, str]:
+    """part -> codec name ('kmeans-10') of the generator's codec bundles ('kmeans-10-body')."""
+    return {part: name[: -len(part) - 1] if name.endswith(f"-{part}") else name
+            for part, name in generator.codec_names.items()}
 
 
 def _speech(source) -> Speech:
@@ -186,13 +192,16 @@ def generate_steps(options: GenerateOptions, sink) -> Steps:
     MotionTokensError, or closing the steps part-way, calls the sink's `discard()` so nothing
     half-made is left; the GenerateResult."""
     options.check()
+    for source in options.inputs:  # every file there before any is read or written
+        if not isinstance(source, Speech):
+            require_file(source)
     sink.check(list(options.inputs))
     folder = resolve_generator(options.generator, options.models_dir)
     from ..core.generate import load_generator  # the numpy inference (no torch)
     total = _UNITS * len(options.inputs)
     yield Progress(0, total, f"loading the generator {folder.name}")
-    generator = load_generator(folder)
-    codecs = load_codecs(dict(generator.codec_names), options.models_dir)
+    generator = load_generator(folder, options.models_dir)
+    codecs = load_codecs(codec_names(generator), options.models_dir)
     result = GenerateResult([], [])
     try:
         for i, source in enumerate(options.inputs):
