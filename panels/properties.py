@@ -122,10 +122,14 @@ def refresh_generators(models_dir=None) -> None:
     GENERATOR_ITEMS[:] = [(n, n, f"Generator bundle models/{n}") for n in names]
 
 
+def _generator_items(settings, context):
+    return GENERATOR_ITEMS or _NO_GENERATOR
+
+
 class MotionTokensSpeechSettings(bpy.types.PropertyGroup):
     """The Speech section (`scene.motion_tokens.speech`): generator and sampling, the pinned range."""
 
-    generator: EnumProperty(name="Generator", items=lambda self, context: GENERATOR_ITEMS or _NO_GENERATOR,
+    generator: EnumProperty(name="Generator", items=_generator_items,
                             description="Generator bundle: speech to body, hand and face tokens of its codec")
     temperature: FloatProperty(name="Temperature", default=1.0, min=0.05, max=5.0,
                                description="Sampling temperature: lower is steadier, higher more varied")

@@ -96,11 +96,9 @@ class StripTarget:
         result = yield from write_to_target_steps(self.context, motion, target, armature=obj, bone_map=self.bone_map,
                                                   frame_start=timing.frame_start,
                                                   action_name=f"{timing.name} gestures")
-        yield Progress(1, 1, f"keying the face and tokens of {timing.name}")
-        if self.armature is None:
-            self.armature = result.armature
         made = _Made(result.armature, result.action, FaceKeys())
-        self.made.append(made)
+        self.made.append(made)  # before the next step: a cancel there removes it (discard)
+        yield Progress(1, 1, f"keying the face and tokens of {timing.name}")
         store_take(result.action, motion, result.frame_start)
         count = face_expression_count(generated.tokens)
         if count:
