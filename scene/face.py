@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import bpy
 import numpy as np
 
 from . import compat
@@ -90,6 +91,9 @@ def key_expressions(obj, action, expressions: np.ndarray, frame_start: int) -> F
         drove = drive_shape_keys(mesh, obj, names, made)
         if drove:
             made.meshes.append(mesh.name)
+            mesh.data.shape_keys.update_tag()
+    obj.update_tag()  # new ID properties and drivers: the depsgraph must see them before the next frame
+    bpy.context.view_layer.update()
     return made
 
 
