@@ -204,3 +204,30 @@ def test_esc_after_any_step_leaves_no_action(scene, tmp_path):
             assert stepper.step() is not None
         stepper.cancel()
         assert scene_state() == before, f"cancelled after step {steps_run}"
+
+
+def test_onto_a_metahuman_rig_through_its_bone_map(scene, tmp_path):
+    from motion_tokens.scene.rig import create_rig_armature
+
+    rig = create_rig_armature("metahuman")
+    scene.motion_tokens.target_armature = rig
+    strip = add_strip(scene, speech_wav(tmp_path / "a.wav", 2.0), frame=3)
+    before = {o.name for o in bpy.data.objects}
+    assert bpy.ops.motion_tokens.gestures_from_sound_strips() == {"FINISHED"}
+    assert {o.name for o in bpy.data.objects} == before  # no new armature
+    action = rig.animation_data.action
+    assert read_tokens(action).source == "Speech"
+    assert tuple(action.frame_range) == (3, 3 + strip.frame_final_duration - 1)
+
+
+def test_new_variation_of_one_of_several_strips_swaps_its_nla_strip(scene, tmp_path):
+    a = add_strip(scene, speech_wav(tmp_path / "a.wav", 2.0), "A", frame=1)
+    add_strip(scene, speech_wav(tmp_path / "b.wav", 2.0, seed=1), "B", frame=70, channel=2)
+    assert bpy.ops.motion_tokens.gestures_from_sound_strips() == {"FINISHED"}
+    anim = armature().animation_data
+    old = {t.name: t.strips[0].action for t in anim.nla_tracks}
+    scene.sequence_editor.active_strip = a
+    assert bpy.ops.motion_tokens.new_variation() == {"FINISHED"}
+    now = {t.name: t.strips[0].action for t in anim.nla_tracks}
+    assert now["B"] == old["B"] and now["A"] != old["A"] and anim.action is None
+    assert read_tokens(now["A"]).seed == read_tokens(old["A"]).seed + 1
