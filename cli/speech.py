@@ -54,8 +54,17 @@ def generator_name(args: argparse.Namespace) -> str:
     return args.generator or DEFAULT_GENERATOR
 
 
+def keep_blend_tokens(path: Path, made) -> None:
+    """Put the tokens of `made` (pipelines.generate.Generated) on the action of the .blend just
+    saved at `path` (scene.tokens_prop; bpy is there, since the .blend was written)."""
+    from ..scene.tokens_prop import ActionTokens, keep_tokens_in_blend
+
+    keep_tokens_in_blend(path, ActionTokens(made.tokens, made.codec_names, made.codebooks, made.token_fps, 1, 30.0,
+                                            made.generator_name, made.generator_sha256, made.seed, made.speech.name))
+
+
 def run_generate(args: argparse.Namespace) -> int:
     options = GenerateOptions(tuple(args.audio), generator_name(args), args.seed, args.temperature, args.top_k,
                               models_dir=args.models)
-    sink = GeneratedFiles(args.out, args.rig, args.format, write_scene_file)
+    sink = GeneratedFiles(args.out, args.rig, args.format, write_scene_file, keep_blend_tokens)
     return print_result(run_with_progress(generate_steps(options, sink), "generate"))

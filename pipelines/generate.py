@@ -229,12 +229,14 @@ class GeneratedFiles:
     suffix picks the format) or, for several (or when it is an existing folder), the folder
     they go in, each named after its input with `suffix`. .npz holds the BEAT2 layout plus
     the tokens (core.formats.tokens); .bvh, .blend, .fbx the motion on `rig` (outputs.FileSink;
-    write_scene writes .blend/.fbx)."""
+    write_scene writes .blend/.fbx); keep_tokens(path, generated), when given, puts the tokens
+    on the saved .blend's action (the CLI's: scene.tokens_prop)."""
 
     out: Path
     rig: str = "smplx"
     suffix: str | None = None
     write_scene: object = None
+    keep_tokens: object = None
     sinks: list[FileSink] = field(default_factory=list, init=False)
 
     def check(self, inputs) -> None:
@@ -276,7 +278,10 @@ class GeneratedFiles:
                      f"({codec_label(made.codec_names)}, seed {made.seed}) for {made.speech.seconds:.2f} s of "
                      f"{made.speech.name}"]
             return Written(lines)
-        return sink.write(made.motion)
+        written = sink.write(made.motion)
+        if path.suffix.lower() == ".blend" and self.keep_tokens is not None:
+            self.keep_tokens(path, made)
+        return written
 
 
 def _stem(source) -> str:

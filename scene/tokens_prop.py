@@ -96,3 +96,25 @@ def read_tokens(action) -> ActionTokens | None:
     return ActionTokens(tokens, names, books, float(data["token_fps"]), int(data["frame_start"]),
                         float(data["scene_fps"]), str(data.get("generator", "")),
                         str(data.get("generator_sha256", "")), int(data.get("seed", 0)), str(data.get("source", "")))
+
+
+def keep_tokens_in_blend(path, record: ActionTokens) -> None:
+    """After scene.outputs.write_blend saved `path` (still the open file): keep `record` on
+    its armature's action and save it again, so a .blend from the command line carries its
+    tokens as one made in Blender does. Nothing for another file."""
+    import os
+
+    import bpy
+
+    if os.path.normpath(bpy.data.filepath) != os.path.normpath(os.path.abspath(path)):
+        return
+    for obj in bpy.data.objects:
+        action = obj.animation_data.action if obj.type == "ARMATURE" and obj.animation_data else None
+        if action is not None:
+            store_tokens(action, record)
+    paths = bpy.context.preferences.filepaths
+    versions, paths.save_version = paths.save_version, 0
+    try:
+        bpy.ops.wm.save_mainfile(filepath=bpy.data.filepath, check_existing=False)
+    finally:
+        paths.save_version = versions

@@ -89,9 +89,11 @@ def test_speech_to_a_blend(data_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     check = ("import bpy, sys; bpy.ops.wm.open_mainfile(filepath=sys.argv[1]); "
              "a = [o for o in bpy.data.objects if o.type == 'ARMATURE'][0]; "
-             "r = a.animation_data.action.frame_range; print(int(r[0]), int(r[1]))")
+             "r = a.animation_data.action.frame_range; t = a.animation_data.action['motion_tokens_tokens']; "
+             "print(int(r[0]), int(r[1]), len(t['parts']['body']['tokens']), t['token_fps'])")
     opened = subprocess.run([sys.executable, "-c", check, str(out)], capture_output=True, text=True, timeout=300)
-    assert opened.stdout.split()[-2:] == ["1", str(speech_frames(wav))], opened.stderr
+    frames = str(speech_frames(wav))
+    assert opened.stdout.split()[-4:] == ["1", frames, frames, "30.0"], opened.stderr
 
 
 def test_bad_options_exit_2_naming_them(tmp_path):
