@@ -9,6 +9,7 @@ Blender `blender -b -P tools/blender_cli.py -- COMMAND ...`).
     encode MOTION.{npz,bvh} --codec NAME --out TOKENS.npz [--models DIR]
     decode TOKENS.npz --out OUT.{npz,bvh,blend,fbx} [--models DIR] [--rig RIG] [--accept-other-codebook]
     codecs [--models DIR]
+    train-generator --codec NAME --data DIR... --out models/gen-NAME [--seed 0] [--steps 1500]
     generate AUDIO... --out OUT.{npz,bvh,blend,fbx}|DIR [--generator NAME | --codec NAME] [--seed N]
         [--temperature T] [--top-k K] [--rig RIG] [--format FMT] [--models DIR]
 
@@ -28,7 +29,7 @@ import tomllib
 from pathlib import Path
 
 from ..core.errors import MotionTokensError
-from . import codecs, motion, speech
+from . import codecs, generate_train, motion, speech
 
 PROG = "motion-tokens"
 EXIT_BAD_INPUT = 2
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     motion.add_commands(commands)
     codecs.add_commands(commands)
+    generate_train.add_commands(commands)
     speech.add_commands(commands)
     return parser
 

@@ -3,8 +3,9 @@ weights.safetensors, written and read through core.codecs.bundle (sha256 of ever
 the one manifest schema, nothing unpickled).
 
 Weights: `model.<name>` the network's state_dict entries (model.py; numpy_model.py reads the
-same names), `audio.<name>` the audio filters the features are computed with
-(core.audio.AudioFilters.to_tensors), so generation inside Blender needs nothing but the bundle.
+same names), and beside them the audio filters the features are computed with, under the names
+core.audio.AudioFilters.to_tensors gives them (`audio.*`), so generation inside Blender needs
+nothing but the bundle.
 
 Manifest fields beyond the common ones:
     family        "masked-transformer"
@@ -30,20 +31,22 @@ from .config import GeneratorConfig
 KIND = "generator"
 FAMILY = "masked-transformer"
 MODEL_PREFIX = "model."
-AUDIO_PREFIX = "audio."
 
 
 def generator_tensors(model_arrays: dict[str, np.ndarray], audio_arrays: dict[str, np.ndarray]) -> dict:
-    """The bundle's weights: the network's arrays under `model.`, the audio filters under `audio.`."""
+    """The bundle's weights: the network's arrays under `model.`, the audio filters' as named."""
     out = {MODEL_PREFIX + k: np.asarray(v, dtype=np.float32) for k, v in model_arrays.items()}
-    out.update({AUDIO_PREFIX + k: np.asarray(v) for k, v in audio_arrays.items()})
+    clash = [k for k in audio_arrays if k.startswith(MODEL_PREFIX)]
+    if clash:
+        raise ValueError(f"audio filter tensors must not be named {MODEL_PREFIX}*: {clash}")
+    out.update({k: np.asarray(v) for k, v in audio_arrays.items()})
     return out
 
 
 def split_tensors(tensors: dict[str, np.ndarray]) -> tuple[dict, dict]:
-    """(network arrays, audio filter arrays) of a bundle's weights, their prefixes removed."""
+    """(network arrays without their `model.` prefix, the other arrays: the audio filters')."""
     model = {k[len(MODEL_PREFIX):]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
-    audio = {k[len(AUDIO_PREFIX):]: v for k, v in tensors.items() if k.startswith(AUDIO_PREFIX)}
+    audio = {k: v for k, v in tensors.items() if not k.startswith(MODEL_PREFIX)}
     return model, audio
 
 

@@ -93,7 +93,11 @@ class GestureTransformer(nn.Module):
         projected = self.audio((audio - self.audio_mean) / self.audio_std)
         return torch.where(has_audio[:, None, None], projected, self.no_audio.expand_as(projected))
 
-    def forward(self, tokens: dict[str, torch.Tensor], audio: torch.Tensor, has_audio: torch.Tensor):
+    def forward(self, tokens: dict[str, torch.Tensor], audio: torch.Tensor, has_audio: torch.Tensor,
+                select: dict[str, torch.Tensor] | None = None):
+        """The logits of every frame, or with `select` (part -> (B, T) bool) those of the
+        selected frames only, part -> (N, Q, K): training needs the loss frames' alone, and the
+        1024-way heads are a quarter of the model's work."""
         cfg = self.cfg
         T = audio.shape[1]
         shared = self.pos[:T][None] + self.audio_term(audio, has_audio)
@@ -114,7 +118,9 @@ class GestureTransformer(nn.Module):
             for p in cfg.parts:
                 layer = block[p]
                 x[p] = x[p] + self.drop(layer.ff(layer.ln_ff(x[p])))
-        return {p: torch.stack([head(self.final_ln[p](x[p])) for head in self.heads[p]], dim=2) for p in cfg.parts}
+        if select is not None:
+            x = {p: x[p][select[p]] for p in cfg.parts}
+        return {p: torch.stack([head(self.final_ln[p](x[p])) for head in self.heads[p]], dim=-2) for p in cfg.parts}
 
 
 def state_arrays(model: GestureTransformer) -> dict:
