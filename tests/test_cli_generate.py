@@ -125,3 +125,18 @@ def test_unusable_audio_exits_2_naming_the_file(tmp_path):
             soundfile.write(str(path), np.zeros(32000), 16000)
         assert_bad_input(run_cli(path, "--out", tmp_path / "out.npz"), path)
     assert not (tmp_path / "out.npz").exists()
+
+
+@needs_generator
+def test_the_blender_script_runs_generate(data_dir, tmp_path):
+    pytest.importorskip("bpy", reason="tools/blender_cli.py runs where bpy is")
+    script = MODELS_DIR.parent / "tools" / "blender_cli.py"
+    wav = data_dir / "beat2/2_scott_0_2_2.wav"
+    out = tmp_path / "speech.fbx"
+    result = subprocess.run([sys.executable, str(script), "--", "generate", str(wav), "--out", str(out),
+                             "--rig", "metahuman", "--seed", "2"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 10_000 and f"frames 1-{speech_frames(wav)}" in result.stdout
+    bad = subprocess.run([sys.executable, str(script), "--", "generate", str(tmp_path / "none.wav"), "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "none.wav" in bad.stderr
