@@ -161,3 +161,34 @@ def test_bundle_round_trip_and_codec_hashes(tmp_path, model):
         load_generator(tmp_path / "gen-y", models_dir=MODELS_DIR)
     with pytest.raises(BundleError, match="no such bundle"):
         load_generator(tmp_path / "gen-none")
+
+
+def test_ablation_without_cross_attention_matches_torch():
+    from dataclasses import replace
+
+    cfg = replace(CFG, cross_attention=False)
+    model = _model(cfg, seed=3)
+    rng = np.random.default_rng(2)
+    tokens = {"body": rng.integers(0, 65, (2, 10, 1)), "hands": rng.integers(0, 9, (2, 10, 2))}
+    audio, has_audio = rng.normal(size=(2, 10, C)).astype(np.float32), np.array([True, True])
+    ours = NumpyGestureTransformer(cfg, state_arrays(model))(tokens, audio, has_audio)
+    theirs = _torch_forward(model)(tokens, audio, has_audio)
+    np.testing.assert_allclose(ours["hands"], theirs["hands"], atol=1e-4, rtol=0)
+    # without cross-attention the body's logits do not depend on the hands' tokens
+    other = dict(tokens, hands=(tokens["hands"] + 1) % 9)
+    again = NumpyGestureTransformer(cfg, state_arrays(model))(other, audio, has_audio)
+    np.testing.assert_array_equal(ours["body"], again["body"])
+
+
+def test_inference_imports_no_torch(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from motion_tokens.core.generate import load_generator, Generator, Pin\n"
+            "import motion_tokens.core.generate.numpy_model, motion_tokens.core.generate.sampling\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    import os
+
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ))
+    assert run.returncode == 0, run.stderr

@@ -193,14 +193,13 @@ def generator_folder(name_or_folder: str | os.PathLike, models_dir: str | os.Pat
 def load_generator(name_or_folder: str | os.PathLike, models_dir: str | os.PathLike | None = None,
                    check_codecs: bool = True) -> Generator:
     """The generator bundle `name_or_folder` (a folder, or a name under `models_dir`), its
-    hashes verified and, with check_codecs, its codec bundles installed beside it (in
-    `models_dir`, default the generator's own parent folder) with the weights it was trained
-    with. Raises BundleError naming the file and the problem."""
+    hashes verified and, with check_codecs, its codec bundles installed in `models_dir`
+    (default MODELS_DIR) with the weights it was trained with. Raises BundleError naming the file and the problem."""
     folder = generator_folder(name_or_folder, models_dir)
     bundle: Bundle = load_bundle(folder)
     check_generator_manifest(bundle)
     if check_codecs:
-        check_codec_bundles(bundle, Path(models_dir) if models_dir is not None else folder.parent)
+        check_codec_bundles(bundle, Path(MODELS_DIR if models_dir is None else models_dir))
     try:
         return Generator(bundle.manifest, bundle.tensors(), folder)
     except (KeyError, ValueError) as exc:

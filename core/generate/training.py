@@ -120,34 +120,9 @@ def _concat(batches):
                  np.concatenate([b.audio for b in batches]), np.concatenate([b.has_audio for b in batches]))
 
 
-def train_generator(codec: str, data_dirs, seed: int = 0, settings: TrainSettings = TrainSettings(),
-                    models_dir=None, progress=None) -> Trained | None:
-    """Train the generator of codec `codec` (module docstring); the result on rank 0, None on
-    the other ranks. Raises MotionTokensError for missing codecs or data without speech."""
-    from ..audio import AudioFilters
-    from ..errors import MotionTokensError
-
-    rank, world, device = _distributed()
-    say = progress if rank == 0 else None
-    codecs = _codecs(codec, models_dir)
-    if not codecs:
-        raise MotionTokensError(f"no codec bundle named {codec!r} is installed (models/{codec}-PART)")
-    fpl = {int(getattr(c, "frames_per_latent", 1)) for c in codecs.values()}
-    if len(fpl) != 1:
-        raise MotionTokensError(f"the {codec} bundles code at different token rates ({sorted(fpl)} frames per token)")
-    fpl = fpl.pop()
-    filters = AudioFilters.default()
-    started = time.time()
-    takes = read_token_takes(data_dirs, codecs, filters, fpl, say)
-    train, held = split_token_takes(takes, fpl)
-    if not any(t.audio is not None for t in train):
-        raise MotionTokensError("none of the data folders holds speech paired with motion (take.npz beside "
-                                "take.wav, or smplxflame_30/ beside wave16k/): the speech stage has nothing to learn from")
-    parts = tuple(codecs)
-    cfg = GeneratorConfig(parts=parts, vocab=tuple(codecs[p].codebook_size for p in parts),
-                          levels=tuple(codecs[p].codebooks for p in parts), audio_dims=filters.num_channels,
-                          d_model=settings.d_model, layers=settings.layers, ff=2 * settings.d_model,
-                          audio_frames_per_token=fpl)
+def _fit(cfg: GeneratorConfig, train, settings: TrainSettings, seed: int, where, say):
+    """The two stages (module docstring) on this process's share; (model, prior losses, speech losses)."""
+    rank, world, device = where
     torch.manual_seed(seed)
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
@@ -177,6 +152,38 @@ def train_generator(codec: str, data_dirs, seed: int = 0, settings: TrainSetting
                          optimiser, settings, cfg, weights, np.random.default_rng([seed, rank, 1]), device, say)
     finally:
         torch.use_deterministic_algorithms(deterministic)
+    return model, pre, fine
+
+
+def train_generator(codec: str, data_dirs, seed: int = 0, settings: TrainSettings = TrainSettings(),
+                    models_dir=None, progress=None) -> Trained | None:
+    """Train the generator of codec `codec` (module docstring); the result on rank 0, None on
+    the other ranks. Raises MotionTokensError for missing codecs or data without speech."""
+    from ..audio import AudioFilters
+    from ..errors import MotionTokensError
+
+    rank, world, device = _distributed()
+    say = progress if rank == 0 else None
+    codecs = _codecs(codec, models_dir)
+    if not codecs:
+        raise MotionTokensError(f"no codec bundle named {codec!r} is installed (models/{codec}-PART)")
+    fpl = {int(getattr(c, "frames_per_latent", 1)) for c in codecs.values()}
+    if len(fpl) != 1:
+        raise MotionTokensError(f"the {codec} bundles code at different token rates ({sorted(fpl)} frames per token)")
+    fpl = fpl.pop()
+    filters = AudioFilters.default()
+    started = time.time()
+    takes = read_token_takes(data_dirs, codecs, filters, fpl, say)
+    train, held = split_token_takes(takes, fpl)
+    if not any(t.audio is not None for t in train):
+        raise MotionTokensError("none of the data folders holds speech paired with motion (take.npz beside "
+                                "take.wav, or smplxflame_30/ beside wave16k/): the speech stage has nothing to learn from")
+    parts = tuple(codecs)
+    cfg = GeneratorConfig(parts=parts, vocab=tuple(codecs[p].codebook_size for p in parts),
+                          levels=tuple(codecs[p].codebooks for p in parts), audio_dims=filters.num_channels,
+                          d_model=settings.d_model, layers=settings.layers, ff=2 * settings.d_model,
+                          audio_frames_per_token=fpl)
+    model, pre, fine = _fit(cfg, train, settings, seed, (rank, world, device), say)
     if rank != 0:
         return None
     model = model.cpu()
