@@ -31,8 +31,8 @@ from .numpy_model import NumpyGestureTransformer
 from .sampling import Forward, masked_decode
 from .windows import batches, plan_windows
 
-#: Windows run through the network at once: bounds memory (about 40 MB of activations at
-#: d=128, 64 frames, 3 parts) whatever the input's length.
+#: Windows run through the network at once: bounds memory whatever the input's length (the
+#: largest arrays are the logits, 32 x 64 frames x 1024 codes x 4 bytes = 8 MB per part and level).
 BATCH_WINDOWS = 32
 
 
