@@ -9,6 +9,9 @@ Blender `blender -b -P tools/blender_cli.py -- COMMAND ...`).
     encode MOTION.{npz,bvh} --codec NAME --out TOKENS.npz [--models DIR]
     decode TOKENS.npz --out OUT.{npz,bvh,blend,fbx} [--models DIR] [--rig RIG] [--accept-other-codebook]
     codecs [--models DIR]
+    train-generator --codec NAME --data DIR... --out models/gen-NAME [--seed 0] [--steps 1500]
+    generate AUDIO... --out OUT.{npz,bvh,blend,fbx}|DIR [--generator NAME | --codec NAME] [--seed N]
+        [--temperature T] [--top-k K] [--rig RIG] [--format FMT] [--models DIR]
 
 Each command is a parser and one pipeline call (motion_tokens.pipelines): `motion` holds
 import, `codecs` the codec commands, `common` the shared arguments and printing. .blend and
@@ -26,7 +29,7 @@ import tomllib
 from pathlib import Path
 
 from ..core.errors import MotionTokensError
-from . import codecs, motion
+from . import codecs, generate_train, motion, speech
 from . import evaluate_speech as speech_evaluation
 
 PROG = "motion-tokens"
@@ -49,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     motion.add_commands(commands)
     codecs.add_commands(commands)
+    generate_train.add_commands(commands)
+    speech.add_commands(commands)
     speech_evaluation.add_commands(commands)  # train-motion-encoder, evaluate-speech
     return parser
 

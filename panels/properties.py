@@ -9,10 +9,12 @@ The Codec settings offer only bitrates with a bundle in models/: the bundles are
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from ..core.codecs.features import PARTS
 from ..core.codecs.registry import FAMILY_CLASSES, CodecInfo, codec_listing
+from ..core.limits import MAX_SEED
+from ..core.paths import MODELS_DIR
 
 #: Where an import puts the motion (scene.rig's targets, plus the active armature).
 TARGET_ITEMS = (
@@ -106,6 +108,46 @@ def codecs_from_settings(codec_settings) -> dict[str, str]:
     return out
 
 
+#: The generator bundles offered (models/gen-*), listed on registering; the enum items.
+GENERATOR_ITEMS: list[tuple] = []
+_NO_GENERATOR = (("NONE", "None Bundled", "No generator bundle is installed in models/"),)
+PIN_ITEMS = (
+    ("NONE", "None", "New Variation regenerates every frame"),
+    ("PREVIEW", "Preview Range", "Keep the tokens of the scene's preview range when regenerating"),
+    ("FRAMES", "Frames", "Keep the tokens of the frames Pin Start to Pin End when regenerating"),
+)
+
+
+def refresh_generators(models_dir=None) -> None:
+    """List the generator bundle folders (models/gen-*) for the Generator enum."""
+    from pathlib import Path
+
+    folder = Path(MODELS_DIR if models_dir is None else models_dir)
+    names = sorted(p.name for p in folder.glob("gen-*") if (p / "manifest.json").is_file())
+    GENERATOR_ITEMS[:] = [(n, n, f"Generator bundle models/{n}") for n in names]
+
+
+def _generator_items(settings, context):
+    return GENERATOR_ITEMS or _NO_GENERATOR
+
+
+class MotionTokensSpeechSettings(bpy.types.PropertyGroup):
+    """The Speech section (`scene.motion_tokens.speech`): generator and sampling, the pinned range."""
+
+    generator: EnumProperty(name="Generator", items=_generator_items,
+                            description="Generator bundle: speech to body, hand and face tokens of its codec")
+    temperature: FloatProperty(name="Temperature", default=1.0, min=0.05, max=5.0,
+                               description="Sampling temperature: lower is steadier, higher more varied")
+    top_k: IntProperty(name="Top-k", default=0, min=0, max=4096,
+                       description="Sample from the k likeliest codes only (0: every code)")
+    seed: IntProperty(name="Seed", default=0, min=0, max=min(MAX_SEED, 2**31 - 1),
+                      description="Random seed: the same seed gives the same motion, another seed another one")
+    pin: EnumProperty(name="Pin Range", items=PIN_ITEMS, default="NONE",
+                      description="Frames whose tokens New Variation keeps as they are")
+    pin_start: IntProperty(name="Pin Start", default=1, description="First frame pinned")
+    pin_end: IntProperty(name="Pin End", default=30, description="Last frame pinned")
+
+
 class MotionFileProperties:
     """Mixin: the motion file an import reads or an export writes (the file browser's)."""
 
@@ -155,6 +197,7 @@ class MotionTokensSettings(ImportProperties, bpy.types.PropertyGroup):
     """Settings of the Motion Tokens panel, one per scene (`scene.motion_tokens`)."""
 
     codec: PointerProperty(type=MotionTokensCodecSettings, name="Codec", description="Codec family and bitrates")
+    speech: PointerProperty(type=MotionTokensSpeechSettings, name="Speech", description="Speech to gestures")
     target_armature: PointerProperty(
         type=bpy.types.Object, name="Target Armature", poll=lambda self, obj: obj.type == "ARMATURE",
         description="The armature that the Target Armature choice writes motion onto (SMPL-X, MetaHuman, "
@@ -162,12 +205,13 @@ class MotionTokensSettings(ImportProperties, bpy.types.PropertyGroup):
     )
 
 
-# The codec settings first: MotionTokensSettings points to them.
-CLASSES = (MotionTokensCodecSettings, MotionTokensSettings)
+# The codec and speech settings first: MotionTokensSettings points to them.
+CLASSES = (MotionTokensCodecSettings, MotionTokensSpeechSettings, MotionTokensSettings)
 
 
 def register():
     CATALOGUE.refresh()
+    refresh_generators()
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.Scene.motion_tokens = PointerProperty(type=MotionTokensSettings)

@@ -1,6 +1,7 @@
 """The command line inside Blender:
 
     blender -b -P tools/blender_cli.py -- import FILE --out OUT.blend
+    blender -b -P tools/blender_cli.py -- generate SPEECH.wav --out OUT.blend   (speech to gestures)
 
 Also runs as `python tools/blender_cli.py -- ...` where bpy is installed as a module. Loads the
 repository as the package `motion_tokens` (whatever its folder is called, installed or not),
