@@ -13,6 +13,7 @@ from ...parts import get_part
 from ...skeleton import SMPLX_JOINT_NAMES
 from ..base import Codec
 from ..features import CODEC_FPS, part_positions
+from ... import rotations as rot
 from ..metrics import code_usage, perplexity, whole_tokens
 from .dataset import PartDataset
 
@@ -45,7 +46,9 @@ class FitJob:
     that read them again at another rate. data: their features at 30 fps, mirrored copies
     included where the part is `mirrored_in_training`. seed: every random draw. entropy_guided:
     an RQ-VAE option. progress: called with a line per step. rqvae: RQ-VAE optimisation
-    settings (`rqvae_fit.RQVAETraining`; None: the part's default).
+    settings (`rqvae_fit.RQVAETraining`; None: the part's default). family: the codec family
+    (checkpoint names). checkpoint_dir: where RQ-VAE training writes a checkpoint every
+    checkpoint_every steps (None: none); resume: continue from the checkpoint there.
     """
 
     bits: int
@@ -56,6 +59,10 @@ class FitJob:
     entropy_guided: bool
     progress: Callable[[str], None]
     rqvae: object = None
+    family: str = ""
+    checkpoint_dir: object = None
+    checkpoint_every: int = 500
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,18 +137,30 @@ def _token_figures(tokens: np.ndarray, codebook_size: int) -> dict:
     return out
 
 
+def rotation_error_deg(features_a, features_b, part: str) -> np.ndarray:
+    """(T, J) geodesic angle (degrees) between the part's joint rotations in two (T, F)
+    axis-angle feature arrays: the angle of R_a^T R_b."""
+    J = len(get_part(part).joints)
+    qa, qb = (rot.axis_angle_to_quat(np.asarray(f, dtype=np.float64)[:, : 3 * J].reshape(len(f), J, 3))
+              for f in (features_a, features_b))
+    return np.degrees(rot.quat_angle(rot.quat_multiply(rot.quat_conjugate(qa), qb)))
+
+
 def evaluate_codec(codec: Codec, data: PartDataset) -> dict:
     """The manifest's figures of `codec` on `data`: position RMSE (cm) of the part's
-    `part_positions` points, per source too, and code usage and perplexity."""
+    `part_positions` points, per source too, the joints' geodesic rotation error (degrees,
+    mean and 95th percentile), and code usage and perplexity."""
     if data.num_takes == 0:
         return {"frames": 0}
     sq_sum, count = 0.0, 0
     per_source: dict[str, list[float]] = {}
-    all_tokens = []
+    all_tokens, angles = [], []
     for source, f in zip(data.sources, data.arrays):
         tokens = codec.encode(f)
         all_tokens.append(tokens)
-        d = part_positions(f, codec.part) - part_positions(codec.decode(tokens), codec.part)
+        decoded = codec.decode(tokens, len(f))
+        angles.append(rotation_error_deg(f, decoded, codec.part).ravel())
+        d = part_positions(f, codec.part) - part_positions(decoded, codec.part)
         s, n = float(np.sum(d * d)), d.shape[0] * d.shape[1]
         sq_sum += s
         count += n
@@ -152,5 +171,7 @@ def evaluate_codec(codec: Codec, data: PartDataset) -> dict:
         "frames": data.num_frames,
         "rmse_cm": round(math.sqrt(sq_sum / count) * 100.0, 3),
         "rmse_cm_by_source": {k: round(math.sqrt(s / n) * 100.0, 3) for k, (s, n) in sorted(per_source.items())},
+        "rotation_error_deg": round(float(np.mean(np.concatenate(angles))), 3),
+        "rotation_error_deg_p95": round(float(np.percentile(np.concatenate(angles), 95)), 3),
         **_token_figures(np.concatenate(all_tokens), codec.codebook_size),
     }
