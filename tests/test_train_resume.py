@@ -22,11 +22,13 @@ SETTINGS = RQVAETraining(steps=12, batch=4, window=16, warmup=2, hidden=16, late
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: these tiny steps are dominated by thread hand-offs on shared cores
-    (and a seed's weights are the same for a given thread count)."""
+def one_thread(monkeypatch):
+    """On the CPU (where determinism is promised), one torch thread: these tiny steps are
+    dominated by thread hand-offs on shared cores (a seed's weights are the same for a given
+    thread count)."""
     import torch
 
+    monkeypatch.setenv("MOTION_TOKENS_TRAIN_DEVICE", "cpu")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -234,11 +234,19 @@ def _tensors(model, norm: Normalisation, feature_norm: Normalisation, arrays, D:
     return tensors
 
 
+#: Environment variable that names the training device ("cpu", "cuda"); default: cuda when seen.
+DEVICE_ENV = "MOTION_TOKENS_TRAIN_DEVICE"
+
+
 def device_for_training():
-    """cuda when torch sees a GPU, else the CPU."""
+    """$MOTION_TOKENS_TRAIN_DEVICE when set, else cuda when torch sees a GPU, else the CPU.
+    (On a GPU a resumed run continues from the CPU random state only: equal, not bit-exact.)"""
+    import os
+
     import torch
 
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    wanted = os.environ.get(DEVICE_ENV)
+    return torch.device(wanted or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 def train_rqvae_codec(job: FitJob, family: type[ResidualCodec] = ResidualCodec) -> Fitted:
