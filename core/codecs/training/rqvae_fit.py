@@ -45,7 +45,7 @@ class RQVAETraining:
     weight_decay: float = 1e-4
     warmup: int = 50
     fk_weight: float = 0.05
-    rot_weight: float = 1.0
+    rot_weight: float = 10.0
     vel_weight: float = 0.5
     commit_weight: float = 0.25
     entropy_weight: float = 0.1
@@ -57,11 +57,11 @@ class RQVAETraining:
 #: report of issue 14) so that the 24 RQ-VAE bundles train in about 2 hours on 2 CPU cores.
 RQVAE_TRAINING = {
     ("body", 1): RQVAETraining(steps=3000),
-    ("body", 4): RQVAETraining(steps=3000, window=128),
+    ("body", 4): RQVAETraining(steps=3000, batch=16, window=128),
     ("hands", 1): RQVAETraining(steps=2000),
-    ("hands", 4): RQVAETraining(steps=2000, window=128),
+    ("hands", 4): RQVAETraining(steps=2000, batch=16, window=128),
     ("face", 1): RQVAETraining(steps=1500),
-    ("face", 4): RQVAETraining(steps=1500, window=128),
+    ("face", 4): RQVAETraining(steps=1500, batch=16, window=128),
 }
 
 
