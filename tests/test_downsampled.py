@@ -111,3 +111,26 @@ def test_a_tokens_file_without_the_part_rate_is_refused_for_a_downsampled_codec(
     np.savez(tmp_path / "old.npz", **arrays)
     with pytest.raises(MotionTokensError, match="at 30 a second .* codes 7.5 rows of tokens a second"):
         load_tokens_codecs(read_tokens_file(tmp_path / "old.npz"), models)
+
+
+def test_train_codec_writes_a_downsampled_bundle(tmp_path, monkeypatch):
+    """train_codec of rqvae4 on the demo excerpts: the manifest's rates, the model config it is
+    rebuilt from, and tokens of ceil(T / 4) rows from the loaded bundle."""
+    from motion_tokens.core.codecs.training.dataset import Split
+    from motion_tokens.core.codecs.training.rqvae_fit import RQVAETraining
+    from motion_tokens.core.codecs.training.train import train_codec
+
+    monkeypatch.setenv("MOTION_TOKENS_TRAIN_DEVICE", "cpu")
+    data = [DEMO, DEMO.parent / "bandai_excerpt.bvh"]
+    split = Split(frozenset({"bandai_excerpt"}), {"beat2_excerpt": 0.25})
+    bundle = train_codec("rqvae4", 10, "body", data, tmp_path / "rqvae4-10-body", split=split, progress=lambda s: None,
+                         rqvae_training=RQVAETraining(steps=4, batch=4, window=32, warmup=1, hidden=16, latent=8))
+    m = bundle.manifest
+    assert (m["name"], m["family"], m["D"], m["Q"], m["frames_per_latent"]) == ("rqvae4-10", "rqvae4", 32, 8, 4)
+    assert (m["bits_per_frame"], m["bits_per_second"]) == (10.0, 300.0)
+    assert m["model_config"]["rotation"] == "6d" and m["model_config"]["frames_per_latent"] == 4
+    assert "--family rqvae4" in m["command"]
+    held = m["evaluation"]["held_out"]
+    assert {"rmse_cm", "rotation_error_deg", "rotation_error_deg_p95"} <= set(held)
+    codec = load_codec(bundle.folder)
+    assert codec.encode(part_features(read_motion(DEMO), "body")).shape == (38, 8)

@@ -20,6 +20,9 @@ from .dataset import PartDataset
 #: k-means fitting: below this many training vectors per code, fit on takes resampled to 90 fps.
 MIN_VECTORS_PER_CODE = 2
 UPSAMPLED_FPS = 90.0
+#: Above this many whole-token symbols (D^Q) their usage is counted by distinct tuples, not
+#: by a histogram of every symbol.
+_MAX_WHOLE_SYMBOLS = 1 << 24
 
 #: What the shipped data holds for each part, said in every manifest of that part (prose about
 #: the data folders, not a property of the part).
@@ -132,7 +135,13 @@ def _token_figures(tokens: np.ndarray, codebook_size: int) -> dict:
     if tokens.ndim == 1:
         return _usage_figures(tokens, codebook_size)
     q = tokens.shape[1]
-    out = _usage_figures(whole_tokens(tokens, codebook_size), codebook_size**q)
+    if codebook_size**q > _MAX_WHOLE_SYMBOLS:  # 2^40 tuples (rqvae4): count the distinct ones
+        _, counts = np.unique(tokens, axis=0, return_counts=True)
+        p = counts / counts.sum()
+        out = {"usage_percent": round(100.0 * len(counts) / float(codebook_size) ** q, 6),
+               "perplexity": round(float(np.exp(-np.sum(p * np.log(p)))), 2)}
+    else:
+        out = _usage_figures(whole_tokens(tokens, codebook_size), codebook_size**q)
     out["per_layer"] = [_usage_figures(tokens[:, i], codebook_size) for i in range(q)]
     return out
 
