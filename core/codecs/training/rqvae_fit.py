@@ -58,8 +58,8 @@ class RQVAETraining:
 #: rqvae-10 rot_weight 1: 7.73 / 6.92 cm, 11.7 / 11.7 deg; rot_weight 10: 7.79 / 6.92 cm,
 #: 10.6 / 10.6 deg; rqvae4-6: 6.52 / 5.32 cm, 10.0 / 9.8 deg; rqvae4-10: 5.67 / 4.63 cm,
 #: 9.8 / 9.4 deg; rqvae4-12: 5.73 / 4.40 cm, 9.6 / 9.1 deg (kmeans-6/10/12: 12.83 / 11.24,
-#: 10.83 / 5.01, 10.28 / 2.88 cm; 11.1 / 9.6, 8.7 / 3.7, 8.2 / 2.1 deg). 3000 steps are
-#: about 5 minutes a bundle on 2 unshared cores (0.1 s a step; not measured unshared).
+#: 10.83 / 5.01, 10.28 / 2.88 cm; 11.1 / 9.6, 8.7 / 3.7, 8.2 / 2.1 deg). 3000 steps: estimated
+#: 5 minutes a bundle on 2 unshared cores (0.1 s a step), not measured: the cores were shared.
 RQVAE_TRAINING = {
     ("body", 1): RQVAETraining(steps=3000),
     ("body", 4): RQVAETraining(steps=3000, batch=16, window=128),
