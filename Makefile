@@ -12,7 +12,7 @@ STAMP42 := $(VENV42)/.installed
 BPY42 := 4.2.23
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-blender42 test-blender5 extension bench venv clean
+.PHONY: demo test test-blender42 test-blender5 extension bench codecs venv clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ bench: $(STAMP)
 	$(PY) bench/retarget_rigs.py
 	$(PY) bench/large_bvh.py
 	$(PY) -m motion_tokens evaluate-codecs --data $${MOTION_TOKENS_DATA:-../shared/data}/bandai $${MOTION_TOKENS_DATA:-../shared/data}/beat2 --out bench/results/codecs.md
+
+# Every codec bundle (k-means, RQ-VAE, downsampled RQ-VAE; 6/9/10/12 bits; each part), skipping
+# those already trained by the same command; on a GPU when torch sees one.
+codecs: $(STAMP)
+	$(PY) tools/train_codecs.py
 
 clean:
 	rm -rf dist build *.egg-info demo/output

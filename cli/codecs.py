@@ -39,7 +39,8 @@ def _add_train(commands) -> None:
         "under the data folders, holding out the fixed split (core/codecs/split.json), and write the bundle "
         "(manifest.json, weights.safetensors) to --out. Deterministic for a seed.",
     )
-    train.add_argument("--family", choices=FAMILIES, required=True, help="kmeans or rqvae")
+    train.add_argument("--family", choices=FAMILIES, required=True,
+                       help="kmeans, rqvae (one latent per frame) or rqvae4 (one latent per 4 frames, same bits/s)")
     train.add_argument("--bits", type=int, choices=OFFERED_BITS, required=True, help="bits per frame")
     train.add_argument("--part", choices=PARTS, required=True, help="body part to code")
     train.add_argument("--data", type=Path, nargs="+", required=True, metavar="DIR", help=_DATA_HELP)
@@ -48,12 +49,17 @@ def _add_train(commands) -> None:
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--entropy-guided", action="store_true",
                        help="RQ-VAE only: Gumbel soft assignment with an entropy loss towards uniform code usage")
+    train.add_argument("--checkpoint-dir", type=Path, default=None, metavar="DIR",
+                       help="RQ-VAE only: write a training checkpoint here every --checkpoint-every steps")
+    train.add_argument("--checkpoint-every", type=int, default=500, metavar="N", help="steps between checkpoints (500)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from the checkpoint in --checkpoint-dir (the same weights as a run never stopped)")
     train.set_defaults(func=run_train_codec)
 
 
 def run_train_codec(args: argparse.Namespace) -> int:
     options = TrainOptions(args.family, args.bits, args.part, tuple(args.data), args.out, args.seed,
-                           args.entropy_guided)
+                           args.entropy_guided, args.checkpoint_dir, args.checkpoint_every, args.resume)
     return print_result(train_codec(options, progress=progress_line))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import MotionTokensError
-from ..core.limits import check_seed
+from ..core.limits import OptionError, check_seed
 from .outputs import refuse_output_onto_input
 
 
@@ -18,17 +18,24 @@ def _quiet(line: str) -> None:
 
 @dataclass(frozen=True)
 class TrainOptions:
-    family: str  # kmeans or rqvae
+    family: str  # kmeans, rqvae or rqvae4
     bits: int
     part: str
     data: tuple[Path, ...]
     out: str | os.PathLike
     seed: int = 0
     entropy_guided: bool = False  # RQ-VAE only
+    checkpoint_dir: str | os.PathLike | None = None  # RQ-VAE only: where checkpoints go
+    checkpoint_every: int = 500
+    resume: bool = False  # continue from the checkpoint in checkpoint_dir
 
     def check(self) -> None:
         """OptionError for a seed outside core.limits (0 to 2**32 - 1)."""
         check_seed("seed (--seed)", self.seed)
+        if self.checkpoint_every < 1:
+            raise OptionError(f"checkpoint interval (--checkpoint-every) must be at least 1 step, got {self.checkpoint_every}")
+        if self.resume and self.checkpoint_dir is None:
+            raise OptionError("--resume needs the checkpoint folder (--checkpoint-dir) to resume from")
 
 
 @dataclass
@@ -47,10 +54,11 @@ def train_codec(options: TrainOptions, progress: Callable[[str], None] | None = 
     )
 
     options.check()
-    if options.entropy_guided and options.family != "rqvae":
+    if options.entropy_guided and options.family == "kmeans":
         raise MotionTokensError("--entropy-guided is an option of the RQ-VAE codebooks; leave it out for k-means")
     refuse_output_onto_input(options.out, options.data)
     bundle = train(options.family, options.bits, options.part, list(options.data), options.out, seed=options.seed,
-                   entropy_guided=options.entropy_guided, progress=progress or _quiet)
+                   entropy_guided=options.entropy_guided, progress=progress or _quiet,
+                   checkpoint_dir=options.checkpoint_dir, checkpoint_every=options.checkpoint_every, resume=options.resume)
     return TrainResult(bundle, [f"{bundle.folder}: {bundle.name} {bundle.manifest['part']}, "
-                                f"{bundle.bits_per_frame():g} bits/frame"])
+                                f"{bundle.bits_per_frame():g} bits/frame, {bundle.bits_per_second():g} bits/s"])

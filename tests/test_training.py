@@ -71,8 +71,8 @@ def test_rqvae_bundle_tokens_decode_and_determinism(tmp_path, demo_features):
     import torch
 
     with torch.no_grad():
-        x = torch.from_numpy(codec.normalisation.normalise(f))[None]
-        forward = codec.normalisation.denormalise(codec.model(x).recon[0].numpy())
+        x = torch.from_numpy(codec.model_input(f))[None]  # 6D, normalised (the version-2 model)
+        forward = codec.model_output(codec.model(x).recon[0].numpy())
     np.testing.assert_allclose(codec.decode(tokens), forward, atol=1e-5)
     other = _train(tmp_path, "rqvae", 9, "hands", seed=1, out="c")
     assert other.manifest["files"] != a.manifest["files"]

@@ -6,6 +6,12 @@ A codec codes one part's features (features.py: (T, F) axis-angle at 30 fps) int
 need to know of a family without branching on its name is a class attribute or property here:
 `token_shape`, `codebook_size`, `codebooks`, `size_fields` / `size_label`, `check_tokens`, and
 `BITRATES`, the bits per frame offered and the manifest's size fields that give them.
+
+Rates: a codec codes `frames_per_latent` frames (1, or 4 for the temporally downsampled
+RQ-VAE) into one latent, whose tokens are (Q,) or one integer; bits per frame = bits per latent
+/ frames_per_latent, bits per second = bits per frame x fps, tokens per second `token_fps` =
+fps / frames_per_latent. `encode` of T frames gives ceil(T / frames_per_latent) latents'
+tokens; `decode(tokens, num_frames)` gives num_frames frames (default all the latents cover).
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from .. import rotations as rot
 from ..errors import MotionTokensError
-from .bundle import Bundle, bits_per_frame
+from ..parts import get_part
+from .bundle import Bundle, bits_per_frame, frames_per_latent
 from .features import Normalisation, num_features
 
 
@@ -72,6 +80,20 @@ class Codec(ABC):
     @property
     def bits_per_frame(self) -> float:
         return bits_per_frame(self.manifest)
+
+    @property
+    def frames_per_latent(self) -> int:
+        """Frames coded into one latent (one row of tokens): 1, or 4 when downsampled."""
+        return frames_per_latent(self.manifest)
+
+    @property
+    def token_fps(self) -> float:
+        """Rows of tokens per second: fps / frames_per_latent."""
+        return self.fps / self.frames_per_latent
+
+    def num_latents(self, frames: int) -> int:
+        """Rows of tokens that code `frames` frames: ceil(frames / frames_per_latent)."""
+        return -(-int(frames) // self.frames_per_latent)
 
     @property
     def context_frames(self) -> tuple[int, int]:
@@ -146,19 +168,113 @@ class Codec(ABC):
         """(T, F) axis-angle features -> int64 tokens of token_shape(T)."""
 
     @abstractmethod
-    def decode(self, tokens) -> np.ndarray:
-        """int64 tokens of token_shape(T) -> (T, F) float32 axis-angle features."""
+    def decode(self, tokens, num_frames: int | None = None) -> np.ndarray:
+        """int64 tokens of token_shape(N) -> (num_frames, F) float32 axis-angle features;
+        num_frames (default N x frames_per_latent) trims the last latent's padding and must lie
+        in ((N - 1) x frames_per_latent, N x frames_per_latent]."""
+
+    def _frames_out(self, latents: int, num_frames: int | None) -> int:
+        """The decoded frame count; MotionTokensError unless `num_frames` fits `latents`."""
+        fpl = self.frames_per_latent
+        if num_frames is None:
+            return latents * fpl
+        n = int(num_frames)
+        if self.num_latents(n) != latents:
+            raise MotionTokensError(f"codec {self.name} ({self.part}): {latents} rows of tokens code "
+                                    f"{max(latents - 1, 0) * fpl + min(latents, 1)} to {latents * fpl} frames, not {n}")
+        return n
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}-{self.part}: {self.bits_per_frame:g} bits/frame>"
 
 
+#: Bits per frame of the downsampled RQ-VAE (rqvae4: one latent per 4 frames, 4x the bits per
+#: latent) -> its D and Q. Small codebooks with more levels, not 4 levels of 4096: a held-out
+#: split of about 1,200 latents cannot use most of 4,096 codes (usage must stay >= 95%).
+DOWNSAMPLED_BITRATES: dict[int, dict[str, int]] = {6: {"D": 64, "Q": 4}, 9: {"D": 64, "Q": 6},
+                                                   10: {"D": 32, "Q": 8}, 12: {"D": 64, "Q": 8}}
+
+
+def model_width(part: str, rotation: str) -> int:
+    """Width of a model's input and output frames: the part's features (axis-angle), or 6 per
+    joint plus the expression coefficients (6D)."""
+    spec = get_part(part)
+    return spec.num_features if rotation == "axis_angle" else 6 * len(spec.joints) + spec.expressions
+
+
+def features_to_sixd(features: np.ndarray, part: str) -> np.ndarray:
+    """(T, F) axis-angle features -> (T, 6 J + E): each joint's 6D (the rotation matrix's
+    first two columns, DESIGN.md), then the expression coefficients unchanged. float64."""
+    f = np.asarray(features, dtype=np.float64)
+    J = len(get_part(part).joints)
+    d6 = rot.matrix_to_sixd(rot.axis_angle_to_matrix(f[:, : 3 * J].reshape(len(f), J, 3)))
+    return np.concatenate([d6.reshape(len(f), 6 * J), f[:, 3 * J:]], axis=1)
+
+
+def sixd_to_features(x: np.ndarray, part: str) -> np.ndarray:
+    """(T, 6 J + E) -> (T, F) axis-angle features: each 6D vector made a rotation by
+    Gram-Schmidt (any non-degenerate vector is one), then its axis-angle. float64."""
+    x = np.asarray(x, dtype=np.float64)
+    J = len(get_part(part).joints)
+    aa = rot.matrix_to_axis_angle(rot.sixd_to_matrix(x[:, : 6 * J].reshape(len(x), J, 6)))
+    return np.concatenate([aa.reshape(len(x), 3 * J), x[:, 6 * J:]], axis=1)
+
+
+def layer_plan(config: dict, side: str) -> list[tuple]:
+    """The layers of the RQ-VAE's encoder or decoder, in nn.Sequential order: what rqvae.py
+    builds and rqvae_numpy.py runs, so the two cannot disagree.
+
+    Entries: ("conv", c_in, c_out, kernel, stride, padding, dilation), ("res", channels,
+    dilation), ("relu",), ("up",) (nearest-neighbour upsampling by 2). Convolutions replicate
+    the edge frames. With frames_per_latent = 1 (every bundle made before downsampling) the
+    plan is the original one: conv k=3, a ResBlock per dilation, ReLU, conv (k=1 encoder, k=3
+    decoder). Downsampled (frames_per_latent = 2^s): the encoder adds s stages of a strided
+    conv (k=4, stride 2) and ResBlocks of `stage_dilations`; the decoder mirrors them with an
+    upsampling and a k=3 conv each, before its full-rate blocks.
+    """
+    W = model_width(config["part"], config.get("rotation", "axis_angle"))
+    H, L = int(config.get("hidden", 64)), int(config.get("latent", 16))
+    dil = [int(d) for d in config["dilations"]]
+    stage = [int(d) for d in config.get("stage_dilations", (1, 3))]
+    stages = int(config.get("frames_per_latent", 1)).bit_length() - 1
+    if side == "encoder":
+        plan = [("conv", W, H, 3, 1, 1, 1)] + [("res", H, d) for d in dil]
+        for _ in range(stages):
+            plan += [("conv", H, H, 4, 2, 1, 1)] + [("res", H, d) for d in stage]
+        return plan + [("relu",), ("conv", H, L, 1, 1, 0, 1)]
+    plan = [("conv", L, H, 3, 1, 1, 1)]
+    for _ in range(stages):
+        plan += [("res", H, d) for d in stage] + [("up",), ("conv", H, H, 3, 1, 1, 1)]
+    return plan + [("res", H, d) for d in dil] + [("relu",), ("conv", H, W, 3, 1, 1, 1)]
+
+
+def plan_reach(plan: list[tuple], side: str) -> int:
+    """Frames either side (at the full rate) that one output of the plan can depend on,
+    rounded up: the slice context coding needs (coding.py)."""
+    scale, reach = 1, 0
+    # The encoder goes from frames to latents (scale grows at a stride); the decoder is read
+    # backwards from its output frames, so an upsampling there grows the scale the same way.
+    for layer in (plan if side == "encoder" else reversed(plan)):
+        if layer[0] == "conv":
+            _, _, _, k, stride, pad, d = layer
+            reach += max(pad, (k - 1) * d - pad) * scale
+            scale *= stride
+        elif layer[0] == "res":
+            reach += layer[2] * scale
+        elif layer[0] == "up":
+            scale *= 2
+    return reach + scale  # one more latent: a frame and its latent's first frame differ
+
+
 class ResidualCodec(Codec):
-    """Q residual codebooks of D codes (RQ-VAE): tokens (T, Q) int64 in [0, D).
+    """Q residual codebooks of D codes (RQ-VAE): tokens (N, Q) int64 in [0, D), one row per
+    `frames_per_latent` frames.
 
     What the backends share: D and Q, the manifest's `model_config` (checked to agree with
-    D, Q and the part), the normalisation, the empty-input cases. A backend implements
-    `_tokens` and `_decode_normalised` on normalised features.
+    D, Q, the part and frames_per_latent), the model's input (axis-angle normalised by
+    `mean`/`std`, or 6D normalised by `input_mean`/`input_std` when `rotation` is "6d"), the
+    padding of the last latent (the last frame repeated), the empty-input cases. A backend
+    implements `_tokens` and `_decode_normalised` on normalised model frames.
     Raises ValueError when the model_config disagrees with the manifest.
     """
 
@@ -167,6 +283,8 @@ class ResidualCodec(Codec):
     family_description = "Convolutional autoencoder with Q residual codebooks of D codes (Q log2 D bits)"
     SIZE_FIELDS = ("D", "Q")
     BITRATES: ClassVar[dict[int, dict[str, int]]] = {6: {"D": 8, "Q": 2}, 9: {"D": 8, "Q": 3}, 10: {"D": 32, "Q": 2}, 12: {"D": 8, "Q": 4}}
+    #: Frames per latent of the family's bundles.
+    FRAMES_PER_LATENT: ClassVar[int] = 1
 
     def __init__(self, manifest: dict, tensors: dict[str, np.ndarray], bundle: Bundle | None = None):
         super().__init__(manifest, tensors, bundle)
@@ -175,6 +293,17 @@ class ResidualCodec(Codec):
         config = self.model_config
         if (int(config["D"]), int(config["Q"]), config["part"]) != (self.D, self.Q, self.part):
             raise ValueError("model_config disagrees with the manifest's D, Q or part")
+        if self.frames_per_latent != self.FRAMES_PER_LATENT:
+            raise ValueError(f"family {self.family} codes {self.FRAMES_PER_LATENT} frames per latent, the manifest's "
+                             f"frames_per_latent is {self.frames_per_latent}")
+        if int(config.get("frames_per_latent", 1)) != self.frames_per_latent:
+            raise ValueError(f"model_config frames_per_latent {config.get('frames_per_latent', 1)} disagrees with "
+                             f"the manifest's {self.frames_per_latent}")
+        self.rotation = str(config.get("rotation", "axis_angle"))
+        if self.rotation not in ("axis_angle", "6d"):
+            raise ValueError(f"model_config rotation {self.rotation!r} is not 'axis_angle' or '6d'")
+        self.input_normalisation = (Normalisation(tensors["input_mean"], tensors["input_std"])
+                                    if self.rotation == "6d" else self.normalisation)
 
     @property
     def codebook_size(self) -> int:
@@ -185,32 +314,47 @@ class ResidualCodec(Codec):
         return self.Q
 
     def token_shape(self, frames: int) -> tuple[int, ...]:
+        """The tokens' shape for `frames` rows of tokens (latents): (frames, Q)."""
         return (frames, self.Q)
 
     @property
     def context_frames(self) -> tuple[int, int]:
-        """The receptive field of the model's convolutions (rqvae.py), either side: the
-        encoder's k=3 first conv (1 frame), a dilated k=3 conv per block (d frames) and k=1
-        last; the decoder's the same plus its k=3 last conv (1 more)."""
-        reach = 1 + sum(int(d) for d in self.model_config["dilations"])
-        return (reach, reach + 1)
+        """The receptive field of the model's convolutions (layer_plan), either side, in
+        frames at the full rate: (encoding, decoding)."""
+        return (plan_reach(layer_plan(self.model_config, "encoder"), "encoder"),
+                plan_reach(layer_plan(self.model_config, "decoder"), "decoder"))
+
+    def model_input(self, features: np.ndarray) -> np.ndarray:
+        """(T, F) features -> (T, W) normalised model frames (float32)."""
+        x = features_to_sixd(features, self.part) if self.rotation == "6d" else features
+        return self.input_normalisation.normalise(x)
+
+    def model_output(self, normalised: np.ndarray) -> np.ndarray:
+        """(T, W) normalised model frames -> (T, F) float32 features."""
+        x = self.input_normalisation.denormalise(normalised)
+        return (sixd_to_features(x, self.part) if self.rotation == "6d" else x).astype(np.float32)
 
     @abstractmethod
     def _tokens(self, normalised: np.ndarray) -> np.ndarray:
-        """(T, F) normalised features, T > 0 -> (T, Q) int64 tokens."""
+        """(T, W) normalised model frames, T > 0 a multiple of frames_per_latent -> (T / fpl, Q) int64."""
 
     @abstractmethod
     def _decode_normalised(self, tokens: np.ndarray) -> np.ndarray:
-        """(T, Q) int64 tokens, T > 0 -> (T, F) normalised features."""
+        """(N, Q) int64 tokens, N > 0 -> (N x fpl, W) normalised model frames."""
 
     def encode(self, features) -> np.ndarray:
         f = self._check_features(features)
         if len(f) == 0:
             return np.zeros((0, self.Q), dtype=np.int64)
-        return self._tokens(self.normalisation.normalise(f))
+        x = self.model_input(f)
+        pad = self.num_latents(len(x)) * self.frames_per_latent - len(x)
+        if pad:  # the last latent's missing frames repeat the last frame
+            x = np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
+        return self._tokens(x)
 
-    def decode(self, tokens) -> np.ndarray:
+    def decode(self, tokens, num_frames: int | None = None) -> np.ndarray:
         t = self._decodable(tokens)
+        n = self._frames_out(len(t), num_frames)
         if len(t) == 0:
             return np.zeros((0, self.num_features), dtype=np.float32)
-        return self.normalisation.denormalise(self._decode_normalised(t))
+        return self.model_output(self._decode_normalised(t)[:n])

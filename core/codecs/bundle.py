@@ -3,7 +3,8 @@
 Loading checks the manifest against its one schema (manifest_schema.py: every field's type and
 range), verifies the sha256 of every file the manifest lists and refuses a mismatch; nothing is
 ever unpickled (weights are read with safetensors' numpy API, so no torch is needed to load).
-The bitrate is computed from the manifest (log2(k), or Q * log2(D)), never stored as a figure.
+The bitrate is computed from the manifest (log2(k), or Q * log2(D), bits per latent, divided by
+`frames_per_latent`, 1 when absent), never stored as a figure.
 """
 
 from __future__ import annotations
@@ -34,13 +35,29 @@ def sha256_of(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def bits_per_frame(manifest: dict) -> float:
-    """log2(k) for a single codebook of k entries, Q * log2(D) for Q residual codebooks of D."""
+def bits_per_latent(manifest: dict) -> float:
+    """log2(k) for a single codebook of k entries, Q * log2(D) for Q residual codebooks of D:
+    the bits of one row of tokens."""
     if "k" in manifest:
         return math.log2(int(manifest["k"]))
     if "D" in manifest and "Q" in manifest:
         return int(manifest["Q"]) * math.log2(int(manifest["D"]))
     raise KeyError("the manifest gives neither k nor D and Q")
+
+
+def frames_per_latent(manifest: dict) -> int:
+    """Frames one row of tokens codes: the manifest's `frames_per_latent`, 1 when absent."""
+    return int(manifest.get("frames_per_latent", 1))
+
+
+def bits_per_frame(manifest: dict) -> float:
+    """bits_per_latent / frames_per_latent."""
+    return bits_per_latent(manifest) / frames_per_latent(manifest)
+
+
+def bits_per_second(manifest: dict) -> float:
+    """bits_per_latent x fps / frames_per_latent (fps 30 when absent)."""
+    return bits_per_frame(manifest) * float(manifest.get("fps", 30))
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,10 @@ class Bundle:
 
     def bits_per_second(self) -> float:
         return self.bits_per_frame() * self.fps
+
+    @property
+    def frames_per_latent(self) -> int:
+        return frames_per_latent(self.manifest)
 
     def tensors(self) -> dict[str, np.ndarray]:
         """The weights as numpy arrays (safetensors, no unpickling)."""

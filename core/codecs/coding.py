@@ -12,6 +12,9 @@ Coding runs a slice of frames at a time as steps (`encode_parts_steps`, `decode_
 so long takes show progress and can be stopped: a k-means codec codes each frame alone, so its
 slices are exact; an RQ-VAE's convolutions reach `Codec.context_frames` either side, so each
 slice is coded with that many frames of its neighbours around it and only its own kept.
+A codec of several frames per latent (rqvae4) has ceil(T / frames_per_latent) rows of tokens
+at its own `token_fps`; its slices are whole latents (frames_per_latent frames each), its
+context as many latents as cover the context frames.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 from ..errors import LayoutError, MotionTokensError, OutputError, pass_on
 from ..formats.tokens import TOKEN_KEYS, Codebook, TokensFile, write_tokens_file
 from ..motion import Motion
-from ..steps import Progress, Steps, chunk_what, frame_chunks, run_steps, with_context
+from ..steps import CHUNK_FRAMES, Progress, Steps, chunk_what, frame_chunks, run_steps, with_context
 from .base import Codec
 from .features import at_codec_rate, part_features, position_rmse_cm, with_part_features
 from .registry import codec_folder, load_codec, require_codec_folder
@@ -83,14 +86,18 @@ def decode_parts(tokens: dict[str, np.ndarray], codecs: dict[str, Codec], templa
     return run_steps(decode_parts_steps(tokens, codecs, template))
 
 
-def require_token_frames(tokens: dict[str, np.ndarray], template: Motion) -> Motion:
-    """`template` at 30 fps; MotionTokensError when a part's tokens cover another frame count."""
+def require_token_frames(tokens: dict[str, np.ndarray], template: Motion,
+                         codecs: dict[str, Codec] | None = None) -> Motion:
+    """`template` at 30 fps; MotionTokensError when a part's tokens cover another frame count
+    (ceil(T / frames_per_latent) rows for codecs[part], T rows without codecs)."""
     motion = at_codec_rate(template)
     for part, part_tokens in tokens.items():
         n = len(part_tokens)
-        if n != motion.num_frames:
+        fpl = codecs[part].frames_per_latent if codecs and part in codecs else 1
+        if n != -(-motion.num_frames // fpl):
+            covers = f"{n} frames" if fpl == 1 else f"{n} latents of {fpl} frames"
             raise MotionTokensError(
-                f"{part} tokens cover {n} frames but the template motion {template.name!r} has "
+                f"{part} tokens cover {covers} but the template motion {template.name!r} has "
                 f"{motion.num_frames} frames at 30 fps; decode with the motion the tokens were made from"
             )
     return motion
@@ -120,7 +127,8 @@ def write_encoded(path: str | os.PathLike, encoded: EncodedMotion) -> Path:
         raise OutputError(f"cannot write {path}: the codecs code at different rates ({sorted(fps)} fps)")
     names = {part: codec.name for part, codec in encoded.codecs.items()}
     codebooks = {part: codebook_record(codec) for part, codec in encoded.codecs.items()}
-    return write_tokens_file(path, encoded.decoded, encoded.tokens, names, fps.pop(), codebooks)
+    rates = {part: codec.token_fps for part, codec in encoded.codecs.items()}
+    return write_tokens_file(path, encoded.decoded, encoded.tokens, names, fps.pop(), codebooks, rates)
 
 
 #: How to decode with a codebook other than the one a file records.
@@ -182,6 +190,10 @@ def load_tokens_codecs(tokens_file: TokensFile, models_dir=None, accept_other_co
     for part, codec in codecs.items():
         if abs(token_fps - codec.fps) > 1e-6:
             raise LayoutError(path, f"`token_fps` is {token_fps:g} but codec {codec.name}-{part} codes {codec.fps:g} tokens a second")
+        if abs(tokens_file.fps_of(part) - codec.token_fps) > 1e-6:
+            raise LayoutError(path, f"the {part} tokens are at {tokens_file.fps_of(part):g} a second "
+                              f"(`token_fps_{part}`, else `token_fps`) but codec {codec.name}-{part} codes "
+                              f"{codec.token_fps:g} rows of tokens a second")
     template = tokens_file.template
     if abs(template.fps - token_fps) > 1e-6:
         raise LayoutError(
@@ -189,7 +201,7 @@ def load_tokens_codecs(tokens_file: TokensFile, models_dir=None, accept_other_co
         )
     for part, codec in codecs.items():
         try:
-            codec.check_tokens(tokens_file.tokens[part], template.num_frames, "`poses`")
+            codec.check_tokens(tokens_file.tokens[part], codec.num_latents(template.num_frames), "`poses`")
         except ValueError as exc:
             raise LayoutError(path, f"`{TOKEN_KEYS[part]}` {exc}") from None
     check_codebooks(tokens_file, codecs, accept_other_codebook, warnings)
@@ -219,6 +231,26 @@ def _sliced(run, num_frames: int, context: int, what: str, before: int, total: i
     return out
 
 
+def _sliced_latents(run, codec: Codec, num_frames: int, side: int, what: str, before: int, total: int) -> Steps:
+    """_sliced over whole latents of `codec` (frames_per_latent frames each): `run(a, b)` the
+    results of latents [a, b); the context the latents that cover codec.context_frames[side]
+    frames. Progress counts frames."""
+    fpl = codec.frames_per_latent
+    if fpl == 1:
+        return (yield from _sliced(run, num_frames, codec.context_frames[side], what, before, total))
+    latents = codec.num_latents(num_frames)
+    context = -(-codec.context_frames[side] // fpl) + 1
+    out = None
+    for block in frame_chunks(latents, max(1, CHUNK_FRAMES // fpl)):
+        yield Progress(before + min(block.start * fpl, num_frames), total,
+                       chunk_what(what, slice(block.start * fpl, min(block.stop * fpl, num_frames)), num_frames))
+        part = with_context(run, latents, block, context)
+        if out is None:
+            out = np.empty((latents, *part.shape[1:]), dtype=part.dtype)
+        out[block] = part
+    return out
+
+
 def encode_parts_steps(motion: Motion, codecs: dict[str, Codec]) -> Steps:
     """Steps coding each part of `motion` (any rate, resampled to 30 fps), then decoding
     each back, a slice of frames each, Progress out of 2 x parts x frames at 30 fps; the
@@ -228,10 +260,12 @@ def encode_parts_steps(motion: Motion, codecs: dict[str, Codec]) -> Steps:
     total = 2 * n * len(codecs)
     tokens = {}
     for i, (part, codec) in enumerate(codecs.items()):
-        def features(a, b, part=part, codec=codec):
-            return codec.encode(part_features(motion30.frames(a, b), part))
+        fpl = codec.frames_per_latent
 
-        tokens[part] = yield from _sliced(features, n, codec.context_frames[0], f"coding the {part},", i * n, total)
+        def features(a, b, part=part, codec=codec, fpl=fpl):  # latents [a, b): frames [a fpl, b fpl)
+            return codec.encode(part_features(motion30.frames(a * fpl, min(b * fpl, n)), part))
+
+        tokens[part] = yield from _sliced_latents(features, codec, n, 0, f"coding the {part},", i * n, total)
     decoded = yield from decode_parts_steps(tokens, codecs, motion30, len(codecs) * n, total)
     return EncodedMotion(tokens, replace(decoded, name=f"{motion.name} ({codec_label(_names(codecs))})"), codecs)
 
@@ -242,14 +276,18 @@ def decode_parts_steps(tokens: dict[str, np.ndarray], codecs: dict[str, Codec], 
     from `before` of `total` (default: `before` + parts x frames at 30 fps); the motion
     `decode_parts` makes (MotionTokensError, as there, for tokens of another
     frame count, before anything is decoded)."""
-    motion = require_token_frames(tokens, template)
+    motion = require_token_frames(tokens, template, codecs)
     n = motion.num_frames
     total = before + n * len(tokens) if total is None else total
     for i, (part, part_tokens) in enumerate(tokens.items()):
         codec = codecs[part]
-        features = yield from _sliced(lambda a, b, t=part_tokens, c=codec: c.decode(t[a:b]), n,
-                                      codec.context_frames[1], f"decoding the {part},", before + i * n, total)
-        motion = with_part_features(motion, part, features)
+        fpl = codec.frames_per_latent
+
+        def run(a, b, t=part_tokens, c=codec, fpl=fpl):  # (latents, fpl, F): sliced by latent
+            return c.decode(t[a:b]).reshape(b - a, fpl, -1)
+
+        features = yield from _sliced_latents(run, codec, n, 1, f"decoding the {part},", before + i * n, total)
+        motion = with_part_features(motion, part, features.reshape(-1, features.shape[-1])[:n])
     return motion
 
 

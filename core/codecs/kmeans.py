@@ -106,5 +106,7 @@ class KMeansCodec(Codec):
         f = self._check_features(features)
         return nearest_centroid(self.normalisation.normalise(f), self.centroids)
 
-    def decode(self, tokens) -> np.ndarray:
-        return self.normalisation.denormalise(centroid_lookup(self._decodable(tokens), self.centroids))
+    def decode(self, tokens, num_frames: int | None = None) -> np.ndarray:
+        t = self._decodable(tokens)
+        self._frames_out(len(t), num_frames)  # one frame per token: num_frames must be len(t)
+        return self.normalisation.denormalise(centroid_lookup(t, self.centroids))

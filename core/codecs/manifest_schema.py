@@ -6,7 +6,7 @@ BundleError naming the file and the field. Fields not in the table (free-form no
 training run adds) are left alone.
 
 A row's `required` says for which bundles the field must be present: "all", a kind ("codec")
-or a family ("kmeans", "rqvae"); elsewhere it is optional but, when present, still checked.
+or a family ("kmeans", "rqvae", "rqvae4"); elsewhere it is optional but, when present, still checked.
 What ties fields together (a codec's name against its bitrate, its fps against the codecs'
 30 fps) is registry.check_codec_manifest's.
 """
@@ -30,11 +30,11 @@ _NUMBER = (int, float)
 
 @dataclass(frozen=True)
 class Field:
-    """types: the JSON types accepted; required: 'all', a kind or a family ('' for optional);
+    """types: the JSON types accepted; required: 'all', a kind or a family, or a tuple of them ('' for optional);
     choices: the values allowed (None: any); low, high: the inclusive range of a number."""
 
     types: tuple[type, ...]
-    required: str = ""
+    required: str | tuple[str, ...] = ""
     choices: tuple | None = None
     low: float | None = None
     high: float | None = None
@@ -49,10 +49,13 @@ SCHEMA: dict[str, Field] = {
     "part": Field((str,), "codec", choices=tuple(PARTS)),
     "fps": Field(_NUMBER, "codec", low=1, high=1000),
     "bits_per_frame": Field(_NUMBER, low=0, high=64),
+    # Frames one row of tokens codes (absent: 1, every bundle made before downsampling).
+    "frames_per_latent": Field((int,), "rqvae4", low=1, high=64),
+    "bits_per_second": Field(_NUMBER, low=0, high=64 * 1000),
     "k": Field((int,), "kmeans", low=2, high=1 << 16),
-    "D": Field((int,), "rqvae", low=2, high=1 << 16),
-    "Q": Field((int,), "rqvae", low=1, high=64),
-    "model_config": Field((dict,), "rqvae"),
+    "D": Field((int,), ("rqvae", "rqvae4"), low=2, high=1 << 16),
+    "Q": Field((int,), ("rqvae", "rqvae4"), low=1, high=64),
+    "model_config": Field((dict,), ("rqvae", "rqvae4")),
     "seed": Field((int,)),
     "command": Field((str,)),
     "notes": Field((list,)),
@@ -63,7 +66,8 @@ SCHEMA: dict[str, Field] = {
 
 
 def _required(field: Field, manifest: dict) -> bool:
-    return field.required == "all" or field.required in (manifest.get("kind"), manifest.get("family"))
+    wanted = field.required if isinstance(field.required, tuple) else (field.required,)
+    return "all" in wanted or any(w and w in (manifest.get("kind"), manifest.get("family")) for w in wanted)
 
 
 def _type_name(types: tuple[type, ...]) -> str:

@@ -5,8 +5,11 @@ A codec codes one body part (features.py: `body` joints 1-21, `hands` joints 25-
 axis-angle at 30 fps) into one token per frame:
 - k-means (`kmeans-6/9/10/12`): tokens (T,) int64 in [0, k), k = 64, 512, 1024, 4096;
 - RQ-VAE (`rqvae-6/9/10/12`): tokens (T, Q) int64 in [0, D), (D, Q) = (8, 2), (8, 3),
-  (32, 2), (8, 4).
-Bits per frame = log2(k) or Q * log2(D), computed from the manifest. The root orientation
+  (32, 2), (8, 4);
+- downsampled RQ-VAE (`rqvae4-6/9/10/12`): one row of tokens per 4 frames, (ceil(T/4), Q),
+  (D, Q) = (64, 4), (64, 6), (32, 8), (64, 8): the same bits per second as the others.
+Bits per frame = log2(k) or Q * log2(D), divided by frames_per_latent, computed from the
+manifest; bits per second = that x 30. The root orientation
 and translation, the face and any part not coded are carried through from the input.
 
 Bundles live in `models/{name}-{part}` (e.g. `models/kmeans-9-body`), `MODELS_DIR` being the
@@ -33,13 +36,13 @@ from ..errors import BundleError, MotionTokensError
 from ..parts import PARTS
 from ..paths import MODELS_DIR
 from .base import Codec, ResidualCodec
-from .bundle import MANIFEST, WEIGHTS, Bundle, bits_per_frame, bundle_folders, load_bundle
+from .bundle import MANIFEST, WEIGHTS, Bundle, bits_per_frame, bits_per_second, bundle_folders, load_bundle
 from .features import CODEC_FPS, num_features
 from .kmeans import KMeansCodec
-from .rqvae_numpy import RQVAENumpyCodec
+from .rqvae_numpy import RQVAE4NumpyCodec, RQVAENumpyCodec
 
 #: family -> the class that runs its bundles for inference (numpy, no torch).
-FAMILY_CLASSES: dict[str, type[Codec]] = {cls.family: cls for cls in (KMeansCodec, RQVAENumpyCodec)}
+FAMILY_CLASSES: dict[str, type[Codec]] = {cls.family: cls for cls in (KMeansCodec, RQVAENumpyCodec, RQVAE4NumpyCodec)}
 FAMILIES = tuple(FAMILY_CLASSES)
 #: Bits per frame offered by the families, ascending.
 OFFERED_BITS = tuple(sorted({bits for cls in FAMILY_CLASSES.values() for bits in cls.BITRATES}))
@@ -111,15 +114,16 @@ def codec_from_arrays(
     # torch model (tested), no torch inside Blender, and no 3 s torch import on the command
     # line. Only a residual codec has a torch model besides; k-means has one backend.
     if backend == "torch" and issubclass(cls, ResidualCodec):
-        from .rqvae import RQVAECodec
+        from .rqvae import RQVAE4Codec, RQVAECodec
 
-        cls = RQVAECodec
+        cls = RQVAE4Codec if cls.FRAMES_PER_LATENT == 4 else RQVAECodec
     return cls(manifest, tensors, bundle)
 
 
 def check_codec_manifest(manifest: dict) -> None:
     """Raise ValueError unless the manifest is a consistent codec manifest: kind, part, name
-    'family-BITS' whose BITS equal the bitrate computed from k or D and Q, and fps 30.
+    'family-BITS' whose BITS equal the bits per frame computed from k or D and Q and
+    frames_per_latent, bits_per_second (when given) agreeing, and fps 30.
 
     Codecs take only 30 fps: features are resampled to CODEC_FPS before coding whatever the
     manifest says, so another fps would misstate the bitrate and the tokens' rate; no bundle
@@ -136,6 +140,9 @@ def check_codec_manifest(manifest: dict) -> None:
         raise ValueError(f"the name says {m.group(2)} bits per frame but k or D and Q give {bits:g}")
     if "bits_per_frame" in manifest and not math.isclose(float(manifest["bits_per_frame"]), bits):
         raise ValueError(f"bits_per_frame {manifest['bits_per_frame']} disagrees with k or D and Q ({bits:g})")
+    if "bits_per_second" in manifest and not math.isclose(float(manifest["bits_per_second"]), bits_per_second(manifest)):
+        raise ValueError(f"bits_per_second {manifest['bits_per_second']} disagrees with k or D and Q, fps and "
+                         f"frames_per_latent ({bits_per_second(manifest):g})")
     if not math.isclose(float(manifest.get("fps", 0)), CODEC_FPS):
         raise ValueError(f"fps is {manifest.get('fps')!r}; codecs code at {CODEC_FPS:g} fps, the rate features are taken at")
 

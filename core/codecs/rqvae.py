@@ -40,6 +40,15 @@ is rebuilt from it and its state_dict loaded from safetensors (never torch.load)
 
 `core.nn.kinematics.PartPositions` is forward kinematics in torch for the loss: the `part_positions` of features.py
 (positions of the points a part's pose moves), differentiable.
+
+Version 2 (issue 14; `rotation` and `frames_per_latent` in the config, both absent from the
+bundles made before, which load as before): `rotation="6d"` codes each joint's 6D rotation
+(the matrix's first two columns) instead of its axis-angle, normalised per dimension
+(`input_mean`, `input_std`), and decodes 6D made a rotation by Gram-Schmidt;
+`frames_per_latent=4` (family `rqvae4`) codes one latent per 4 frames: the encoder halves
+the rate twice with strided convolutions, the decoder doubles it twice (nearest-neighbour
+upsampling and a convolution). The layers are base.layer_plan's, which the numpy inference
+runs too.
 """
 
 from __future__ import annotations
@@ -51,9 +60,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import ResidualCodec
+from .base import DOWNSAMPLED_BITRATES, ResidualCodec, layer_plan, model_width
 from .bundle import Bundle
-from .features import num_features
 
 #: EMA factor of the entropy-guided code usage (the issue's alpha).
 USAGE_EMA_ALPHA = 0.95
@@ -70,22 +78,34 @@ class RQVAEConfig:
     latent: int = 16
     dilations: tuple[int, ...] = (1, 3, 9, 27)
     entropy_guided: bool = False
+    rotation: str = "axis_angle"
+    frames_per_latent: int = 1
+    stage_dilations: tuple[int, ...] = (1, 3)
     gumbel_temperature: float = 0.1
     codebook_decay: float = 0.8
     dead_code_threshold: float = 2.0
     kmeans_iters: int = 10
 
+    def __post_init__(self):
+        if self.rotation not in ("axis_angle", "6d"):
+            raise ValueError(f"rotation must be 'axis_angle' or '6d', got {self.rotation!r}")
+        f = int(self.frames_per_latent)
+        if f < 1 or f & (f - 1):
+            raise ValueError(f"frames_per_latent must be a power of 2, got {self.frames_per_latent}")
+
     @property
     def num_features(self) -> int:
-        return num_features(self.part)
+        """Width of the model's input and output frames (model_width)."""
+        return model_width(self.part, self.rotation)
 
     @property
     def bits_per_frame(self) -> float:
-        return self.Q * math.log2(self.D)
+        return self.Q * math.log2(self.D) / self.frames_per_latent
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["dilations"] = list(self.dilations)
+        d["stage_dilations"] = list(self.stage_dilations)
         return d
 
     @classmethod
@@ -95,8 +115,9 @@ class RQVAEConfig:
         if unknown:
             raise ValueError(f"unknown RQ-VAE config fields {sorted(unknown)}")
         d = dict(d)
-        if "dilations" in d:
-            d["dilations"] = tuple(int(x) for x in d["dilations"])
+        for key in ("dilations", "stage_dilations"):
+            if key in d:
+                d[key] = tuple(int(x) for x in d[key])
         return cls(**d)
 
 
@@ -110,13 +131,30 @@ class ResBlock(nn.Module):
         return x + self.mix(torch.relu(self.conv(torch.relu(x))))
 
 
-def _stack(c_in: int, c_out: int, hidden: int, dilations, out_kernel: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv1d(c_in, hidden, 3, padding=1, padding_mode="replicate"),
-        *[ResBlock(hidden, d) for d in dilations],
-        nn.ReLU(),
-        nn.Conv1d(hidden, c_out, out_kernel, padding=out_kernel // 2, padding_mode="replicate"),
-    )
+def _layer(entry: tuple) -> nn.Module:
+    kind = entry[0]
+    if kind == "conv":
+        _, c_in, c_out, k, stride, pad, d = entry
+        return nn.Conv1d(c_in, c_out, k, stride=stride, padding=pad, dilation=d, padding_mode="replicate")
+    if kind == "res":
+        return ResBlock(entry[1], entry[2])
+    if kind == "relu":
+        return nn.ReLU()
+    return nn.Upsample(scale_factor=2, mode="nearest")
+
+
+def _stack(config: "RQVAEConfig", side: str) -> nn.Sequential:
+    """The encoder or decoder of base.layer_plan."""
+    return nn.Sequential(*[_layer(e) for e in layer_plan(config.to_dict(), side)])
+
+
+def sixd_to_matrix(d6: torch.Tensor) -> torch.Tensor:
+    """(..., 6) -> (..., 3, 3) by Gram-Schmidt, as core.rotations.sixd_to_matrix (columns)."""
+    a, b = d6[..., :3], d6[..., 3:]
+    c0 = nn.functional.normalize(a, dim=-1, eps=1e-8)
+    b = b - (c0 * b).sum(-1, keepdim=True) * c0
+    c1 = nn.functional.normalize(b, dim=-1, eps=1e-8)
+    return torch.stack([c0, c1, torch.cross(c0, c1, dim=-1)], dim=-1)
 
 
 @dataclass
@@ -136,9 +174,9 @@ class RQVAE(nn.Module):
 
         super().__init__()
         self.config = config
-        F, H, L = config.num_features, config.hidden, config.latent
-        self.encoder = _stack(F, L, H, config.dilations, 1)
-        self.decoder = _stack(L, F, H, config.dilations, 3)
+        L = config.latent
+        self.encoder = _stack(config, "encoder")
+        self.decoder = _stack(config, "decoder")
         self.quantizer = ResidualVQ(
             dim=L,
             num_quantizers=config.Q,
@@ -155,11 +193,11 @@ class RQVAE(nn.Module):
         self.register_buffer("usage_ema", torch.full((config.Q, config.D), 1.0 / config.D))
 
     def encode_latent(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, F) normalised features -> (B, T, L) continuous latents."""
+        """(B, T, W) normalised model frames, T a multiple of frames_per_latent -> (B, T / fpl, L)."""
         return self.encoder(x.transpose(1, 2)).transpose(1, 2)
 
     def decode_latent(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, T, L) quantised latents -> (B, T, F) normalised features."""
+        """(B, N, L) quantised latents -> (B, N x fpl, W) normalised model frames."""
         return self.decoder(z.transpose(1, 2)).transpose(1, 2)
 
     def forward(self, x: torch.Tensor) -> ForwardResult:
@@ -170,12 +208,12 @@ class RQVAE(nn.Module):
 
     @torch.no_grad()
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, F) normalised features -> (B, T, Q) int64 tokens (eval mode: nearest codes)."""
+        """(B, T, W) normalised model frames -> (B, T / fpl, Q) int64 tokens (eval mode: nearest codes)."""
         _, indices, _ = self.quantizer(self.encode_latent(x))
         return indices
 
     def decode_tokens(self, indices: torch.Tensor) -> torch.Tensor:
-        """(B, T, Q) int64 tokens -> (B, T, F) normalised features."""
+        """(B, N, Q) int64 tokens -> (B, N x fpl, W) normalised model frames."""
         return self.decode_latent(self.quantizer.get_output_from_indices(indices))
 
     def _entropy_loss(self, z: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
@@ -197,7 +235,7 @@ class RQVAE(nn.Module):
 
 
 class RQVAECodec(ResidualCodec):
-    """The RQ-VAE codec on the torch model: tokens (T, Q) in [0, D), as RQVAENumpyCodec.
+    """The RQ-VAE codec on the torch model: tokens (N, Q) in [0, D), as RQVAENumpyCodec.
 
     Raises ValueError for a model_config that disagrees with the manifest, RuntimeError for
     weights whose names or shapes do not fit the model.
@@ -218,3 +256,14 @@ class RQVAECodec(ResidualCodec):
     def _decode_normalised(self, tokens: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return self.model.decode_tokens(torch.from_numpy(tokens)[None])[0].numpy()
+
+
+class RQVAE4Codec(RQVAECodec):
+    """The temporally downsampled RQ-VAE (one latent per 4 frames) on the torch model."""
+
+    family = "rqvae4"
+    family_label = "RQ-VAE/4"
+    family_description = ("Convolutional autoencoder, one latent per 4 frames with Q residual codebooks "
+                          "of D codes (Q log2 D / 4 bits per frame)")
+    BITRATES = DOWNSAMPLED_BITRATES
+    FRAMES_PER_LATENT = 4

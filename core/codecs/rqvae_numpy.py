@@ -4,13 +4,16 @@ Inside Blender the extension cannot ship torch (a 192 MB wheel), so an RQ-VAE bu
 here from its safetensors weights and the manifest's `model_config`, with the same maths as
 the torch model in eval mode (rqvae.py and vector_quantize_pytorch's ResidualVQ):
 
-    encoder: Conv1d(F -> H, k=3) . ResBlock(d) for d in dilations . ReLU . Conv1d(H -> L, k=1)
-    decoder: Conv1d(L -> H, k=3) . ResBlock(d) for d in dilations . ReLU . Conv1d(H -> F, k=3)
+    encoder and decoder: the layers of base.layer_plan (what rqvae.py builds), e.g. per frame
+    encoder: Conv1d(W -> H, k=3) . ResBlock(d) for d in dilations . ReLU . Conv1d(H -> L, k=1)
+    decoder: Conv1d(L -> H, k=3) . ResBlock(d) for d in dilations . ReLU . Conv1d(H -> W, k=3)
     ResBlock(d): x + Conv1d(k=1)(ReLU(Conv1d(k=3, dilation=d)(ReLU(x))))
+    downsampled (rqvae4): strided Conv1d(k=4, stride 2, padding 1) stages in the encoder,
+    nearest-neighbour upsampling by 2 then Conv1d(k=3) stages in the decoder.
 
-Every convolution keeps the length by replicating the edge frames (torch's
-padding_mode="replicate"); here a convolution is one tensordot over sliding windows of the
-padded sequence, vectorised over frames. Weights are PyTorch's (C_out, C_in, K) layout.
+Every convolution pads by replicating the edge frames (torch's padding_mode="replicate");
+here a convolution is one tensordot over sliding windows of the padded sequence (every
+stride-th window), vectorised over frames. Weights are PyTorch's (C_out, C_in, K) layout.
 
 Residual quantisation, layer q = 0..Q-1 over the codebooks (Q, D, L), residual r = latent:
 - Euclidean codebooks: token = the code nearest to r;
@@ -31,9 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import ResidualCodec
+from .base import DOWNSAMPLED_BITRATES, ResidualCodec, layer_plan, model_width
 from .bundle import Bundle
-from .features import num_features
 
 _MODEL = "model."
 _CODEBOOK = "model.quantizer.layers.{q}._codebook.embed"
@@ -42,19 +44,21 @@ _LAYER = re.compile(r"^model\.quantizer\.layers\.(\d+)\.")
 _L2NORM_EPS = 1e-6
 
 
-def conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, dilation: int = 1) -> np.ndarray:
-    """Same-length 1-D convolution with replicated edges, as torch's Conv1d with
-    padding = dilation * (K - 1) / 2 and padding_mode="replicate".
+def conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, dilation: int = 1, stride: int = 1,
+           padding: int | None = None) -> np.ndarray:
+    """1-D convolution with replicated edges, as torch's Conv1d with padding_mode="replicate".
 
-    x (T, C_in); weight (C_out, C_in, K), K odd; bias (C_out,). Returns (T, C_out).
+    x (T, C_in); weight (C_out, C_in, K); bias (C_out,); padding frames each side (default
+    dilation * (K - 1) / 2, which keeps the length for odd K). Returns
+    (floor((T + 2 padding - dilation (K - 1) - 1) / stride) + 1, C_out).
     """
     K = weight.shape[2]
-    if K == 1:
-        return x @ weight[:, :, 0].T + bias
-    pad = dilation * (K - 1) // 2
-    padded = np.pad(x, ((pad, pad), (0, 0)), mode="edge")
-    # (T, C_in, span) windows, every `dilation`-th frame of each: (T, C_in, K).
-    windows = sliding_window_view(padded, dilation * (K - 1) + 1, axis=0)[:, :, ::dilation]
+    pad = dilation * (K - 1) // 2 if padding is None else padding
+    if K == 1 and pad == 0:
+        return x[::stride] @ weight[:, :, 0].T + bias
+    padded = np.pad(x, ((pad, pad), (0, 0)), mode="edge") if pad else x
+    # (T', C_in, span) windows, every `dilation`-th frame of each: (T', C_in, K).
+    windows = sliding_window_view(padded, dilation * (K - 1) + 1, axis=0)[::stride, :, ::dilation]
     return np.tensordot(windows, weight, axes=([1, 2], [1, 2])) + bias
 
 
@@ -62,42 +66,53 @@ def _relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0)
 
 
-@dataclass(frozen=True)
-class _ConvStack:
-    """One of rqvae.py's `_stack`s: first conv, residual blocks, ReLU, last conv."""
+class _Stack:
+    """One of rqvae.py's `_stack`s (the layers of base.layer_plan), its weights float64.
 
-    first: tuple[np.ndarray, np.ndarray]
-    blocks: tuple[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]  # (dilation, conv w, b, mix w, b)
-    last: tuple[np.ndarray, np.ndarray]
+    tensors: the bundle's weights; prefix: 'model.encoder' or 'model.decoder' (the entries
+    `{prefix}.{i}.*`, i the nn.Sequential index). KeyError for a missing entry.
+    """
 
-    @classmethod
-    def from_tensors(cls, tensors: dict[str, np.ndarray], prefix: str, dilations) -> "_ConvStack":
-        """The stack whose state_dict entries are `{prefix}.{i}.*` (nn.Sequential indices:
-        0 first conv, 1..n blocks, n+1 ReLU, n+2 last conv). KeyError for a missing entry."""
-
+    def __init__(self, tensors: dict[str, np.ndarray], prefix: str, plan: list[tuple]):
         def w(name: str) -> np.ndarray:
             return np.asarray(tensors[f"{prefix}.{name}"], dtype=np.float64)
 
-        n = len(dilations)
-        blocks = tuple(
-            (int(d), w(f"{i}.conv.weight"), w(f"{i}.conv.bias"), w(f"{i}.mix.weight"), w(f"{i}.mix.bias"))
-            for i, d in zip(range(1, n + 1), dilations)
-        )
-        return cls((w("0.weight"), w("0.bias")), blocks, (w(f"{n + 2}.weight"), w(f"{n + 2}.bias")))
+        self.layers = []
+        for i, entry in enumerate(plan):
+            if entry[0] == "conv":
+                self.layers.append(("conv", w(f"{i}.weight"), w(f"{i}.bias"), entry[4], entry[5], entry[6]))
+            elif entry[0] == "res":
+                self.layers.append(("res", entry[2], w(f"{i}.conv.weight"), w(f"{i}.conv.bias"),
+                                    w(f"{i}.mix.weight"), w(f"{i}.mix.bias")))
+            else:
+                self.layers.append((entry[0],))
+        self.first = self.layers[0][1:3]
+        self.last = self.layers[-1][1:3]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        h = conv1d(x, *self.first)
-        for dilation, cw, cb, mw, mb in self.blocks:
-            h = h + conv1d(_relu(conv1d(_relu(h), cw, cb, dilation)), mw, mb)
-        return conv1d(_relu(h), *self.last)
+        h = x
+        for layer in self.layers:
+            kind = layer[0]
+            if kind == "conv":
+                _, cw, cb, stride, pad, dilation = layer
+                h = conv1d(h, cw, cb, dilation, stride, pad)
+            elif kind == "res":
+                _, dilation, cw, cb, mw, mb = layer
+                h = h + conv1d(_relu(conv1d(_relu(h), cw, cb, dilation)), mw, mb)
+            elif kind == "relu":
+                h = _relu(h)
+            else:  # "up": nearest-neighbour upsampling by 2
+                h = np.repeat(h, 2, axis=0)
+        return h
 
 
 class RQVAENumpy:
-    """The RQ-VAE of a bundle's weights, in numpy. Shapes: features (T, F) normalised,
-    latents (T, L), tokens (T, Q) int64 in [0, D).
+    """The RQ-VAE of a bundle's weights, in numpy. Shapes: model frames (T, W) normalised,
+    latents (T / fpl, L), tokens (T / fpl, Q) int64 in [0, D).
 
-    config: the manifest's `model_config` (part, D, Q, dilations, entropy_guided; hidden and
-    latent widths are read off the weights);
+    config: the manifest's `model_config` (part, D, Q, dilations, entropy_guided, rotation,
+    frames_per_latent, stage_dilations, hidden, latent; the old configs lack the last five and
+    get their defaults: axis-angle, per frame, hidden 64, latent 16);
     tensors: the bundle's weights (`model.*` entries, as rqvae.py's state_dict).
     Raises ValueError when the weights do not fit the config.
     """
@@ -106,13 +121,14 @@ class RQVAENumpy:
         try:
             self.D, self.Q = int(config["D"]), int(config["Q"])
             self.part = config["part"]
-            dilations = tuple(int(d) for d in config["dilations"])
+            plans = layer_plan(config, "encoder"), layer_plan(config, "decoder")
+            F = model_width(self.part, config.get("rotation", "axis_angle"))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"model_config lacks or garbles {exc}") from None
         self.cosine = bool(config.get("entropy_guided", False))
         try:
-            self.encoder = _ConvStack.from_tensors(tensors, _MODEL + "encoder", dilations)
-            self.decoder = _ConvStack.from_tensors(tensors, _MODEL + "decoder", dilations)
+            self.encoder = _Stack(tensors, _MODEL + "encoder", plans[0])
+            self.decoder = _Stack(tensors, _MODEL + "decoder", plans[1])
             codebooks = [np.asarray(tensors[_CODEBOOK.format(q=q)], dtype=np.float64) for q in range(self.Q)]
         except KeyError as exc:
             raise ValueError(f"the weights lack {exc.args[0]}") from None
@@ -121,7 +137,6 @@ class RQVAENumpy:
         if layers != set(range(self.Q)):
             raise ValueError(f"the weights hold {len(layers)} codebook layers, model_config Q={self.Q}")
         self.codebooks = np.stack([c.reshape(c.shape[-2:]) for c in codebooks])  # (Q, D, L)
-        F = num_features(self.part)
         L = self.codebooks.shape[2]
         if self.codebooks.shape[1] != self.D:
             raise ValueError(f"codebooks {self.codebooks.shape} do not hold D={self.D} codes")
@@ -132,7 +147,7 @@ class RQVAENumpy:
         self._code_sq = np.einsum("qdl,qdl->qd", self.codebooks, self.codebooks)  # (Q, D)
 
     def encode_latent(self, x: np.ndarray) -> np.ndarray:
-        """(T, F) normalised features -> (T, L) continuous latents."""
+        """(T, W) normalised model frames -> (T / fpl, L) continuous latents."""
         return self.encoder(np.asarray(x, dtype=np.float64))
 
     def quantise(self, z: np.ndarray) -> np.ndarray:
@@ -150,7 +165,7 @@ class RQVAENumpy:
         return tokens
 
     def tokens(self, x: np.ndarray) -> np.ndarray:
-        """(T, F) normalised features -> (T, Q) int64 tokens."""
+        """(T, W) normalised model frames -> (T / fpl, Q) int64 tokens."""
         return self.quantise(self.encode_latent(x))
 
     def codes(self, tokens: np.ndarray) -> np.ndarray:
@@ -158,12 +173,12 @@ class RQVAENumpy:
         return self.codebooks[np.arange(self.Q)[None, :], tokens].sum(axis=1)
 
     def decode_tokens(self, tokens: np.ndarray) -> np.ndarray:
-        """(T, Q) tokens in [0, D) -> (T, F) normalised features (float64)."""
+        """(N, Q) tokens in [0, D) -> (N x fpl, W) normalised model frames (float64)."""
         return self.decoder(self.codes(tokens))
 
 
 class RQVAENumpyCodec(ResidualCodec):
-    """The RQ-VAE codec run in numpy (no torch): tokens (T, Q) in [0, D), as RQVAECodec.
+    """The RQ-VAE codec run in numpy (no torch): tokens (N, Q) in [0, D), as RQVAECodec.
     Raises ValueError when the weights do not fit the model_config."""
 
     def __init__(self, manifest: dict, tensors: dict[str, np.ndarray], bundle: Bundle | None = None):
@@ -175,3 +190,14 @@ class RQVAENumpyCodec(ResidualCodec):
 
     def _decode_normalised(self, tokens: np.ndarray) -> np.ndarray:
         return self.model.decode_tokens(tokens)
+
+
+class RQVAE4NumpyCodec(RQVAENumpyCodec):
+    """The temporally downsampled RQ-VAE (one latent per 4 frames) run in numpy."""
+
+    family = "rqvae4"
+    family_label = "RQ-VAE/4"
+    family_description = ("Convolutional autoencoder, one latent per 4 frames with Q residual codebooks "
+                          "of D codes (Q log2 D / 4 bits per frame)")
+    BITRATES = DOWNSAMPLED_BITRATES
+    FRAMES_PER_LATENT = 4

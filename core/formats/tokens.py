@@ -6,7 +6,11 @@ at the codecs' 30 fps) with, on top (DESIGN.md, "Ours on top"):
   [0, k)) or (T, Q) for RQ-VAE (values in [0, D)), T the frames of `poses`;
 - `codec`: the bundle of each coded part, as one string of bundle names `NAME-PART` separated
   by spaces, e.g. "kmeans-6-body kmeans-6-hands" (bundle `models/kmeans-6-body`, and so on);
-- `token_fps`: tokens per second (the bundles' fps, 30);
+- `token_fps`: frames per second of the codecs (their fps, 30: the rate of per-frame tokens);
+- `token_fps_body`, `token_fps_hands`, ...: rows of tokens per second of each part where its
+  codec codes several frames into one latent (30 / 4 = 7.5 for rqvae4; T_part =
+  ceil(T x token_fps_part / token_fps) rows); files without them (all older ones) have every
+  part at `token_fps`;
 - `codec_sha256_body`, `codec_sha256_hands`: the sha256 (64 hex digits) of the
   `weights.safetensors` of the bundle that made each part's tokens, and `codec_layout_body`,
   `codec_layout_hands`: its family and size fields, e.g. "kmeans k=64" or "rqvae D=8 Q=3".
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +46,13 @@ CODEC_KEY = "codec"
 TOKEN_FPS_KEY = "token_fps"
 #: The file keys of each part's codebook record (`Codebook`).
 SHA256_KEYS = {part: f"codec_sha256_{part}" for part in PARTS}
+#: The file keys of each part's own token rate (absent: `token_fps`).
+PART_FPS_KEYS = {part: f"token_fps_{part}" for part in PARTS}
 LAYOUT_KEYS = {part: f"codec_layout_{part}" for part in PARTS}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_LAYOUT = re.compile(r"^([a-z]+)((?: [A-Za-z]+=\d+)+)$")
-# A bundle name: codec name (family-BITS) then the part.
-_BUNDLE_NAME = re.compile(r"^([a-z]+-\d+)-(" + "|".join(PARTS) + r")$")
+_LAYOUT = re.compile(r"^([a-z][a-z0-9]*)((?: [A-Za-z]+=\d+)+)$")
+# A bundle name: codec name (family-BITS, the family maybe ending in digits: rqvae4) then the part.
+_BUNDLE_NAME = re.compile(r"^([a-z][a-z0-9]*-\d+)-(" + "|".join(PARTS) + r")$")
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,9 @@ class TokensFile:
     ((T,) or (T, Q), T the frames of `template`); codec_names: part -> codec name
     ('kmeans-6'), the same parts; token_fps: tokens per second; template: the file's motion
     (root, translation and face are what decoding keeps); codebooks: part -> the Codebook that
-    made its tokens, for the parts the file records one for (none in older files)."""
+    made its tokens, for the parts the file records one for (none in older files);
+    part_token_fps: part -> its rows of tokens per second, for the parts whose rate is not
+    token_fps (none in older files; `fps_of` gives every part's)."""
 
     path: Path
     tokens: dict[str, np.ndarray]
@@ -78,6 +86,11 @@ class TokensFile:
     token_fps: float
     template: Motion
     codebooks: dict[str, Codebook]
+    part_token_fps: dict[str, float] = field(default_factory=dict)
+
+    def fps_of(self, part: str) -> float:
+        """The part's rows of tokens per second."""
+        return self.part_token_fps.get(part, self.token_fps)
 
 
 def bundle_names(codec_names: dict[str, str]) -> str:
@@ -87,11 +100,12 @@ def bundle_names(codec_names: dict[str, str]) -> str:
 
 def write_tokens_file(
     path: str | os.PathLike, motion: Motion, tokens: dict[str, np.ndarray], codec_names: dict[str, str],
-    token_fps: float, codebooks: dict[str, Codebook] | None = None,
+    token_fps: float, codebooks: dict[str, Codebook] | None = None, part_token_fps: dict[str, float] | None = None,
 ) -> Path:
     """Write `motion` (the decoded motion, at token_fps) and its tokens (part -> (T,) or (T, Q)
     integers; codec_names part -> codec name; codebooks part -> the Codebook that made them,
-    which `codec.coding.write_encoded` always gives) to the `.npz` at `path`, atomically.
+    which `codec.coding.write_encoded` always gives; part_token_fps part -> its rows of tokens
+    per second where it is not token_fps) to the `.npz` at `path`, atomically.
     Raises OutputError for another suffix or an unwritable path."""
     path = Path(path)
     if path.suffix.lower() != ".npz":
@@ -99,6 +113,9 @@ def write_tokens_file(
     extra = {TOKEN_KEYS[part]: np.asarray(t, dtype=np.int32) for part, t in tokens.items()}
     extra[CODEC_KEY] = np.asarray(bundle_names(codec_names))
     extra[TOKEN_FPS_KEY] = np.asarray(token_fps, dtype=np.float32)
+    for part, fps in (part_token_fps or {}).items():
+        if abs(float(fps) - float(token_fps)) > 1e-9:
+            extra[PART_FPS_KEYS[part]] = np.asarray(fps, dtype=np.float32)
     for part, codebook in (codebooks or {}).items():
         extra[SHA256_KEYS[part]] = np.asarray(codebook.sha256)
         extra[LAYOUT_KEYS[part]] = np.asarray(codebook.layout)
@@ -125,7 +142,8 @@ def read_tokens_file(path: str | os.PathLike) -> TokensFile:
             raise LayoutError(path, f"`{key}` holds {arrays[key].dtype} values; tokens are integers")
         tokens[part] = arrays[key]
     codebooks = {part: book for part in codec_names if (book := _codebook(path, arrays, part)) is not None}
-    return TokensFile(path, tokens, codec_names, token_fps, template, codebooks)
+    rates = {part: _token_fps(path, arrays, PART_FPS_KEYS[part]) for part in codec_names if PART_FPS_KEYS[part] in arrays}
+    return TokensFile(path, tokens, codec_names, token_fps, template, codebooks, rates)
 
 
 def _codebook(path: Path, arrays: dict, part: str) -> Codebook | None:
@@ -153,13 +171,16 @@ def _string(path: Path, arrays: dict, key: str) -> str:
     return str(value.item().decode("utf-8", "replace") if value.dtype.kind == "S" else value.item())
 
 
-def _token_fps(path: Path, arrays: dict) -> float:
-    if TOKEN_FPS_KEY not in arrays:
-        raise LayoutError(path, "missing key `token_fps`: the file does not say its token rate")
-    value = arrays[TOKEN_FPS_KEY]
+def _token_fps(path: Path, arrays: dict, key: str = TOKEN_FPS_KEY) -> float:
+    if key not in arrays:
+        raise LayoutError(path, f"missing key `{key}`: the file does not say its token rate")
+    value = arrays[key]
     if value.size != 1 or value.dtype.kind not in "iuf":
-        raise LayoutError(path, f"`token_fps` must be one number, got {value.dtype} of shape {value.shape}")
-    return float(value.reshape(()))
+        raise LayoutError(path, f"`{key}` must be one number, got {value.dtype} of shape {value.shape}")
+    rate = float(value.reshape(()))
+    if not (np.isfinite(rate) and rate > 0):
+        raise LayoutError(path, f"`{key}` is {rate:g}; a token rate is a positive number")
+    return rate
 
 
 def _codec_string(path: Path, arrays: dict) -> str:

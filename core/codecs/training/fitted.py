@@ -13,12 +13,16 @@ from ...parts import get_part
 from ...skeleton import SMPLX_JOINT_NAMES
 from ..base import Codec
 from ..features import CODEC_FPS, part_positions
-from ..metrics import code_usage, perplexity, whole_tokens
+from ..evaluation.feature_errors import FeatureSums
+from ..metrics import code_usage, joint_angle_errors_deg, perplexity, whole_tokens
 from .dataset import PartDataset
 
 #: k-means fitting: below this many training vectors per code, fit on takes resampled to 90 fps.
 MIN_VECTORS_PER_CODE = 2
 UPSAMPLED_FPS = 90.0
+#: Above this many whole-token symbols (D^Q) their usage is counted by distinct tuples, not
+#: by a histogram of every symbol.
+_MAX_WHOLE_SYMBOLS = 1 << 24
 
 #: What the shipped data holds for each part, said in every manifest of that part (prose about
 #: the data folders, not a property of the part).
@@ -52,7 +56,9 @@ class FitJob:
     that read them again at another rate. data: their features at 30 fps, mirrored copies
     included where the part is `mirrored_in_training`. seed: every random draw. entropy_guided:
     an RQ-VAE option. progress: called with a line per step. rqvae: RQ-VAE optimisation
-    settings (`rqvae_fit.RQVAETraining`; None: the part's default).
+    settings (`rqvae_fit.RQVAETraining`; None: the part's default). family: the codec family
+    (checkpoint names). checkpoint_dir: where RQ-VAE training writes a checkpoint every
+    checkpoint_every steps (None: none); resume: continue from the checkpoint there.
     """
 
     bits: int
@@ -63,6 +69,10 @@ class FitJob:
     entropy_guided: bool
     progress: Callable[[str], None]
     rqvae: object = None
+    family: str = ""
+    checkpoint_dir: object = None
+    checkpoint_every: int = 500
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,26 +142,40 @@ def _token_figures(tokens: np.ndarray, codebook_size: int) -> dict:
     if tokens.ndim == 1:
         return _usage_figures(tokens, codebook_size)
     q = tokens.shape[1]
-    out = _usage_figures(whole_tokens(tokens, codebook_size), codebook_size**q)
+    if codebook_size**q > _MAX_WHOLE_SYMBOLS:  # 2^40 tuples (rqvae4): count the distinct ones
+        _, counts = np.unique(tokens, axis=0, return_counts=True)
+        p = counts / counts.sum()
+        out = {"usage_percent": round(100.0 * len(counts) / float(codebook_size) ** q, 6),
+               "perplexity": round(float(np.exp(-np.sum(p * np.log(p)))), 2)}
+    else:
+        out = _usage_figures(whole_tokens(tokens, codebook_size), codebook_size**q)
     out["per_layer"] = [_usage_figures(tokens[:, i], codebook_size) for i in range(q)]
     return out
 
 
+def rotation_error_deg(features_a, features_b, part: str) -> np.ndarray:
+    """(T, J) geodesic angle (degrees) between the part's joint rotations in two (T, F)
+    axis-angle feature arrays: the angle of R_a^T R_b (metrics.joint_angle_errors_deg)."""
+    return joint_angle_errors_deg(features_a, features_b, get_part(part).joints)
+
+
 def evaluate_codec(codec: Codec, data: PartDataset) -> dict:
     """The manifest's figures of `codec` on `data`: position RMSE (cm) of the part's
-    `part_positions` points, per source too, code usage and perplexity, and for a part with
-    expression coefficients (the face) their RMSE (`expression_rmse`, coefficient units)."""
+    `part_positions` points, per source too; the joints' geodesic rotation error (degrees, mean,
+    95th percentile and per joint), the velocity error of the points (cm/s) and, for a part
+    with expression coefficients (the face), their RMSE (evaluation.feature_errors); code usage
+    and perplexity."""
     if data.num_takes == 0:
         return {"frames": 0}
-    sq_sum, count, expr_sq = 0.0, 0, 0.0
-    n_rot = 3 * len(get_part(codec.part).joints)
+    sq_sum, count = 0.0, 0
     per_source: dict[str, list[float]] = {}
     all_tokens = []
+    feature_sums = FeatureSums(codec.part, CODEC_FPS)
     for source, f in zip(data.sources, data.arrays):
         tokens = codec.encode(f)
         all_tokens.append(tokens)
-        decoded = codec.decode(tokens)
-        expr_sq += float(np.sum(np.square(f[:, n_rot:] - decoded[:, n_rot:], dtype=np.float64)))
+        decoded = codec.decode(tokens, len(f))
+        feature_sums.add(f, decoded)
         d = part_positions(f, codec.part) - part_positions(decoded, codec.part)
         s, n = float(np.sum(d * d)), d.shape[0] * d.shape[1]
         sq_sum += s
@@ -159,12 +183,10 @@ def evaluate_codec(codec: Codec, data: PartDataset) -> dict:
         acc = per_source.setdefault(source, [0.0, 0])
         acc[0] += s
         acc[1] += n
-    expressions = get_part(codec.part).expressions
-    extra = {"expression_rmse": round(math.sqrt(expr_sq / (data.num_frames * expressions)), 4)} if expressions else {}
     return {
         "frames": data.num_frames,
         "rmse_cm": round(math.sqrt(sq_sum / count) * 100.0, 3),
-        **extra,
         "rmse_cm_by_source": {k: round(math.sqrt(s / n) * 100.0, 3) for k, (s, n) in sorted(per_source.items())},
+        **feature_sums.figures().manifest_block(),
         **_token_figures(np.concatenate(all_tokens), codec.codebook_size),
     }

@@ -1,23 +1,36 @@
 """Training an RQ-VAE codec (core/codecs/rqvae.py) on a part's training takes.
 
-Per-dimension normalisation; random windows of the training takes; loss = MSE of the
-normalised features + fk_weight x mean squared position error in cm^2 of the part's
-`part_positions` points (`core.nn.kinematics.PartPositions`, the differentiable copy) +
-commit_weight x commitment (+ entropy_weight x the entropy loss when entropy-guided); AdamW with
-a cosine learning-rate schedule; a fixed number of steps (not a time limit) so that a seed
-gives the same bundle.
+The model codes each joint's 6D rotation (issue 14: a continuous input, where axis-angle jumps
+at pi), normalised per dimension. Random windows of the training takes; the loss, on the
+decoded 6D made rotations by Gram-Schmidt:
+
+    feature MSE (normalised 6D and expressions)
+    + rot_weight x mean squared Frobenius distance of each joint's rotation matrix to the
+      truth (the chordal distance, 8 sin^2(theta / 2) for an error of theta: it sees the twists
+      of end joints (wrists, head, feet) that move no error point)
+    + fk_weight x mean squared position error (cm^2) of the part's `part_positions` points
+    + vel_weight x mean squared error of their frame-to-frame velocity (cm/frame)^2
+    + commit_weight x commitment (+ entropy_weight x the entropy loss when entropy-guided).
+
+AdamW with linear warm-up and cosine decay, a fixed number of steps (not a time limit), so a
+seed gives the same bundle on a given device and thread count. Every `checkpoint_every`
+steps the model, the optimiser, the data sampler's and torch's random states are written to
+the checkpoint folder (safetensors and JSON, nothing pickled, checkpoint.py); a run resumed
+from one gives the weights of the run that was not interrupted. On a GPU when torch sees one.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..base import ResidualCodec
+from ...parts import get_part
+from ..base import ResidualCodec, features_to_sixd
 from ..features import CODEC_FPS, Normalisation, part_positions
+from .checkpoint import Checkpointer
 from .fitted import FitJob, Fitted, data_notes
 
 
@@ -32,20 +45,40 @@ class RQVAETraining:
     weight_decay: float = 1e-4
     warmup: int = 50
     fk_weight: float = 0.05
+    rot_weight: float = 10.0
+    vel_weight: float = 0.5
     commit_weight: float = 0.25
     entropy_weight: float = 0.1
+    hidden: int = 64
+    latent: int = 16
 
 
-#: Steps per part, sized so that all 16 bundles train in well under an hour on 2 CPU cores:
-#: measured 37 minutes for the 16 (k-means 6, RQ-VAE 31) on 2 cores shared with other jobs,
-#: an RQ-VAE taking 190-250 s (body) and 130 s (hands) when it has the cores to itself.
-RQVAE_TRAINING = {"body": RQVAETraining(steps=3000), "hands": RQVAETraining(steps=1500)}
+#: Steps and sizes per (part, frames per latent). Measured on the body (training split, 800
+#: steps, 2 shared cores, held-out / in-sample: cm position RMSE, mean geodesic degrees):
+#: rqvae-10 rot_weight 1: 7.73 / 6.92 cm, 11.7 / 11.7 deg; rot_weight 10: 7.79 / 6.92 cm,
+#: 10.6 / 10.6 deg; rqvae4-6: 6.52 / 5.32 cm, 10.0 / 9.8 deg; rqvae4-10: 5.67 / 4.63 cm,
+#: 9.8 / 9.4 deg; rqvae4-12: 5.73 / 4.40 cm, 9.6 / 9.1 deg (kmeans-6/10/12: 12.83 / 11.24,
+#: 10.83 / 5.01, 10.28 / 2.88 cm; 11.1 / 9.6, 8.7 / 3.7, 8.2 / 2.1 deg). 3000 steps: estimated
+#: 5 minutes a bundle on 2 unshared cores (0.1 s a step), not measured: the cores were shared.
+RQVAE_TRAINING = {
+    ("body", 1): RQVAETraining(steps=3000),
+    ("body", 4): RQVAETraining(steps=3000, batch=16, window=128),
+    ("hands", 1): RQVAETraining(steps=2000),
+    ("hands", 4): RQVAETraining(steps=2000, batch=16, window=128),
+    ("face", 1): RQVAETraining(steps=1500),
+    ("face", 4): RQVAETraining(steps=1500, batch=16, window=128),
+}
+
+
+def default_training(part: str, frames_per_latent: int) -> RQVAETraining:
+    """The shipped settings for a part and rate (the body's for a part not in the table)."""
+    return RQVAE_TRAINING.get((part, frames_per_latent), RQVAE_TRAINING[("body", frames_per_latent)])
 
 
 def _window_sampler(arrays, targets, window: int, rng: np.random.Generator):
-    """sample(batch) -> (batch, window, F) features, (batch, window, P, 3) targets and
-    (batch, window) mask, drawn from the concatenated takes; short takes repeat their last
-    frame (masked out of the loss)."""
+    """sample(batch) -> (batch, window, W) model frames, (batch, window, P, 3) target
+    positions and (batch, window) mask, drawn from the concatenated takes; short takes repeat
+    their last frame (masked out of the loss)."""
     lengths = np.array([len(a) for a in arrays])
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     data = np.concatenate(arrays).astype(np.float32)
@@ -63,86 +96,199 @@ def _window_sampler(arrays, targets, window: int, rng: np.random.Generator):
     return sample
 
 
-def _losses(model, fk, norm: Normalisation, batch, settings: RQVAETraining, entropy_guided: bool):
-    """(total loss, [feature mse, position rms cm, commitment, entropy]) of one batch."""
-    import torch
+class PartPoints:
+    """(..., J, 3, 3) rotations of the part's joints -> (..., P, 3) metres: the part's
+    `part_positions` points (core.nn.kinematics.PartPositions from matrices instead of
+    axis-angle), with forward kinematics on the joints from each origin down to the points
+    only (features._point_tree: 25 joints for the body, not 55), each origin a root at zero."""
 
-    x, target, mask = (torch.from_numpy(a) for a in batch)
-    out = model(x)
-    m = mask[..., None]
-    rec = ((out.recon - x) ** 2 * m).sum() / (m.sum() * x.shape[-1])
-    pos = fk(out.recon * torch.from_numpy(norm.std) + torch.from_numpy(norm.mean)) * 100.0
-    fk_loss = (((pos - target) ** 2).sum(-1) * mask[..., None]).sum() / (mask.sum() * pos.shape[-2])
-    loss = rec + settings.fk_weight * fk_loss + settings.commit_weight * out.commit_loss
-    if entropy_guided:
-        loss = loss + settings.entropy_weight * out.entropy_loss
-    return loss, [rec.item(), math.sqrt(fk_loss.item()), out.commit_loss.item(), out.entropy_loss.item()]
+    def __init__(self, part: str, device):
+        import torch
+
+        from ...skeleton import SMPLX_PARENTS, smplx_skeleton
+        from ..features import _point_tree
+
+        spec = get_part(part)
+        keep, self.parents, index = _point_tree(part, tuple(SMPLX_PARENTS))
+        self.size = len(keep)
+        self.moved = [i for i, j in enumerate(spec.joints) if j in index]
+        self.rows = [index[spec.joints[i]] for i in self.moved]
+        self.points = [index[j] for j in spec.points]
+        self.tips = [index[j] for j in spec.tips_from]
+        offsets = np.asarray(smplx_skeleton().offsets, dtype=np.float64)[list(keep)]
+        self.offsets = torch.from_numpy(offsets).to(device)
+
+    def __call__(self, R):
+        import torch
+
+        from ...nn.kinematics import forward_kinematics
+
+        lead = R.shape[:-3]
+        local = torch.eye(3, dtype=R.dtype, device=R.device).expand(*lead, self.size, 3, 3).clone()
+        local[..., self.rows, :, :] = R[..., self.moved, :, :]
+        offsets = self.offsets.to(R.dtype)
+        G, P = forward_kinematics(local, offsets, self.parents, R.new_zeros(*lead, 3))
+        points = P[..., self.points, :]
+        if self.tips:
+            tips = P[..., self.tips, :] + (G[..., self.tips, :, :] @ offsets[self.tips][..., None])[..., 0]
+            points = torch.cat([points, tips], dim=-2)
+        return points
 
 
-def _optimise(model, fk, norm: Normalisation, sample, job: FitJob, settings: RQVAETraining) -> None:
-    """settings.steps AdamW steps (linear warm-up, cosine decay), a progress line every tenth."""
+class _Loss:
+    """The training loss of a batch (module docstring) on `device`."""
+
+    def __init__(self, part: str, norm: Normalisation, settings: RQVAETraining, entropy_guided: bool, device):
+        import torch
+
+        self.J = len(get_part(part).joints)
+        self.fk = PartPoints(part, device)
+        self.mean = torch.from_numpy(norm.mean).to(device)
+        self.std = torch.from_numpy(norm.std).to(device)
+        self.settings, self.entropy_guided, self.device = settings, entropy_guided, device
+
+    def _rotations(self, normalised):
+        from ..rqvae import sixd_to_matrix
+
+        x = normalised * self.std + self.mean
+        return sixd_to_matrix(x[..., : 6 * self.J].reshape(*x.shape[:-1], self.J, 6))
+
+    def __call__(self, model, batch):
+        """(total loss, [feature mse, position rms cm, rotation rms (Frobenius), commitment, entropy])."""
+        import torch
+
+        x, target, mask = (torch.from_numpy(a).to(self.device) for a in batch)
+        s = self.settings
+        out = model(x)
+        m = mask[..., None]
+        frames = mask.sum()
+        rec = ((out.recon - x) ** 2 * m).sum() / (frames * x.shape[-1])
+        R, R_true = self._rotations(out.recon), self._rotations(x)
+        rot = (((R - R_true) ** 2).sum((-1, -2)) * m).sum() / (frames * self.J)
+        pos = self.fk(R) * 100.0
+        fk_loss = (((pos - target) ** 2).sum(-1) * m).sum() / (frames * pos.shape[-2])
+        vm = (mask[:, 1:] * mask[:, :-1])[..., None]
+        dv = (pos[:, 1:] - pos[:, :-1]) - (target[:, 1:] - target[:, :-1])
+        vel = ((dv**2).sum(-1) * vm).sum() / (vm.sum().clamp_min(1.0) * pos.shape[-2])
+        loss = rec + s.rot_weight * rot + s.fk_weight * fk_loss + s.vel_weight * vel + s.commit_weight * out.commit_loss
+        if self.entropy_guided:
+            loss = loss + s.entropy_weight * out.entropy_loss
+        figures = [rec.item(), math.sqrt(fk_loss.item()), math.sqrt(rot.item()), out.commit_loss.item(),
+                   out.entropy_loss.item()]
+        return loss, figures
+
+
+def _set_lr(opt, settings: RQVAETraining, step: int) -> None:
+    warm = min(1.0, (step + 1) / settings.warmup)
+    for g in opt.param_groups:
+        g["lr"] = settings.lr * warm * 0.5 * (1.0 + math.cos(math.pi * step / settings.steps))
+
+
+def _optimise(model, loss_of, sample, rng, job: FitJob, settings: RQVAETraining) -> None:
+    """settings.steps AdamW steps (linear warm-up, cosine decay), a progress line every tenth,
+    a checkpoint every job.checkpoint_every steps (resumed from when job.resume)."""
     import torch
 
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    checkpoints = Checkpointer.of(job, settings)
+    first = checkpoints.restore(model, opt, rng) if checkpoints and job.resume else 0
+    if first:
+        job.progress(f"  resumed from step {first} ({checkpoints.folder})")
     model.train()
     start, log_every = time.perf_counter(), max(1, settings.steps // 10)
-    running = np.zeros(4)
-    for step in range(settings.steps):
-        warm = min(1.0, (step + 1) / settings.warmup)
-        for g in opt.param_groups:
-            g["lr"] = settings.lr * warm * 0.5 * (1.0 + math.cos(math.pi * step / settings.steps))
-        loss, figures = _losses(model, fk, norm, sample(settings.batch), settings, job.entropy_guided)
+    running, count = np.zeros(5), 0
+    for step in range(first, settings.steps):
+        _set_lr(opt, settings, step)
+        loss, figures = loss_of(model, sample(settings.batch))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         running += figures
+        count += 1
         if (step + 1) % log_every == 0 or step + 1 == settings.steps:
-            r = running / ((step % log_every) + 1)
-            running[:] = 0
+            r = running / count
+            running[:], count = 0, 0
             job.progress(f"  step {step + 1}/{settings.steps}: feature mse {r[0]:.4f}, position rms {r[1]:.2f} cm, "
-                         f"commit {r[2]:.4f}" + (f", entropy {r[3]:.4f}" if job.entropy_guided else "")
+                         f"rotation rms {r[2]:.3f}, commit {r[3]:.4f}"
+                         + (f", entropy {r[4]:.4f}" if job.entropy_guided else "")
                          + f" ({time.perf_counter() - start:.0f} s)")
+        if checkpoints and (step + 1) % checkpoints.every == 0 and step + 1 < settings.steps:
+            checkpoints.save(model, opt, rng, step + 1)
+    if checkpoints:
+        checkpoints.clear()
     model.eval()
 
 
-def _tensors(model, norm: Normalisation, arrays, D: int, Q: int) -> dict[str, np.ndarray]:
-    """The weights file's arrays: the model's state, the normalisation, and (Q, D) code
+def _tensors(model, norm: Normalisation, feature_norm: Normalisation, arrays, D: int, Q: int, device):
+    """The weights file's arrays: the model's state, the normalisations, and (Q, D) code
     frequencies per layer on the (normalised) training takes."""
     import torch
 
     tensors = {f"model.{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    fpl = model.config.frames_per_latent
+    tokens = []
     with torch.no_grad():
-        tokens = np.concatenate([model.tokens(torch.from_numpy(a)[None])[0].numpy() for a in arrays])
+        for a in arrays:
+            pad = (-len(a)) % fpl
+            a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0)]) if pad else a
+            tokens.append(model.tokens(torch.from_numpy(a)[None].to(device))[0].cpu().numpy())
+    tokens = np.concatenate(tokens)
     usage = np.stack([np.bincount(tokens[:, q], minlength=D) for q in range(Q)]).astype(np.float64)
-    tensors.update(mean=norm.mean, std=norm.std, usage=(usage / usage.sum(axis=1, keepdims=True)).astype(np.float32))
+    tensors.update(mean=feature_norm.mean, std=feature_norm.std, input_mean=norm.mean, input_std=norm.std,
+                   usage=(usage / usage.sum(axis=1, keepdims=True)).astype(np.float32))
     return tensors
 
 
-def train_rqvae_codec(job: FitJob) -> Fitted:
-    """An RQ-VAE of D^Q = 2^bits whole tokens for the job's part, trained for the settings'
-    steps (job.rqvae, default RQVAE_TRAINING[part])."""
+#: Environment variable that names the training device ("cpu", "cuda"); default: cuda when seen.
+DEVICE_ENV = "MOTION_TOKENS_TRAIN_DEVICE"
+
+
+def device_for_training():
+    """$MOTION_TOKENS_TRAIN_DEVICE when set, else cuda when torch sees a GPU, else the CPU.
+    (On a GPU a resumed run continues from the CPU random state only: equal, not bit-exact.)"""
+    import os
+
     import torch
 
-    from ...nn.kinematics import PartPositions
+    wanted = os.environ.get(DEVICE_ENV)
+    return torch.device(wanted or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def train_rqvae_codec(job: FitJob, family: type[ResidualCodec] = ResidualCodec) -> Fitted:
+    """An RQ-VAE of `family` (per frame, or rqvae4's 4 frames per latent) with D^Q whole
+    tokens for the job's bits per frame and part, trained for the settings' steps (job.rqvae,
+    default default_training(part, frames per latent))."""
+    import torch
+
     from ..rqvae import RQVAE, RQVAEConfig
 
-    settings = job.rqvae or RQVAE_TRAINING[job.part]
-    D, Q = (ResidualCodec.BITRATES[job.bits][key] for key in ResidualCodec.SIZE_FIELDS)
-    config = RQVAEConfig(part=job.part, D=D, Q=Q, entropy_guided=job.entropy_guided)
+    fpl = family.FRAMES_PER_LATENT
+    settings = job.rqvae or default_training(job.part, fpl)
+    D, Q = (family.BITRATES[job.bits][key] for key in family.SIZE_FIELDS)
+    config = RQVAEConfig(part=job.part, D=D, Q=Q, entropy_guided=job.entropy_guided, rotation="6d",
+                         frames_per_latent=fpl, hidden=settings.hidden, latent=settings.latent)
+    device = device_for_training()
     train = job.data
-    norm = Normalisation.fit(train.vectors())
-    arrays = [norm.normalise(a) for a in train.arrays]
+    sixd = [features_to_sixd(a, job.part).astype(np.float32) for a in train.arrays]
+    norm = Normalisation.fit(np.concatenate(sixd))
+    arrays = [norm.normalise(a) for a in sixd]
     targets = [part_positions(a, job.part) * 100.0 for a in train.arrays]  # cm
-    sample = _window_sampler(arrays, targets, settings.window, np.random.default_rng(job.seed))
+    rng = np.random.default_rng(job.seed)
+    sample = _window_sampler(arrays, targets, settings.window, rng)
     torch.manual_seed(job.seed)
-    model = RQVAE(config)
-    _optimise(model, PartPositions(job.part), norm, sample, job, settings)
+    model = RQVAE(config).to(device)
+    loss_of = _Loss(job.part, norm, settings, job.entropy_guided, device)
+    _optimise(model, loss_of, sample, rng, job, settings)
+    model = model.cpu()
     fitting = {"method": "RQ-VAE (core/codecs/rqvae.py), vector-quantize-pytorch ResidualVQ", "fit_fps": CODEC_FPS,
-               "train_vectors": train.num_frames, "optimisation": settings.__dict__ | {"optimizer": "AdamW, cosine schedule"},
+               "train_vectors": train.num_frames, "device": device.type,
+               "optimisation": asdict(settings) | {"optimizer": "AdamW, cosine schedule"},
                "parameters": int(sum(p.numel() for p in model.parameters()))}
-    normalisation = ("per dimension: (x - mean) / std with the training split's mean and standard deviation "
-                     "(`mean`, `std`; std at least 1e-3); `usage` = frequency of each code per layer on the "
-                     "training frames" + ("; `model.usage_ema` = the entropy-guided EMA of soft code usage"
-                                          if job.entropy_guided else ""))
-    return Fitted({"D": D, "Q": Q, "model_config": config.to_dict()}, _tensors(model, norm, arrays, D, Q), fitting,
-                  normalisation, data_notes(job.part, CODEC_FPS, train.num_frames, D))
+    normalisation = ("the model codes each joint's 6D rotation (first two matrix columns) then the expression "
+                     "coefficients, per dimension (x - mean) / std with the training split's statistics "
+                     "(`input_mean`, `input_std`; std at least 1e-3); `mean`, `std` = the axis-angle features' "
+                     "statistics; `usage` = frequency of each code per layer on the training frames"
+                     + ("; `model.usage_ema` = the entropy-guided EMA of soft code usage" if job.entropy_guided else ""))
+    shape = {"D": D, "Q": Q, "frames_per_latent": fpl, "model_config": config.to_dict()}
+    tensors = _tensors(model, norm, Normalisation.fit(train.vectors()), arrays, D, Q, torch.device("cpu"))
+    return Fitted(shape, tensors, fitting, normalisation, data_notes(job.part, CODEC_FPS, train.num_frames, D))

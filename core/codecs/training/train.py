@@ -30,9 +30,10 @@ from typing import Callable
 
 from ...errors import MotionTokensError
 from ...parts import get_part
-from ..bundle import Bundle, bits_per_frame, write_bundle
+from ..base import ResidualCodec
+from ..bundle import Bundle, bits_per_frame, bits_per_second, write_bundle
 from ..features import CODEC_FPS
-from ..registry import codec_from_arrays, codec_name
+from ..registry import FAMILY_CLASSES, codec_from_arrays, codec_name
 from .dataset import (
     PartDataset,
     Split,
@@ -55,8 +56,14 @@ class Trainer:
     entropy_guided: bool = False
 
 
+def _rqvae_trainer(family: str) -> Trainer:
+    cls = FAMILY_CLASSES[family]
+    assert issubclass(cls, ResidualCodec)
+    return Trainer(lambda job: train_rqvae_codec(job, cls), entropy_guided=True)
+
+
 #: family -> its trainer.
-TRAINERS = {"kmeans": Trainer(fit_kmeans_codec), "rqvae": Trainer(train_rqvae_codec, entropy_guided=True)}
+TRAINERS = {"kmeans": Trainer(fit_kmeans_codec), "rqvae": _rqvae_trainer("rqvae"), "rqvae4": _rqvae_trainer("rqvae4")}
 
 
 def _fit_deterministically(fit: Callable[[FitJob], Fitted], job: FitJob) -> Fitted:
@@ -64,7 +71,8 @@ def _fit_deterministically(fit: Callable[[FitJob], Fitted], job: FitJob) -> Fitt
     import torch
 
     deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
+    # On a GPU a few kernels have no deterministic version: warn there rather than fail.
+    torch.use_deterministic_algorithms(True, warn_only=torch.cuda.is_available())
     try:
         return fit(job)
     finally:
@@ -92,11 +100,14 @@ def _training_block(data_dirs, split: Split, train: PartDataset, held: PartDatas
 
 
 def train_codec(family: str, bits: int, part: str, data_dirs, out, seed: int = 0, entropy_guided: bool = False,
-                progress=print, split: Split | None = None, rqvae_training: RQVAETraining | None = None) -> Bundle:
+                progress=print, split: Split | None = None, rqvae_training: RQVAETraining | None = None,
+                checkpoint_dir=None, checkpoint_every: int = 500, resume: bool = False) -> Bundle:
     """Train codec `family-bits` for `part` on the motion under `data_dirs`; write it to `out`.
 
     split: the held-out split (default: split.json). rqvae_training: optimisation settings
-    (default RQVAE_TRAINING[part]). Returns the written, verified Bundle.
+    (default rqvae_fit.default_training). checkpoint_dir: RQ-VAE training writes a checkpoint
+    there every checkpoint_every steps; resume: continue from it (the same weights as a run
+    never interrupted). Returns the written, verified Bundle.
     """
     name = codec_name(family, bits)
     get_part(part)
@@ -113,7 +124,8 @@ def train_codec(family: str, bits: int, part: str, data_dirs, out, seed: int = 0
     progress(f"  training: {train.num_takes} takes, {train.num_frames} frames"
              + (f" (+ mirrored: {train_fit.num_frames})" if train_fit.mirrored else "")
              + f"; held out: {held.num_takes} takes, {held.num_frames} frames")
-    job = FitJob(bits, part, train_takes, train_fit, seed, entropy_guided, progress, rqvae_training)
+    job = FitJob(bits, part, train_takes, train_fit, seed, entropy_guided, progress, rqvae_training, family,
+                 checkpoint_dir, checkpoint_every, resume)
     fitted = _fit_deterministically(TRAINERS[family].fit, job)
     seconds = time.perf_counter() - t0
     manifest = {
@@ -124,7 +136,9 @@ def train_codec(family: str, bits: int, part: str, data_dirs, out, seed: int = 0
         "command": command_line(family, bits, part, data_dirs, out, seed, entropy_guided),
         "notes": fitted.notes,
     }
+    manifest.setdefault("frames_per_latent", 1)
     manifest["bits_per_frame"] = bits_per_frame(manifest)
+    manifest["bits_per_second"] = bits_per_second(manifest)
     codec = codec_from_arrays(manifest, fitted.tensors)
     progress("  evaluating")
     manifest["evaluation"] = {
