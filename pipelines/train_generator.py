@@ -26,7 +26,7 @@ class GeneratorTrainOptions:
     seed: int = 0
     steps: int = 1500
     audio_steps: int | None = None  # default: a third of steps
-    replace: float = 0.4  # share of visible input tokens replaced by random codes in training
+    replace: float = 0.1  # share of visible input tokens replaced by random codes in training
     models_dir: str | os.PathLike | None = None
 
     def check(self) -> None:
@@ -53,7 +53,7 @@ def command_line(options: GeneratorTrainOptions) -> str:
             "--steps", str(options.steps)]
     if options.audio_steps is not None:
         args += ["--audio-steps", str(options.audio_steps)]
-    if options.replace != 0.4:
+    if options.replace != 0.1:
         args += ["--replace", f"{options.replace:g}"]
     world = int(os.environ.get("WORLD_SIZE", "1"))
     return ("torchrun --nproc_per_node %d " % world if world > 1 else "") + shlex.join(args)
