@@ -99,6 +99,7 @@ def one_call(wav: Path, generator: str) -> dict:
     scene.render.fps, scene.render.fps_base = 30, 1.0
     strip = compat.sequence_strip_collection(scene).new_sound("Speech", str(wav), 1, 1)
     stages = dict.fromkeys(STAGES, 0.0)
+    cpu = time.process_time()
     started = time.perf_counter()
     read = strip_speech(strip_timing(strip, scene))
     stages["read"] += time.perf_counter() - started
@@ -112,8 +113,9 @@ def one_call(wav: Path, generator: str) -> dict:
         if done:
             break
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     action = stepper.result.targets[0].action
-    return {"wall": wall, "stages": stages, "seconds": read.timing.seconds,
+    return {"wall": wall, "cpu": cpu, "stages": stages, "seconds": read.timing.seconds,
             "frames": int(round(action.frame_range[1] - action.frame_range[0])) + 1}
 
 
@@ -149,7 +151,9 @@ def report(rows: list[tuple[float, dict]], generator: str, source: str, command:
         "armature through the operator's path: a sound strip, its samples decoded by Blender's aud "
         "(scene.sound), pipelines.generate (features, generation, decoding) into scene.gestures.StripTarget "
         "(bone keys, face properties, tokens on the action). Cold: the first call in a fresh process "
-        "(after `import bpy`); warm: the second call in it. Peak memory: the process's peak resident set "
+        "(after `import bpy`); warm: the second call in it. CPU s: the process's CPU time (all threads) "
+        "in the warm call, which the other jobs on the machine change less than the wall time; "
+        "x per CPU s is speech seconds per CPU second. Peak memory: the process's peak resident set "
         "(both calls).",
         "",
         f"Generator: `{generator}`. Inputs: {source}, concatenated and repeated to each length. "
@@ -160,15 +164,16 @@ def report(rows: list[tuple[float, dict]], generator: str, source: str, command:
         "these figures are lower than an idle machine gives.",
         "",
         "| speech s | frames | cold s | cold x real time | warm s | warm x real time | peak MB | "
-        + " | ".join(f"warm {s} s" for s in STAGES) + " |",
-        "| ---: " * (7 + len(STAGES)) + "|",
+        + " | ".join(f"warm {s} s" for s in STAGES) + " | warm CPU s | x per CPU s |",
+        "| ---: " * (9 + len(STAGES)) + "|",
     ]
     for seconds, r in rows:
         cold, warm = r["cold"], r["warm"]
         lines.append(
             f"| {seconds:g} | {warm['frames']} | {cold['wall']:.2f} | {seconds / cold['wall']:.0f}x | "
             f"{warm['wall']:.2f} | **{seconds / warm['wall']:.0f}x** | {r['peak_mb']:.0f} | "
-            + " | ".join(f"{warm['stages'][s]:.3f}" for s in STAGES) + " |")
+            + " | ".join(f"{warm['stages'][s]:.3f}" for s in STAGES)
+            + f" | {warm['cpu']:.2f} | {seconds / warm['cpu']:.0f}x |")
     lines += ["", verdict(rows), ""]
     return "\n".join(lines)
 

@@ -140,7 +140,7 @@ def render_preview(obj, png: Path) -> list[tuple[int, float]]:
     for other in others:
         other.hide_render = True
     try:
-        render_strip(obj, frames, png, frame_height=320)
+        render_strip(obj, frames, png, frame_height=280)
     finally:
         for other in others:
             other.hide_render = False
