@@ -115,6 +115,10 @@ def generate_gestures(generator: str, x: float):
     obj = next(o for o in scene.objects if o.name not in before and o.type == "ARMATURE")
     obj.name = obj.data.name = "Generated gestures"
     obj.location.x = x
+    # The generated root stays at SMPL-X's origin (no translation is generated), which puts the
+    # feet about 1.2 m below it: stand the armature on the ground beside the imported takes.
+    heads, _ = bone_segments(obj)
+    obj.location.z = -float(heads[:, 2].min())
     return obj
 
 
