@@ -26,11 +26,13 @@ def add_commands(commands) -> None:
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--steps", type=int, default=1500, help="token prior steps (default 1500)")
     train.add_argument("--audio-steps", type=int, default=None, help="speech steps (default: a third of --steps)")
+    train.add_argument("--replace", type=float, default=0.1,
+                       help="share of the visible input tokens replaced by random codes in training (default 0.1)")
     add_models_argument(train)
     train.set_defaults(func=run_train_generator)
 
 
 def run_train_generator(args: argparse.Namespace) -> int:
     options = GeneratorTrainOptions(args.codec, tuple(args.data), args.out, args.seed, args.steps, args.audio_steps,
-                                    args.models)
+                                    args.replace, args.models)
     return print_result(train_generator(options, progress=progress_line))

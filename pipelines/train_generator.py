@@ -26,6 +26,7 @@ class GeneratorTrainOptions:
     seed: int = 0
     steps: int = 1500
     audio_steps: int | None = None  # default: a third of steps
+    replace: float = 0.1  # share of visible input tokens replaced by random codes in training
     models_dir: str | os.PathLike | None = None
 
     def check(self) -> None:
@@ -34,6 +35,8 @@ class GeneratorTrainOptions:
         for name, value in (("steps (--steps)", self.steps), ("audio steps (--audio-steps)", self.audio_steps)):
             if value is not None and (not isinstance(value, int) or not 1 <= value <= 10_000_000):
                 raise OptionError(f"{name} must be a whole number from 1 to 10000000, got {value!r}")
+        if not (isinstance(self.replace, (int, float)) and 0 <= self.replace < 1):
+            raise OptionError(f"replace (--replace) must be a share from 0 to below 1, got {self.replace!r}")
 
 
 @dataclass
@@ -50,6 +53,8 @@ def command_line(options: GeneratorTrainOptions) -> str:
             "--steps", str(options.steps)]
     if options.audio_steps is not None:
         args += ["--audio-steps", str(options.audio_steps)]
+    if options.replace != 0.1:
+        args += ["--replace", f"{options.replace:g}"]
     world = int(os.environ.get("WORLD_SIZE", "1"))
     return ("torchrun --nproc_per_node %d " % world if world > 1 else "") + shlex.join(args)
 
@@ -77,7 +82,7 @@ def train_generator(options: GeneratorTrainOptions, progress: Callable[[str], No
     options.check()
     refuse_output_onto_input(options.out, options.data)
     audio_steps = options.audio_steps if options.audio_steps is not None else max(1, options.steps // 3)
-    settings = TrainSettings(steps=options.steps, audio_steps=audio_steps)
+    settings = TrainSettings(steps=options.steps, audio_steps=audio_steps, replace=float(options.replace))
     trained = train(options.codec, list(options.data), options.seed, settings, options.models_dir, progress)
     if trained is None:
         return GeneratorTrainResult(None, [])

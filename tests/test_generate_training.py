@@ -141,3 +141,12 @@ def test_two_processes_under_torchrun(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     manifest = json.loads((tmp_path / "gen" / "manifest.json").read_text())
     assert manifest["training"]["processes"] == 2 and manifest["command"].startswith("torchrun --nproc_per_node 2")
+
+
+def test_options_refuse_bad_numbers():
+    from motion_tokens.core.errors import OptionError
+    from motion_tokens.pipelines.train_generator import GeneratorTrainOptions
+
+    for bad in ({"replace": 1.0}, {"replace": -0.1}, {"steps": 0}, {"seed": -1}, {"audio_steps": 2.5}):
+        with pytest.raises(OptionError, match="--"):
+            GeneratorTrainOptions("kmeans-10", (Path("."),), "out", **bad).check()

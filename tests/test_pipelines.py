@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from motion_tokens.core.codecs.registry import installed_parts
 from motion_tokens.core.errors import MotionTokensError
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.steps import Progress
@@ -33,16 +34,32 @@ class StandInArmature:
 
 
 def test_quantize_keys_what_encode_decodes(tmp_path):
+    """encode with one codec name codes every part that codec is installed for (the face too,
+    where a face bundle ships); quantize codes the parts it is given, so it is given the same."""
+    parts = installed_parts("kmeans-6")
+    assert {"body", "hands"} <= set(parts)
     armature = StandInArmature()
-    result = quantize(QuantizeOptions({"body": "kmeans-6", "hands": "kmeans-6"}), armature)
+    result = quantize(QuantizeOptions(dict.fromkeys(parts, "kmeans-6")), armature)
     ((motion, frame_start, name),) = armature.written
     assert (frame_start, name) == (7, "Take kmeans-6") and result.warnings == ["a note"]
     assert result.lines[0].startswith("Quantized 'Take' as 'Take kmeans-6': body kmeans-6 (6 bits/frame) RMSE")
 
     tokens = tmp_path / "tokens.npz"
     encoded = encode(EncodeOptions(DEMO, "kmeans-6", tokens))
+    assert set(encoded.coded.rmse_cm) == set(parts) == set(result.coded.rmse_cm)
     np.testing.assert_allclose(motion.rotations, read_motion(tokens, None).rotations, atol=1e-5)
     assert encoded.coded.rmse_cm == pytest.approx(result.coded.rmse_cm)
+
+
+def test_quantize_carries_a_part_it_is_not_given_through():
+    """Left out of the codecs, the face (the jaw, joint 22, and the expressions) is the input's."""
+    armature = StandInArmature()
+    quantize(QuantizeOptions({"body": "kmeans-6", "hands": "kmeans-6"}), armature)
+    ((motion, _, _),) = armature.written
+    source = read_motion(DEMO, None)
+    np.testing.assert_array_equal(motion.rotations[:, 22], source.rotations[:, 22])
+    if source.expressions is not None:
+        np.testing.assert_array_equal(motion.expressions, source.expressions)
 
 
 def test_quantize_refuses_an_unbundled_codec_before_reading():

@@ -46,6 +46,19 @@ def _cli(argv):
     return code, err.getvalue()
 
 
+def _parts(tokens: Path) -> list[str]:
+    """The parts a tokens file codes, from its own `tokens_<part>` arrays."""
+    with np.load(tokens, allow_pickle=False) as data:
+        return sorted(k.removeprefix("tokens_") for k in data.files if k.startswith("tokens_"))
+
+
+def _relabelled(tokens: Path, out: Path) -> tuple[Path, list[str]]:
+    """A copy of the kmeans-6 tokens file whose `codec` names kmeans-12 for every part it codes."""
+    parts = _parts(tokens)
+    assert {"body", "hands"} <= set(parts)
+    return _rewritten(tokens, out, codec=np.asarray(" ".join(f"kmeans-12-{p}" for p in parts))), parts
+
+
 @pytest.fixture(scope="module")
 def tokens6(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tok") / "k6.npz"
@@ -55,7 +68,7 @@ def tokens6(tmp_path_factory) -> Path:
 
 def test_the_file_records_each_codebook(tokens6):
     with np.load(tokens6, allow_pickle=False) as data:
-        for part in ("body", "hands"):
+        for part in _parts(tokens6):
             assert str(data[f"codec_sha256_{part}"]) == _sha(f"kmeans-6-{part}")
             assert str(data[f"codec_layout_{part}"]) == "kmeans k=64"
     record = read_tokens_file(tokens6).codebooks["body"]
@@ -64,7 +77,7 @@ def test_the_file_records_each_codebook(tokens6):
 
 def test_a_renamed_codec_is_refused_naming_both_hashes(tokens6, tmp_path):
     """The report's case: kmeans-6 tokens relabelled kmeans-12 decoded 0.23 rad off, exit 0."""
-    bad = _rewritten(tokens6, tmp_path / "renamed.npz", codec=np.asarray("kmeans-12-body kmeans-12-hands"))
+    bad, _ = _relabelled(tokens6, tmp_path / "renamed.npz")
     with pytest.raises(LayoutError) as err:
         decode(DecodeOptions(bad), FileSink(tmp_path / "out.npz"))
     message = str(err.value)
@@ -97,22 +110,24 @@ def test_a_retrained_bundle_of_the_same_name_is_refused(tmp_path):
 
 
 def test_accept_other_codebook_decodes_and_warns(tokens6, tmp_path):
-    bad = _rewritten(tokens6, tmp_path / "renamed.npz", codec=np.asarray("kmeans-12-body kmeans-12-hands"))
+    bad, parts = _relabelled(tokens6, tmp_path / "renamed.npz")
     code, stderr = _cli(["decode", bad, "--out", tmp_path / "out.npz", "--accept-other-codebook"])
-    assert code == 0 and stderr.count("warning:") == 2 and "kmeans k=64" in stderr
+    # One warning per part whose recorded codebook differs from the bundle now named.
+    assert code == 0 and stderr.count("warning:") == len(parts) and "kmeans k=64" in stderr
     assert read_smplx_npz(tmp_path / "out.npz").num_frames == 150
 
 
 def test_a_file_without_records_is_refused_with_the_hints(tokens6, tmp_path):
     """Files written before the records: nothing shows which codebook made them (module docstring)."""
+    parts = _parts(tokens6)
     old = _rewritten(tokens6, tmp_path / "old.npz", **{f"codec_{what}_{part}": None for what in ("sha256", "layout")
-                                                       for part in ("body", "hands")})
+                                                       for part in parts})
     with pytest.raises(LayoutError) as err:
         decode(DecodeOptions(old), FileSink(tmp_path / "out.npz"))
     assert "records no codebook" in str(err.value) and "re-encode" in str(err.value)
     assert "--accept-other-codebook" in str(err.value)
     result = decode(DecodeOptions(old, accept_other_codebook=True), FileSink(tmp_path / "out.npz"))
-    assert len(result.warnings) == 2
+    assert len(result.warnings) == len(parts)
     np.testing.assert_allclose(read_smplx_npz(tmp_path / "out.npz").rotations, read_smplx_npz(tokens6).rotations,
                                atol=1e-5)
 
