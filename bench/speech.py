@@ -140,6 +140,16 @@ def run_child(wav: Path, generator: str) -> dict:
     return json.loads(line)
 
 
+def network_line(generator: str) -> str:
+    """The generator's network as its manifest states it (what the speed depends on)."""
+    from motion_tokens.pipelines.generate import resolve_generator
+
+    manifest = json.loads((resolve_generator(generator) / "manifest.json").read_text())
+    c = manifest.get("model_config", {})
+    keys = ("parts", "layers", "d_model", "heads", "ff", "window", "overlap", "decode_steps", "cross_attention")
+    return "Network: " + ", ".join(f"{k} {c[k]}" for k in keys if k in c) + "."
+
+
 def report(rows: list[tuple[float, dict]], generator: str, source: str, command: str) -> str:
     from motion_tokens.core.machine import machine_line
 
@@ -156,8 +166,8 @@ def report(rows: list[tuple[float, dict]], generator: str, source: str, command:
         "x per CPU s is speech seconds per CPU second. Peak memory: the process's peak resident set "
         "(both calls).",
         "",
-        f"Generator: `{generator}`. Inputs: {source}, concatenated and repeated to each length. "
-        f"{machine_line()}",
+        f"Generator: `{generator}`. {network_line(generator)} Inputs: {source}, concatenated and "
+        f"repeated to each length. {machine_line()}",
         f"Command: `{command}`.",
         f"Load average when the report was written: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} "
         f"(1, 5, 15 min) on {os.cpu_count()} cores: the machine was shared with training jobs, so "
