@@ -44,6 +44,8 @@ BEAT2_TAKE = "beat2/2_scott_0_1_1.npz"
 BANDAI_TAKE = "bandai/dataset-1/dataset-1_byebye_normal_001.bvh"
 EXCERPTS = (REPO / "demo" / "beat2_excerpt.npz", REPO / "demo" / "bandai_excerpt.bvh")
 SPEECH = REPO / "demo" / "speech_excerpt.wav"
+#: Where the excerpt lies in the BEAT2 take (seconds): its recorded motion, for comparison.
+SPEECH_START = 53.0
 SPACING = 1.2  # metres along X between the armatures
 FPS = 30
 PLOT_FRAMES = 5
@@ -151,6 +153,33 @@ def render_preview(obj, png: Path) -> list[tuple[int, float]]:
     return list(zip(frames, speech_levels(frames)))
 
 
+def wrist_speeds(obj, first: int, count: int) -> np.ndarray:
+    """(count - 1,) mean speed (m/s) of the two wrists of `obj` between consecutive frames
+    from `first`, from Blender's evaluated pose."""
+    scene = bpy.context.scene
+    names = [pb.name for pb in obj.pose.bones]
+    wrists = [names.index("left_wrist"), names.index("right_wrist")]
+    at = []
+    for frame in range(first, first + count):
+        scene.frame_set(frame)
+        at.append(bone_segments(obj)[0][wrists])
+    return np.linalg.norm(np.diff(np.array(at), axis=0), axis=-1).mean(axis=1) * FPS
+
+
+def pause_and_speech_motion(gestures, recorded) -> str:
+    """The wrists' mean speed during the excerpt's pauses and its speech, generated and (when
+    `recorded` is the whole BEAT2 take) recorded over the same seconds."""
+    count = int(gestures.animation_data.action.frame_range[1])
+    pause = np.array(speech_levels(range(2, count + 1))) < PAUSE_DB  # the frame each step ends on
+    rows = [("generated", wrist_speeds(gestures, 1, count))]
+    first = int(round(SPEECH_START * FPS)) + 1
+    if recorded is not None and recorded.animation_data.action.frame_range[1] >= first + count - 1:
+        rows.append(("recorded (the same seconds of the take)", wrist_speeds(recorded, first, count)))
+    said = [f"{name}: {speed[pause].mean():.2f} m/s in pauses, {speed[~pause].mean():.2f} m/s in speech"
+            for name, speed in rows]
+    return f"mean wrist speed over {pause.sum()} pause and {(~pause).sum()} speech frames: " + "; ".join(said)
+
+
 def plot_front_view(blend: Path, png: Path) -> list[int]:
     """Open `blend` and plot every armature's evaluated skeleton, front view (X right, Z up),
     at PLOT_FRAMES frames spread over the shorter action; the frames plotted."""
@@ -218,6 +247,7 @@ def main(argv=None) -> int:
         bpy.context.view_layer.objects.active = speech
         bpy.ops.motion_tokens.export_motion(filepath=str(OUT / "demo.npz"), file_format="BOTH")
         preview = render_preview(gestures, OUT / "speech_preview.png")
+        motion_note = pause_and_speech_motion(gestures, speech if beat2 != EXCERPTS[0] else None)
         blend = OUT / "demo.blend"
         bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False)
         frames = plot_front_view(blend, OUT / "demo.png")
@@ -238,6 +268,7 @@ def main(argv=None) -> int:
     ):
         path = OUT / name
         print(f"  {path.relative_to(REPO)} ({path.stat().st_size / 1e3:.0f} kB): {what}")
+    print(f"gestures for {SPEECH.name}: {motion_note}")
     return 0
 
 
