@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(PY) bench/convert_bandai.py
 	$(PY) bench/retarget_rigs.py
 	$(PY) bench/large_bvh.py
+	$(PY) bench/speech.py
 	$(PY) -m motion_tokens evaluate-codecs --data $${MOTION_TOKENS_DATA:-../shared/data}/bandai $${MOTION_TOKENS_DATA:-../shared/data}/beat2 --out bench/results/codecs.md
 
 # Every codec bundle (k-means, RQ-VAE, downsampled RQ-VAE; 6/9/10/12 bits; each part), skipping
