@@ -65,7 +65,8 @@ def test_a_quick_run_on_10_s_reports_what_it_measured(tmp_path, capsys):
     cpu_s, cpu_x = float(cells[-2]), cells[-1]
     assert cpu_x == f"{10 / cpu_s:.0f}x"
     assert len(stages) == len(bench.STAGES) and min(stages) >= 0
-    assert sum(stages) <= warm_s * 1.01  # the stages are parts of the warm call
+    # the stages are parts of the warm call; the table rounds the call to 0.01 s, each stage to 0.001 s
+    assert sum(stages) <= warm_s * 1.01 + 0.005 + 0.0005 * len(stages)
     assert stages[bench.STAGES.index("generation")] > 0 and stages[bench.STAGES.index("keyframes")] > 0
     assert float(cells[6]) > 50  # peak resident MB: at least Blender's own
     said = capsys.readouterr().out
