@@ -49,6 +49,10 @@ def _add_evaluate(commands) -> None:
     evaluate.add_argument("--data", type=Path, nargs="+", required=True, metavar="DIR",
                           help="folders (or files) holding speech takes")
     evaluate.add_argument("--codec", default=None, metavar="NAME", help="codec name, e.g. kmeans-10")
+    evaluate.add_argument("--generator", action="append", default=[], metavar="NAME",
+                          help="a generator bundle to evaluate, e.g. gen-kmeans-10 (repeat for several)")
+    evaluate.add_argument("--temperature", type=float, default=1.0, help="the generators' sampling temperature")
+    evaluate.add_argument("--top-k", type=int, default=0, help="the generators' top-k (0: every code)")
     evaluate.add_argument("--out", type=Path, required=True, metavar="REPORT.md", help="markdown report to write")
     evaluate.add_argument("--encoder", type=Path, default=None, metavar="FOLDER",
                           help="motion encoder bundle (default models/motion-encoder)")
@@ -62,6 +66,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     argv += ["--out", str(args.out)] + (["--seeds", str(args.seeds)] if args.seeds != 3 else [])
     argv += ["--encoder", str(args.encoder)] if args.encoder else []
     argv += ["--models", str(args.models)] if args.models else []
+    for generator in args.generator:
+        argv += ["--generator", generator]
+    argv += ["--temperature", f"{args.temperature:g}"] if args.temperature != 1.0 else []
+    argv += ["--top-k", str(args.top_k)] if args.top_k else []
     options = SpeechOptions(tuple(args.data), args.out, args.codec, args.models, args.encoder, args.seeds,
-                            f"python -m motion_tokens evaluate-speech {shlex.join(argv)}")
+                            f"python -m motion_tokens evaluate-speech {shlex.join(argv)}", tuple(args.generator),
+                            args.temperature, args.top_k)
     return print_result(evaluate_speech(options, progress=progress_line))

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from ..core.errors import MissingFileError, MotionTokensError, OutputError
 from ..core.limits import check_seed
 from .outputs import refuse_output_onto_input
@@ -38,7 +40,9 @@ class TrainEncoderOptions:
 class SpeechOptions:
     """data: folders (or files) with speech takes (motion + .wav of the same stem); out: the
     .md report; codec: a codec name whose reconstruction of the ground truth is a row (None:
-    no such row); encoder: the encoder bundle folder (None: models/motion-encoder)."""
+    no such row); encoder: the encoder bundle folder (None: models/motion-encoder);
+    generators: generator bundles (names or folders) each evaluated as a row, sampled with
+    `temperature` and `top_k` (the generate job's sampling), one sample per seed."""
 
     data: tuple[Path, ...]
     out: Path
@@ -47,6 +51,9 @@ class SpeechOptions:
     encoder: str | os.PathLike | None = None
     seeds: int = 3
     command: str | None = None
+    generators: tuple[str, ...] = ()
+    temperature: float = 1.0
+    top_k: int = 0
 
 
 @dataclass
@@ -84,6 +91,43 @@ def _speech_files(data) -> dict[str, tuple[Path, Path]]:
     return found
 
 
+def generator_method(generator: str, options: SpeechOptions):
+    """A core.gesture_metrics Method generating each clip from its audio with `generator`
+    through the generate job's own steps (features from the samples, tokens, decoding), so the
+    row measures what a user gets; the motion is cut or held to the clip's frame count."""
+    from ..core.audio import Speech
+    from ..core.codecs.coding import load_codecs
+    from ..core.generate import load_generator
+    from ..core.gesture_metrics.clips import Method
+    from ..core.steps import run_steps
+    from .generate import GenerateOptions, codec_names, resolve_generator, speech_steps
+
+    folder = resolve_generator(generator, options.models_dir)
+    gen = load_generator(folder, options.models_dir)
+    codecs = load_codecs(codec_names(gen), options.models_dir)
+
+    def make(clip, seed: int):
+        speech = Speech.from_samples(clip.samples, clip.sample_rate, clip.name)
+        sampling = GenerateOptions((speech,), str(folder), seed, options.temperature, options.top_k,
+                                   models_dir=options.models_dir)
+        sampling.check()
+        motion = run_steps(speech_steps(speech, gen, folder.name, codecs, sampling)).motion
+        last = np.minimum(np.arange(clip.num_frames), motion.num_frames - 1)  # hold the last frame if short
+        return _frames_at(motion, last)
+
+    note = (f"{folder.name} ({gen.manifest.get('family', 'generator')}), temperature {options.temperature:g}, "
+            f"top-k {options.top_k}")
+    return Method(folder.name, make, stochastic=True, note=note)
+
+
+def _frames_at(motion, index):
+    """`motion` at the given frame indices (a copy)."""
+    from dataclasses import replace
+
+    exp = None if motion.expressions is None else motion.expressions[index]
+    return replace(motion, rotations=motion.rotations[index], trans=motion.trans[index], expressions=exp)
+
+
 def evaluate_speech(options: SpeechOptions, extra_methods: Sequence = (),
                     progress: Callable[[str], None] | None = None) -> SpeechResult:
     """Evaluate the baselines (and `extra_methods`, core.gesture_metrics.clips.Method) on the
@@ -101,7 +145,8 @@ def evaluate_speech(options: SpeechOptions, extra_methods: Sequence = (),
     files = _speech_files(list(options.data))
     encoder = load_motion_encoder(options.encoder)
     takes = read_speech_takes(files)
-    figures = evaluate_takes(takes, options.codec, options.models_dir, list(extra_methods), encoder, options.seeds,
+    methods = [generator_method(g, options) for g in options.generators] + list(extra_methods)
+    figures = evaluate_takes(takes, options.codec, options.models_dir, methods, encoder, options.seeds,
                              progress)
     text = render_report(figures, takes, encoder, options.seeds, options.command)
     options.out.parent.mkdir(parents=True, exist_ok=True)

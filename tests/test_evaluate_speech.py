@@ -94,3 +94,51 @@ def test_data_without_speech_exits_2(encoder_dir, tmp_path, capsys, data_dir):
     assert main(["evaluate-speech", "--data", str(data_dir / "bandai" / "dataset-2"), "--out", str(tmp_path / "r.md"),
                  "--encoder", str(encoder_dir)]) == 2
     assert "no speech take here" in capsys.readouterr().err
+
+
+def test_a_generator_bundle_is_a_row_made_by_the_generate_job(data_dir, encoder_dir, tmp_path, capsys):
+    """--generator evaluates the shipped generator through the generate job: its row is there in
+    both blocks, seeded samples differ (a spread), and each clip's motion is what `generate`
+    makes of that clip's audio (the same seed reproduces it)."""
+    from motion_tokens.core.audio import Speech
+    from motion_tokens.pipelines.evaluate_speech import generator_method
+    from motion_tokens.pipelines.generate import GenerateOptions, generate
+
+    out = tmp_path / "speech.md"
+    rc = main(["evaluate-speech", "--data", str(data_dir / "beat2"), "--out", str(out), "--encoder", str(encoder_dir),
+               "--seeds", "2", "--generator", "gen-kmeans-10"])
+    assert rc == 0, capsys.readouterr().err
+    text = out.read_text()
+    assert "--generator gen-kmeans-10" in text
+    for block in ("held-out (6 clips)", "in-sample (22 clips)"):
+        rows = _rows(text, block)
+        assert rows["gen-kmeans-10"][0] == "2" and float(rows["gen-kmeans-10"][1]) > 0  # 2 seeds; FGD against truth
+
+    options = SpeechOptions((data_dir / "beat2",), out, encoder=encoder_dir, seeds=1)
+    method = generator_method("gen-kmeans-10", options)
+    clip = _first_held_out_clip(data_dir)
+    made = method.make(clip, 3)
+    assert made.num_frames == clip.num_frames and made.fps == 30.0
+    speech = Speech.from_samples(clip.samples, clip.sample_rate, clip.name)
+
+    class Keep:
+        def check(self, inputs):
+            pass
+
+        def write_steps(self, generated, index):
+            self.motion = generated.motion
+            from motion_tokens.pipelines.outputs import Written
+            return Written([], [], None)
+            yield
+
+    sink = Keep()
+    generate(GenerateOptions((speech,), "gen-kmeans-10", seed=3), sink)
+    np.testing.assert_array_equal(made.rotations, sink.motion.rotations[: clip.num_frames])
+
+
+def _first_held_out_clip(data_dir):
+    from motion_tokens.core.gesture_metrics.speech_data import read_speech_takes
+    from motion_tokens.pipelines.evaluate_speech import _speech_files
+
+    take = read_speech_takes(_speech_files([data_dir / "beat2"]))[0]
+    return next(block for block, _ in take.blocks if block.name == "held-out").clips[0]
