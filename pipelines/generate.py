@@ -5,8 +5,8 @@ generator bundle, decoded by its codecs into SMPL-X motion at 30 fps, written to
       -> motion (the codecs, core.codecs.coding) -> sink
 
 The motion: body, hands, jaw and expressions from the tokens; the root at rest (no root
-orientation or translation is generated: the character stands where it is put, facing its
-own forward), betas zero, gender neutral. Sinks are files (`GeneratedFiles`: .npz with the
+orientation or translation is generated: the character stands on the ground where it is put,
+facing its own forward), betas zero, gender neutral. Sinks are files (`GeneratedFiles`: .npz with the
 tokens, .bvh, .blend, .fbx) or an armature (the operator's, scene-side), handed in, so the
 command line and the operator run this same code.
 
@@ -133,13 +133,28 @@ def resolve_generator(name: str | os.PathLike, models_dir=None) -> Path:
                             "train one with `python -m motion_tokens train-generator` or pick an installed one")
 
 
+#: The joints the standing height is measured to: SMPL-X's ankles and feet (the lowest joints at rest).
+FOOT_JOINTS = ("left_ankle", "right_ankle", "left_foot", "right_foot")
+
+
+def standing_translation(skeleton) -> np.ndarray:
+    """(3,) the root translation that stands `skeleton`'s rest pose on the ground (y = 0, Y up):
+    its lowest foot joint lifted from below the origin to the floor, x and z unchanged."""
+    rest = skeleton.rest_positions()
+    feet = [skeleton.index(name) for name in FOOT_JOINTS]
+    return np.array([0.0, -rest[feet, 1].min(), 0.0])
+
+
 def rest_template(num_frames: int, name: str) -> Motion:
-    """SMPL-X at rest for `num_frames` frames at 30 fps, zero translation and expressions:
-    the side information (root, uncoded joints) the decoded parts are put on."""
+    """SMPL-X at rest for `num_frames` frames at 30 fps, standing on the ground (the root
+    raised by `standing_translation`, so the lowest foot joint is at y = 0; SMPL-X's own
+    origin would put the feet about 1.2 m under a Blender floor), zero expressions: the side
+    information (root, uncoded joints) the decoded parts are put on."""
     skeleton = smplx_skeleton()
     rotations = np.zeros((num_frames, skeleton.num_joints, 4))
     rotations[..., 0] = 1.0
-    return Motion(skeleton, 30.0, rotations, np.zeros((num_frames, 3)),
+    trans = np.broadcast_to(standing_translation(skeleton), (num_frames, 3)).copy()
+    return Motion(skeleton, 30.0, rotations, trans,
                   expressions=np.zeros((num_frames, EXPRESSION_WIDTH)), betas=np.zeros(300), name=name,
                   gender="neutral")
 
