@@ -75,9 +75,11 @@ class NumpyGestureTransformer:
                     np.concatenate([self._w[f"{name}.q.{kind}"], self._w[f"{name}.kv.{kind}"]], axis=-1))
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        out = x @ self._w[f"{name}.weight"]
+        """x (..., in) -> (..., out), as one (rows, in) product: numpy runs (B, T, in) @ W as B
+        small products, a quarter slower, for the same numbers."""
+        out = x.reshape(-1, x.shape[-1]) @ self._w[f"{name}.weight"]
         out += self._w[f"{name}.bias"]
-        return out
+        return out.reshape(*x.shape[:-1], out.shape[-1])
 
     def _ln(self, x: np.ndarray, name: str) -> np.ndarray:
         return layer_norm(x, self._w[f"{name}.weight"], self._w[f"{name}.bias"])
