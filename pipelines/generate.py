@@ -40,7 +40,10 @@ DEFAULT_GENERATOR = "gen-kmeans-10"
 #: The sampling defaults of the panel, the CLI and GenerateOptions: the settings whose motion
 #: comes closest to the recorded take's wrist speed and token change rate on held-out speech
 #: while two seeds still differ (bench/results/speech_sampling.md, bench/speech_sampling.py).
-DEFAULT_TEMPERATURE = 1.0
+#: Measured on gen-kmeans-10: temperature 1 changed the body token on ~50% of frames with the
+#: wrists at ~4 m/s (recorded: 12%, 0.39 m/s); 0.35 gives ~15% and ~1 m/s with seeds still
+#: apart; 8-12 steps come closer still but cost 2-3 times the generation time (the 50x floor).
+DEFAULT_TEMPERATURE = 0.35
 DEFAULT_TOP_K = 0
 DEFAULT_DECODE_STEPS = 4
 #: Sampling temperature: below 0.05 the softmax is argmax to float precision (use top-k 1
