@@ -37,7 +37,8 @@ def add_commands(commands) -> None:
     gen.add_argument("--seed", type=int, default=0, help="random seed, 0-4294967295 (default 0): the same seed "
                      "gives the same motion")
     gen.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
-                     help=f"sampling temperature, {MIN_TEMPERATURE:g}-{MAX_TEMPERATURE:g} (default {DEFAULT_TEMPERATURE:g})")
+                     help=f"sampling temperature, {MIN_TEMPERATURE:g}-{MAX_TEMPERATURE:g} "
+                     f"(default {DEFAULT_TEMPERATURE:g})")
     gen.add_argument("--top-k", type=int, default=DEFAULT_TOP_K,
                      help=f"sample from the k likeliest codes, 0-{MAX_TOP_K} (default {DEFAULT_TOP_K}; 0: every code)")
     gen.add_argument("--decode-steps", type=int, default=DEFAULT_DECODE_STEPS,

@@ -137,7 +137,8 @@ class MotionTokensSpeechSettings(bpy.types.PropertyGroup):
 
     generator: EnumProperty(name="Generator", items=_generator_items,
                             description="Generator bundle: speech to body, hand and face tokens of its codec")
-    temperature: FloatProperty(name="Temperature", default=DEFAULT_TEMPERATURE, min=MIN_TEMPERATURE, max=MAX_TEMPERATURE,
+    temperature: FloatProperty(name="Temperature", default=DEFAULT_TEMPERATURE,
+                               min=MIN_TEMPERATURE, max=MAX_TEMPERATURE,
                                description="Sampling temperature: lower is steadier, higher more varied")
     top_k: IntProperty(name="Top-k", default=DEFAULT_TOP_K, min=0, max=MAX_TOP_K,
                        description="Sample from the k likeliest codes only (0: every code)")

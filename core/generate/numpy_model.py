@@ -150,7 +150,8 @@ class NumpyGestureTransformer:
         last = cfg.layers - 1
         for layer in range(cfg.layers):
             for p in cfg.parts:
-                x[p] += self._self_attention(self._ln(x[p], f"blocks.{layer}.{p}.ln_self"), f"blocks.{layer}.{p}.self_attn")
+                pre = f"blocks.{layer}.{p}"
+                x[p] += self._self_attention(self._ln(x[p], f"{pre}.ln_self"), f"{pre}.self_attn")
             rows = {p: _gather(x[p], select[p]) for p in cfg.parts} if layer == last else None
             if cfg.cross_attention and len(cfg.parts) > 1:
                 normed = {p: self._ln(x[p], f"blocks.{layer}.{p}.ln_others") for p in cfg.parts}
