@@ -84,7 +84,7 @@ def stage_of(what: str) -> str:
     return "keyframes"
 
 
-def one_call(wav: Path, generator: str) -> dict:
+def one_call(wav: Path, generator: str, decode_steps: int | None) -> dict:
     """Wav to keyframes once, in a fresh empty scene; wall seconds in all and per stage."""
     import bpy
 
@@ -104,7 +104,9 @@ def one_call(wav: Path, generator: str) -> dict:
     read = strip_speech(strip_timing(strip, scene))
     stages["read"] += time.perf_counter() - started
     sink = StripTarget(bpy.context, [read.timing])
-    stepper = Stepper(generate_steps(GenerateOptions((read.speech,), generator), sink))
+    options = GenerateOptions((read.speech,), generator) if decode_steps is None else \
+        GenerateOptions((read.speech,), generator, decode_steps=decode_steps)
+    stepper = Stepper(generate_steps(options, sink))
     while True:
         before = stepper.progress
         t = time.perf_counter()
@@ -119,22 +121,22 @@ def one_call(wav: Path, generator: str) -> dict:
             "frames": int(round(action.frame_range[1] - action.frame_range[0])) + 1}
 
 
-def child(wav: Path, generator: str, repeats: int) -> None:
+def child(wav: Path, generator: str, repeats: int, decode_steps: int | None) -> None:
     """The fresh process: import, then a cold call and `repeats` warm ones (the fastest kept:
     the other jobs on the machine only ever slow a call down); one JSON line on stdout."""
     t0 = time.perf_counter()
     import bpy  # noqa: F401  (its start-up is part of a cold start)
 
     import_s = time.perf_counter() - t0
-    cold = one_call(wav, generator)
-    warm = min((one_call(wav, generator) for _ in range(max(repeats, 1))), key=lambda r: r["wall"])
+    cold = one_call(wav, generator, decode_steps)
+    warm = min((one_call(wav, generator, decode_steps) for _ in range(max(repeats, 1))), key=lambda r: r["wall"])
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
     print(json.dumps({"import_s": import_s, "cold": cold, "warm": warm, "peak_mb": peak_mb}))
 
 
-def run_child(wav: Path, generator: str, repeats: int) -> dict:
+def run_child(wav: Path, generator: str, repeats: int, decode_steps: int | None) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(wav), "--generator", generator,
-           "--repeats", str(repeats)]
+           "--repeats", str(repeats)] + ([] if decode_steps is None else ["--decode-steps", str(decode_steps)])
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if done.returncode != 0:
         raise SystemExit(f"bench child failed on {wav.name}:\n{done.stderr[-3000:]}")
@@ -149,7 +151,17 @@ def network_line(generator: str) -> str:
     manifest = json.loads((resolve_generator(generator) / "manifest.json").read_text())
     c = manifest.get("model_config", {})
     keys = ("parts", "layers", "d_model", "heads", "ff", "window", "overlap", "decode_steps", "cross_attention")
-    return "Network: " + ", ".join(f"{k} {c[k]}" for k in keys if k in c) + "."
+    return "Network: " + ", ".join(f"{k} {c[k]}" for k in keys if k in c) + " (the bundle's decode_steps; the run's below)."
+
+
+def steps_line() -> str:
+    """The decode steps the run used: --decode-steps, else the pipeline's default."""
+    from motion_tokens.pipelines import generate as pipeline
+
+    asked = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--decode-steps=")), None)
+    if "--decode-steps" in sys.argv:
+        asked = sys.argv[sys.argv.index("--decode-steps") + 1]
+    return asked if asked is not None else str(getattr(pipeline, "DEFAULT_DECODE_STEPS", "the bundle's"))
 
 
 def report(rows: list[tuple[float, dict]], generator: str, source: str, command: str, repeats: int) -> str:
@@ -170,7 +182,8 @@ def report(rows: list[tuple[float, dict]], generator: str, source: str, command:
         "",
         f"Generator: `{generator}`. {network_line(generator)} Inputs: {source}, concatenated and "
         f"repeated to each length. {machine_line()}",
-        f"Command: `{command}`.",
+        f"Command: `{command}`. Decode steps per window: {steps_line()}; OMP_NUM_THREADS "
+        f"{os.environ.get('OMP_NUM_THREADS', 'unset')}.",
         f"Load average when the report was written: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} "
         f"(1, 5, 15 min) on {os.cpu_count()} cores: the machine was shared with training jobs, so "
         "these figures are lower than an idle machine gives.",
@@ -232,17 +245,19 @@ def main(argv=None) -> int:
     ap.add_argument("--generator", default="gen-kmeans-10", help="generator bundle name or folder")
     ap.add_argument("--out", type=Path, default=RESULTS, help="the report to write")
     ap.add_argument("--repeats", type=int, default=3, help="warm calls per length, the fastest kept (default 3)")
+    ap.add_argument("--decode-steps", type=int, default=None,
+                    help="masked-decoding steps per window (default: pipelines.generate's DEFAULT_DECODE_STEPS)")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child is not None:
-        child(args.child, args.generator, args.repeats)
+        child(args.child, args.generator, args.repeats, args.decode_steps)
         return 0
     lengths = [float(s) for s in args.seconds.split(",") if s.strip()]
     samples, source = source_speech()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-speech-") as tmp:
         for seconds in lengths:
-            r = run_child(build_input(Path(tmp), seconds, samples), args.generator, args.repeats)
+            r = run_child(build_input(Path(tmp), seconds, samples), args.generator, args.repeats, args.decode_steps)
             rows.append((seconds, r))
             print(f"{seconds:g} s: cold {r['cold']['wall']:.2f} s ({seconds / r['cold']['wall']:.0f}x), "
                   f"warm {r['warm']['wall']:.2f} s ({seconds / r['warm']['wall']:.0f}x real time), "

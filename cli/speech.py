@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from ..core.errors import OptionError
-from ..pipelines.generate import DEFAULT_GENERATOR, MAX_TEMPERATURE, MAX_TOP_K, MIN_TEMPERATURE, GeneratedFiles, \
-    GenerateOptions, generate_steps
+from ..pipelines.generate import DEFAULT_DECODE_STEPS, DEFAULT_GENERATOR, DEFAULT_TEMPERATURE, DEFAULT_TOP_K, \
+    MAX_DECODE_STEPS, MAX_TEMPERATURE, MAX_TOP_K, MIN_TEMPERATURE, GeneratedFiles, GenerateOptions, generate_steps
 from ..pipelines.outputs import OUTPUT_SUFFIXES
 from ..scene.outputs import write_scene_file
 from .common import add_models_argument, add_rig_argument, print_result, run_with_progress
@@ -36,10 +36,14 @@ def add_commands(commands) -> None:
                        help="pick the generator of this codec: --codec kmeans-10 is --generator gen-kmeans-10")
     gen.add_argument("--seed", type=int, default=0, help="random seed, 0-4294967295 (default 0): the same seed "
                      "gives the same motion")
-    gen.add_argument("--temperature", type=float, default=1.0,
-                     help=f"sampling temperature, {MIN_TEMPERATURE:g}-{MAX_TEMPERATURE:g} (default 1)")
-    gen.add_argument("--top-k", type=int, default=0,
-                     help=f"sample from the k likeliest codes, 0-{MAX_TOP_K} (default 0: every code)")
+    gen.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
+                     help=f"sampling temperature, {MIN_TEMPERATURE:g}-{MAX_TEMPERATURE:g} "
+                     f"(default {DEFAULT_TEMPERATURE:g})")
+    gen.add_argument("--top-k", type=int, default=DEFAULT_TOP_K,
+                     help=f"sample from the k likeliest codes, 0-{MAX_TOP_K} (default {DEFAULT_TOP_K}; 0: every code)")
+    gen.add_argument("--decode-steps", type=int, default=DEFAULT_DECODE_STEPS,
+                     help=f"masked-decoding steps per window, 1-{MAX_DECODE_STEPS} (default {DEFAULT_DECODE_STEPS}): "
+                     "more settle the tokens more, each costs a pass of the network")
     add_rig_argument(gen)
     add_models_argument(gen)
     gen.set_defaults(func=run_generate)
@@ -65,6 +69,6 @@ def keep_blend_tokens(path: Path, made) -> None:
 
 def run_generate(args: argparse.Namespace) -> int:
     options = GenerateOptions(tuple(args.audio), generator_name(args), args.seed, args.temperature, args.top_k,
-                              models_dir=args.models)
+                              models_dir=args.models, decode_steps=args.decode_steps)
     sink = GeneratedFiles(args.out, args.rig, args.format, write_scene_file, keep_blend_tokens)
     return print_result(run_with_progress(generate_steps(options, sink), "generate"))

@@ -15,6 +15,7 @@ from ..core.codecs.features import PARTS
 from ..core.codecs.registry import FAMILY_CLASSES, CodecInfo, codec_listing
 from ..core.limits import MAX_SEED
 from ..core.paths import MODELS_DIR
+from ..pipelines.generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_K, MAX_TEMPERATURE, MAX_TOP_K, MIN_TEMPERATURE
 
 #: Where an import puts the motion (scene.rig's targets, plus the active armature).
 TARGET_ITEMS = (
@@ -136,9 +137,10 @@ class MotionTokensSpeechSettings(bpy.types.PropertyGroup):
 
     generator: EnumProperty(name="Generator", items=_generator_items,
                             description="Generator bundle: speech to body, hand and face tokens of its codec")
-    temperature: FloatProperty(name="Temperature", default=1.0, min=0.05, max=5.0,
+    temperature: FloatProperty(name="Temperature", default=DEFAULT_TEMPERATURE,
+                               min=MIN_TEMPERATURE, max=MAX_TEMPERATURE,
                                description="Sampling temperature: lower is steadier, higher more varied")
-    top_k: IntProperty(name="Top-k", default=0, min=0, max=4096,
+    top_k: IntProperty(name="Top-k", default=DEFAULT_TOP_K, min=0, max=MAX_TOP_K,
                        description="Sample from the k likeliest codes only (0: every code)")
     seed: IntProperty(name="Seed", default=0, min=0, max=min(MAX_SEED, 2**31 - 1),
                       description="Random seed: the same seed gives the same motion, another seed another one")

@@ -5,8 +5,8 @@ generator bundle, decoded by its codecs into SMPL-X motion at 30 fps, written to
       -> motion (the codecs, core.codecs.coding) -> sink
 
 The motion: body, hands, jaw and expressions from the tokens; the root at rest (no root
-orientation or translation is generated: the character stands where it is put, facing its
-own forward), betas zero, gender neutral. Sinks are files (`GeneratedFiles`: .npz with the
+orientation or translation is generated: the character stands on the ground where it is put,
+facing its own forward), betas zero, gender neutral. Sinks are files (`GeneratedFiles`: .npz with the
 tokens, .bvh, .blend, .fbx) or an armature (the operator's, scene-side), handed in, so the
 command line and the operator run this same code.
 
@@ -28,6 +28,7 @@ from ..core.audio import Speech, num_feature_frames, read_speech, speech_feature
 from ..core.codecs.coding import codebook_record, codec_label, decode_parts_steps, load_codecs
 from ..core.errors import MotionTokensError, OptionError, OutputError, require_file
 from ..core.formats.tokens import Codebook, write_tokens_file
+from ..core.generate.inference import MAX_DECODE_STEPS
 from ..core.limits import check_range, check_seed
 from ..core.motion import Motion
 from ..core.paths import MODELS_DIR
@@ -36,6 +37,15 @@ from ..core.steps import Progress, Steps, run_steps, within
 from .outputs import OUTPUT_SUFFIXES, FileSink, Written
 
 DEFAULT_GENERATOR = "gen-kmeans-10"
+#: The sampling defaults of the panel, the CLI and GenerateOptions: the settings whose motion
+#: comes closest to the recorded take's wrist speed and token change rate on held-out speech
+#: while two seeds still differ (bench/results/speech_sampling.md, bench/speech_sampling.py).
+#: Measured on gen-kmeans-10: temperature 1 changed the body token on ~50% of frames with the
+#: wrists at ~4 m/s (recorded: 12%, 0.39 m/s); 0.35 gives ~15% and ~1 m/s with seeds still
+#: apart; 8-12 steps come closer still but cost 2-3 times the generation time (the 50x floor).
+DEFAULT_TEMPERATURE = 0.35
+DEFAULT_TOP_K = 0
+DEFAULT_DECODE_STEPS = 4
 #: Sampling temperature: below 0.05 the softmax is argmax to float precision (use top-k 1
 #: for that), above 5 the distribution is flat to within 20% and the motion noise.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 5.0
@@ -51,20 +61,22 @@ EXPRESSION_WIDTH = 100
 @dataclass(frozen=True)
 class GenerateOptions:
     """inputs: audio file paths or core.audio.Speech (already decoded, e.g. a sound strip's);
-    generator: a bundle name (models/NAME) or folder; seed, temperature, top_k: the sampling
+    generator: a bundle name (models/NAME) or folder; seed, temperature, top_k, decode_steps:
+    the sampling (decode_steps None: the bundle's own);
     (core.generate); pins: core.generate.Pin token ranges kept fixed (applied to every input);
     models_dir: None for the extension's models/."""
 
     inputs: tuple
     generator: str = DEFAULT_GENERATOR
     seed: int = 0
-    temperature: float = 1.0
-    top_k: int = 0
+    temperature: float = DEFAULT_TEMPERATURE
+    top_k: int = DEFAULT_TOP_K
     pins: tuple = ()
     models_dir: str | os.PathLike | None = None
+    decode_steps: int | None = DEFAULT_DECODE_STEPS
 
     def check(self) -> None:
-        """OptionError for no inputs, a seed, temperature or top-k out of range."""
+        """OptionError for no inputs, a seed, temperature, top-k or decode steps out of range."""
         if not self.inputs:
             raise OptionError("no speech given: name one or more audio files (or select sound strips)")
         check_seed("seed (--seed)", self.seed)
@@ -72,6 +84,10 @@ class GenerateOptions:
         if not isinstance(self.top_k, int) or isinstance(self.top_k, bool):
             raise OptionError(f"top-k (--top-k) must be a whole number, got {self.top_k!r}")
         check_range("top-k (--top-k)", self.top_k, 0, MAX_TOP_K, " (0: every code)")
+        if self.decode_steps is not None:
+            if not isinstance(self.decode_steps, int) or isinstance(self.decode_steps, bool):
+                raise OptionError(f"decode steps (--decode-steps) must be a whole number, got {self.decode_steps!r}")
+            check_range("decode steps (--decode-steps)", self.decode_steps, 1, MAX_DECODE_STEPS)
 
 
 @dataclass
@@ -133,13 +149,28 @@ def resolve_generator(name: str | os.PathLike, models_dir=None) -> Path:
                             "train one with `python -m motion_tokens train-generator` or pick an installed one")
 
 
+#: The joints the standing height is measured to: SMPL-X's ankles and feet (the lowest joints at rest).
+FOOT_JOINTS = ("left_ankle", "right_ankle", "left_foot", "right_foot")
+
+
+def standing_translation(skeleton) -> np.ndarray:
+    """(3,) the root translation that stands `skeleton`'s rest pose on the ground (y = 0, Y up):
+    its lowest foot joint lifted from below the origin to the floor, x and z unchanged."""
+    rest = skeleton.rest_positions()
+    feet = [skeleton.index(name) for name in FOOT_JOINTS]
+    return np.array([0.0, -rest[feet, 1].min(), 0.0])
+
+
 def rest_template(num_frames: int, name: str) -> Motion:
-    """SMPL-X at rest for `num_frames` frames at 30 fps, zero translation and expressions:
-    the side information (root, uncoded joints) the decoded parts are put on."""
+    """SMPL-X at rest for `num_frames` frames at 30 fps, standing on the ground (the root
+    raised by `standing_translation`, so the lowest foot joint is at y = 0; SMPL-X's own
+    origin would put the feet about 1.2 m under a Blender floor), zero expressions: the side
+    information (root, uncoded joints) the decoded parts are put on."""
     skeleton = smplx_skeleton()
     rotations = np.zeros((num_frames, skeleton.num_joints, 4))
     rotations[..., 0] = 1.0
-    return Motion(skeleton, 30.0, rotations, np.zeros((num_frames, 3)),
+    trans = np.broadcast_to(standing_translation(skeleton), (num_frames, 3)).copy()
+    return Motion(skeleton, 30.0, rotations, trans,
                   expressions=np.zeros((num_frames, EXPRESSION_WIDTH)), betas=np.zeros(300), name=name,
                   gender="neutral")
 
@@ -163,7 +194,8 @@ def speech_steps(speech: Speech, generator, gen_name: str, codecs: dict, options
     features = speech_features(speech.samples, speech.sample_rate, fps=30.0, filters=generator.filters)
     n = num_feature_frames(len(speech.samples), speech.sample_rate, 30.0)
     sampling = generator.generate_steps(features, seed=options.seed, temperature=options.temperature,
-                                        top_k=options.top_k, pins=tuple(options.pins))
+                                        top_k=options.top_k, pins=tuple(options.pins),
+                                        decode_steps=options.decode_steps)
     tokens = yield from within(_in_seconds(sampling, speech), ms, 6 * ms, total)
     template = rest_template(n, speech.name)
     decoding = decode_parts_steps(tokens, codecs, template)

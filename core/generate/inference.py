@@ -34,6 +34,8 @@ from .windows import batches, plan_windows
 #: Windows run through the network at once: bounds memory whatever the input's length (the
 #: largest arrays are the logits, 32 x 64 frames x 1024 codes x 4 bytes = 8 MB per part and level).
 BATCH_WINDOWS = 32
+#: Masked-decoding iterations a caller may ask for: more than a window's 64 frames do nothing more.
+MAX_DECODE_STEPS = 64
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,11 @@ class Generator:
         return tokens, known
 
     def generate_steps(self, features, seed: int = 0, temperature: float = 1.0, top_k: int = 0, pins=(),
-                       batch: int = BATCH_WINDOWS) -> Steps:
+                       batch: int = BATCH_WINDOWS, decode_steps: int | None = None) -> Steps:
         """Steps generating the tokens of `features` (T, C) at 30 fps; returns part -> tokens
-        ((T_tok,) or (T_tok, Q) int64, T_tok = ceil(T / audio_frames_per_token)).
-        Raises MotionTokensError/OptionError for bad features, seed, temperature, top_k or pins."""
+        ((T_tok,) or (T_tok, Q) int64, T_tok = ceil(T / audio_frames_per_token)). decode_steps:
+        masked-decoding iterations per window (None: the bundle's model_config.decode_steps).
+        Raises MotionTokensError/OptionError for bad features, seed, temperature, top_k, decode_steps or pins."""
         cfg = self.config
         audio = pool_audio(self.check_features(features), cfg.audio_frames_per_token)
         check_seed("seed", seed)
@@ -151,6 +154,9 @@ class Generator:
             raise MotionTokensError(f"temperature must be from 0 to 100, got {temperature!r}")
         if not (isinstance(top_k, int) and top_k >= 0):
             raise MotionTokensError(f"top_k must be a whole number >= 0 (0: all codes), got {top_k!r}")
+        steps = cfg.decode_steps if decode_steps is None else decode_steps
+        if not (isinstance(steps, int) and not isinstance(steps, bool) and 1 <= steps <= MAX_DECODE_STEPS):
+            raise MotionTokensError(f"decode_steps must be a whole number from 1 to {MAX_DECODE_STEPS}, got {steps!r}")
         frames = len(audio)
         plan = plan_windows(frames, cfg.window, cfg.overlap)
         pad = plan.padded - frames
@@ -163,23 +169,21 @@ class Generator:
         for indices in (i for group in plan.passes for i in batches(group, batch)):
             yield Progress(min(done, frames), frames, f"generating gestures, windows {indices[0] + 1}-"
                            f"{indices[-1] + 1} of {len(plan.starts)}")
-            spans = [slice(plan.starts[i], plan.starts[i] + L) for i in indices]
+            rows = np.asarray([plan.starts[i] for i in indices])[:, None] + np.arange(L)  # (B, L) frames
             out = masked_decode(
-                self.forward, cfg.parts, mask_ids,
-                {p: np.stack([tokens[p][s] for s in spans]) for p in cfg.parts},
-                {p: np.stack([known[p][s] for s in spans]) for p in cfg.parts},
-                np.stack([audio[s] for s in spans]), np.ones(len(spans), bool),
-                [np.random.default_rng([seed, i]) for i in indices], cfg.decode_steps, float(temperature), top_k)
-            for j, s in enumerate(spans):
-                for p in cfg.parts:
-                    tokens[p][s] = out[p][j]
-                    known[p][s] = True
-            done += len(spans) * (L - cfg.overlap)
+                self.forward, cfg.parts, mask_ids, {p: tokens[p][rows] for p in cfg.parts},
+                {p: known[p][rows] for p in cfg.parts}, audio[rows], np.ones(len(indices), bool),
+                [np.random.default_rng([seed, i]) for i in indices], steps, float(temperature), top_k)
+            for p in cfg.parts:  # the windows of one pass share no frame, so they are written at once
+                tokens[p][rows] = out[p]
+                known[p][rows] = True
+            done += len(indices) * (L - cfg.overlap)
         return {p: self._as_codec_tokens(p, tokens[p][:frames]) for p in cfg.parts}
 
-    def generate(self, features, seed: int = 0, temperature: float = 1.0, top_k: int = 0, pins=()) -> dict:
+    def generate(self, features, seed: int = 0, temperature: float = 1.0, top_k: int = 0, pins=(),
+                 decode_steps: int | None = None) -> dict:
         """`generate_steps` run to the end: part -> tokens."""
-        return run_steps(self.generate_steps(features, seed, temperature, top_k, pins))
+        return run_steps(self.generate_steps(features, seed, temperature, top_k, pins, decode_steps=decode_steps))
 
 
 def generator_folder(name_or_folder: str | os.PathLike, models_dir: str | os.PathLike | None = None) -> Path:
