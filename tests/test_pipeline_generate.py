@@ -141,7 +141,12 @@ def test_tokens_and_motion_cover_the_speech_and_decode_through_the_codecs(tmp_pa
     again = decoded_motion(tokens_file, load_tokens_codecs(tokens_file))  # `decode` accepts the file
     np.testing.assert_allclose(again.axis_angle(), tokens_file.template.axis_angle(), atol=1e-5)
     np.testing.assert_array_equal(tokens_file.template.axis_angle()[:, 0], 0.0)  # the root at rest
-    np.testing.assert_array_equal(tokens_file.template.trans, 0.0)
+    # a constant root lift that stands the rest pose on the floor (tests/test_generate_stands.py checks the FK)
+    from motion_tokens.core.skeleton import smplx_skeleton
+    from motion_tokens.pipelines.generate import standing_translation
+
+    np.testing.assert_allclose(tokens_file.template.trans, np.tile(standing_translation(smplx_skeleton()), (frames, 1)),
+                               atol=1e-6)
 
 
 @needs_generator
