@@ -196,9 +196,9 @@ def report(rows: list[tuple[float, dict]], generator: str, source: str, command:
         cold, warm = r["cold"], r["warm"]
         lines.append(
             f"| {seconds:g} | {warm['frames']} | {cold['wall']:.2f} | {seconds / cold['wall']:.0f}x | "
-            f"{warm['wall']:.2f} | **{seconds / warm['wall']:.0f}x** | {r['peak_mb']:.0f} | "
+            f"{warm['wall']:.3f} | **{seconds / warm['wall']:.0f}x** | {r['peak_mb']:.0f} | "
             + " | ".join(f"{warm['stages'][s]:.3f}" for s in STAGES)
-            + f" | {warm['cpu']:.2f} | {seconds / warm['cpu']:.0f}x |")
+            + f" | {warm['cpu']:.3f} | {seconds / warm['cpu']:.0f}x |")
     lines += ["", verdict(rows), "", reading(rows, generator), ""]
     return "\n".join(lines)
 
@@ -260,7 +260,7 @@ def main(argv=None) -> int:
             r = run_child(build_input(Path(tmp), seconds, samples), args.generator, args.repeats, args.decode_steps)
             rows.append((seconds, r))
             print(f"{seconds:g} s: cold {r['cold']['wall']:.2f} s ({seconds / r['cold']['wall']:.0f}x), "
-                  f"warm {r['warm']['wall']:.2f} s ({seconds / r['warm']['wall']:.0f}x real time), "
+                  f"warm {r['warm']['wall']:.3f} s ({seconds / r['warm']['wall']:.0f}x real time), "
                   f"peak {r['peak_mb']:.0f} MB; warm stages "
                   + ", ".join(f"{s} {r['warm']['stages'][s]:.3f}" for s in STAGES), flush=True)
     command = "python bench/speech.py " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from ..pipelines.evaluate_speech import SpeechOptions, TrainEncoderOptions, evaluate_speech, train_motion_encoder
+from ..pipelines.generate import DEFAULT_DECODE_STEPS, DEFAULT_TEMPERATURE, DEFAULT_TOP_K
 from .common import add_models_argument, print_result, progress_line
 
 
@@ -51,8 +52,11 @@ def _add_evaluate(commands) -> None:
     evaluate.add_argument("--codec", default=None, metavar="NAME", help="codec name, e.g. kmeans-10")
     evaluate.add_argument("--generator", action="append", default=[], metavar="NAME",
                           help="a generator bundle to evaluate, e.g. gen-kmeans-10 (repeat for several)")
-    evaluate.add_argument("--temperature", type=float, default=1.0, help="the generators' sampling temperature")
-    evaluate.add_argument("--top-k", type=int, default=0, help="the generators' top-k (0: every code)")
+    evaluate.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
+                          help=f"the generators' sampling temperature (default {DEFAULT_TEMPERATURE:g}, as generate)")
+    evaluate.add_argument("--top-k", type=int, default=DEFAULT_TOP_K, help="the generators' top-k (0: every code)")
+    evaluate.add_argument("--decode-steps", type=int, default=DEFAULT_DECODE_STEPS,
+                          help=f"the generators' decode steps per window (default {DEFAULT_DECODE_STEPS}, as generate)")
     evaluate.add_argument("--out", type=Path, required=True, metavar="REPORT.md", help="markdown report to write")
     evaluate.add_argument("--encoder", type=Path, default=None, metavar="FOLDER",
                           help="motion encoder bundle (default models/motion-encoder)")
@@ -68,9 +72,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     argv += ["--models", str(args.models)] if args.models else []
     for generator in args.generator:
         argv += ["--generator", generator]
-    argv += ["--temperature", f"{args.temperature:g}"] if args.temperature != 1.0 else []
-    argv += ["--top-k", str(args.top_k)] if args.top_k else []
+    argv += ["--temperature", f"{args.temperature:g}"] if args.temperature != DEFAULT_TEMPERATURE else []
+    argv += ["--top-k", str(args.top_k)] if args.top_k != DEFAULT_TOP_K else []
+    argv += ["--decode-steps", str(args.decode_steps)] if args.decode_steps != DEFAULT_DECODE_STEPS else []
     options = SpeechOptions(tuple(args.data), args.out, args.codec, args.models, args.encoder, args.seeds,
                             f"python -m motion_tokens evaluate-speech {shlex.join(argv)}", tuple(args.generator),
-                            args.temperature, args.top_k)
+                            args.temperature, args.top_k, args.decode_steps)
     return print_result(evaluate_speech(options, progress=progress_line))

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.errors import MissingFileError, MotionTokensError, OutputError
 from ..core.limits import check_seed
+from .generate import DEFAULT_DECODE_STEPS, DEFAULT_TEMPERATURE, DEFAULT_TOP_K
 from .outputs import refuse_output_onto_input
 
 
@@ -42,7 +43,8 @@ class SpeechOptions:
     .md report; codec: a codec name whose reconstruction of the ground truth is a row (None:
     no such row); encoder: the encoder bundle folder (None: models/motion-encoder);
     generators: generator bundles (names or folders) each evaluated as a row, sampled with
-    `temperature` and `top_k` (the generate job's sampling), one sample per seed."""
+    `temperature`, `top_k` and `decode_steps` (the generate job's sampling, its defaults
+    too, so a row measures what `generate` makes), one sample per seed."""
 
     data: tuple[Path, ...]
     out: Path
@@ -52,8 +54,9 @@ class SpeechOptions:
     seeds: int = 3
     command: str | None = None
     generators: tuple[str, ...] = ()
-    temperature: float = 1.0
-    top_k: int = 0
+    temperature: float = DEFAULT_TEMPERATURE
+    top_k: int = DEFAULT_TOP_K
+    decode_steps: int | None = DEFAULT_DECODE_STEPS
 
 
 @dataclass
@@ -109,14 +112,14 @@ def generator_method(generator: str, options: SpeechOptions):
     def make(clip, seed: int):
         speech = Speech.from_samples(clip.samples, clip.sample_rate, clip.name)
         sampling = GenerateOptions((speech,), str(folder), seed, options.temperature, options.top_k,
-                                   models_dir=options.models_dir)
+                                   models_dir=options.models_dir, decode_steps=options.decode_steps)
         sampling.check()
         motion = run_steps(speech_steps(speech, gen, folder.name, codecs, sampling)).motion
         last = np.minimum(np.arange(clip.num_frames), motion.num_frames - 1)  # hold the last frame if short
         return _frames_at(motion, last)
 
     note = (f"{folder.name} ({gen.manifest.get('family', 'generator')}), temperature {options.temperature:g}, "
-            f"top-k {options.top_k}")
+            f"top-k {options.top_k}, decode steps {options.decode_steps or 'of the bundle'}")
     return Method(folder.name, make, stochastic=True, note=note)
 
 

@@ -10,6 +10,7 @@ naming the file, never a traceback.
 import contextlib
 import io
 import json
+import math
 import re
 import subprocess
 import sys
@@ -199,7 +200,8 @@ def test_encode_and_decode_in_a_fresh_process_and_to_bvh(tiny, tmp_path):
 def test_codecs_lists_every_shipped_bundle():
     code, out, err = cli("codecs")
     assert code == 0, err
-    rows = [line.split() for line in out.splitlines() if re.match(r"^(kmeans|rqvae)-\d+ ", line)]
+    # every family's rows (kmeans, rqvae, the downsampled rqvae4, ...), not a list of them here
+    rows = [line.split() for line in out.splitlines() if re.match(r"^[a-z][a-z0-9]*-\d+ ", line)]
     assert {(n, p) for n in SHIPPED_NAMES for p in ("body", "hands")} <= SHIPPED_BUNDLES  # at least these ship
     assert len(rows) == len(SHIPPED_BUNDLES)
     assert {(r[0], r[1]) for r in rows} == SHIPPED_BUNDLES
@@ -207,6 +209,9 @@ def test_codecs_lists_every_shipped_bundle():
         m = manifest(MODELS_DIR, f"{name}-{part}")
         assert family == name.split("-")[0] == m["family"]
         assert float(bits) == int(name.split("-")[1])  # bits/frame computed from k or D x Q equals the name
+        # by hand: log2 k per frame, or Q log2 D per latent of frames_per_latent frames
+        per_latent = math.log2(m["k"]) if family == "kmeans" else m["Q"] * math.log2(m["D"])
+        assert float(bits) == pytest.approx(per_latent / m.get("frames_per_latent", 1))
         assert float(bits_per_second) == pytest.approx(float(bits) * m["fps"])
         assert size == (f"k={m['k']}" if family == "kmeans" else f"D={m['D']}")
 

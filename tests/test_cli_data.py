@@ -73,7 +73,7 @@ def test_train_a_bundle_then_list_encode_decode_and_evaluate_with_it(small_data,
     models = tmp_path / "models"
     status, stdout, _ = run(capsys, "train-codec", "--family", "kmeans", "--bits", "6", "--part", "body",
                             "--data", small_data, "--out", models / "kmeans-6-body")
-    assert status == 0 and stdout.strip().endswith("kmeans-6 body, 6 bits/frame")
+    assert status == 0 and stdout.strip().endswith("kmeans-6 body, 6 bits/frame, 180 bits/s")  # 6 x 30 fps
     check_bundle_read_back(models / "kmeans-6-body", small_data)
     check_listed(models, capsys)
     check_encode_and_decode(data_dir, models, tmp_path, capsys)

@@ -263,7 +263,7 @@ def plan_reach(plan: list[tuple], side: str) -> int:
             reach += layer[2] * scale
         elif layer[0] == "up":
             scale *= 2
-    return reach + scale  # one more latent: a frame and its latent's first frame differ
+    return reach + scale - 1  # a frame sits up to scale - 1 frames after its latent's first frame
 
 
 class ResidualCodec(Codec):

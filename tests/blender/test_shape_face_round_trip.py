@@ -10,6 +10,9 @@ from pathlib import Path
 import bpy
 import numpy as np
 import pytest
+from motion_tokens.core.codecs.coding import encode_parts
+from motion_tokens.core.formats import read_motion
+from motion_tokens.core.parts import FACE_EXPRESSIONS
 from motion_tokens.core.skeleton import smplx_skeleton
 from motion_tokens.pipelines.export import ExportOptions, export_motion
 from motion_tokens.scene.armature import create_armature
@@ -98,12 +101,19 @@ def test_quantize_action_carries_shape_gender_and_face_to_the_new_action(scene, 
     bpy.ops.motion_tokens.import_motion(filepath=str(female_take))
     obj = bpy.context.active_object
     original = obj.animation_data.action
-    assert bpy.ops.motion_tokens.quantize_action(body_codec="kmeans-6", hands_codec="kmeans-6") == {"FINISHED"}
+    assert bpy.ops.motion_tokens.quantize_action(body_codec="kmeans-6", hands_codec="kmeans-6",
+                                                  face_codec="kmeans-6") == {"FINISHED"}
     assert obj.animation_data.action != original
     result = export_motion(ExportOptions(str(tmp_path / "q.npz"), "NPZ"), read_active_motion(bpy.context))
     assert result.warnings == []
     back, source = file_arrays(tmp_path / "q.npz"), file_arrays(female_take)
     assert str(back["gender"]) == "female"
     np.testing.assert_allclose(back["betas"], source["betas"], atol=1e-6)
-    np.testing.assert_allclose(back["expressions"], source["expressions"], atol=1e-5)
+    # The face is a coded part: the coefficients it codes
+    # are those core's coding decodes, the ones after them are the take's, carried over untouched.
+    coded = FACE_EXPRESSIONS
+    np.testing.assert_allclose(back["expressions"][:, coded:], source["expressions"][:, coded:], atol=1e-5)
+    decoded = encode_parts(read_motion(female_take), {"face": "kmeans-6"}).decoded.expressions
+    np.testing.assert_allclose(back["expressions"][:, :coded], decoded[:, :coded], atol=1e-5)
+    assert not np.allclose(back["expressions"][:, :coded], source["expressions"][:, :coded], atol=1e-3)
 

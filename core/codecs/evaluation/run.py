@@ -23,7 +23,7 @@ from ...errors import MotionTokensError
 from ...formats.atomic import write_atomically
 from ...parts import PARTS
 from ..base import Codec
-from ..bundle import bits_per_frame
+from ..bundle import bits_per_latent
 from ..features import CODEC_FPS, part_features, part_positions, with_part_features
 from ..registry import MODELS_DIR, CodecInfo, available_codecs, load_codec
 from ..training.dataset import (
@@ -109,7 +109,7 @@ def codec_rate(codec) -> tuple[int, float, float]:
         return 1, float(codec.bits_per_frame), float(codec.bits_per_second)
     fpl = int(manifest.get("frames_per_latent", getattr(codec, "frames_per_latent", 1)))
     try:
-        latent_bits = bits_per_frame(manifest)
+        latent_bits = bits_per_latent(manifest)
     except KeyError:
         latent_bits = float(codec.bits_per_frame) * fpl
     bps = float(manifest.get("bits_per_second", latent_bits * float(manifest.get("fps", CODEC_FPS)) / fpl))

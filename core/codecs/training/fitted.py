@@ -156,7 +156,7 @@ def _token_figures(tokens: np.ndarray, codebook_size: int) -> dict:
 def rotation_error_deg(features_a, features_b, part: str) -> np.ndarray:
     """(T, J) geodesic angle (degrees) between the part's joint rotations in two (T, F)
     axis-angle feature arrays: the angle of R_a^T R_b (metrics.joint_angle_errors_deg)."""
-    return joint_angle_errors_deg(features_a, features_b, get_part(part).joints)
+    return joint_angle_errors_deg(features_a, features_b, len(get_part(part).joints))
 
 
 def evaluate_codec(codec: Codec, data: PartDataset) -> dict:
