@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -49,11 +50,15 @@ class EncodedMotion:
 
 
 def codec_label(codec_names: dict[str, str]) -> str:
-    """A short label of the codecs used: 'kmeans-6' when every part uses it, else
-    'kmeans-6 body, kmeans-9 hands'."""
-    names = set(codec_names.values())
-    if len(names) == 1:
-        return names.pop()
+    """A short label of the codecs used: 'kmeans-6' when every part uses it; 'rqvae-12, rqvae-10
+    face' when one codec codes several parts and others the rest (the shared one first, alone);
+    else each part's, 'kmeans-6 body, kmeans-9 hands'."""
+    counts = Counter(codec_names.values())
+    shared, uses = counts.most_common(1)[0] if counts else ("", 0)
+    if len(counts) == 1:
+        return shared
+    if uses > 1:
+        return ", ".join([shared] + [f"{name} {part}" for part, name in codec_names.items() if name != shared])
     return ", ".join(f"{name} {part}" for part, name in codec_names.items())
 
 

@@ -92,15 +92,15 @@ def test_requantizing_names_the_action_after_the_take_not_the_last_codec(empty_s
     bpy.ops.motion_tokens.import_motion(filepath=str(DEMO / "beat2_excerpt.npz"))
     obj = bpy.context.active_object
     take = obj.animation_data.action.name
-    # The face follows the Codec panel; its rqvae family has no face bundle, so the face stays
-    # uncoded and the labels name the body and hands only.
-    empty_scene.motion_tokens.codec.family = "rqvae"
-    bpy.ops.motion_tokens.quantize_action(body_codec="rqvae-9", hands_codec="rqvae-9")
-    assert obj.animation_data.action.name == f"{take} rqvae-9"
-    bpy.ops.motion_tokens.quantize_action(body_codec="kmeans-6", hands_codec="rqvae-6")
-    assert obj.animation_data.action.name == f"{take} kmeans-6 body, rqvae-6 hands"
-    bpy.ops.motion_tokens.quantize_action(body_codec="kmeans-6", hands_codec="rqvae-6")
-    assert obj.animation_data.action.name == f"{take} kmeans-6 body, rqvae-6 hands [2]"
+    # One codec shared by several parts is named once, first; the others by part.
+    bpy.ops.motion_tokens.quantize_action(body_codec="rqvae-9", hands_codec="rqvae-9", face_codec="kmeans-6")
+    assert obj.animation_data.action.name == f"{take} rqvae-9, kmeans-6 face"
+    bpy.ops.motion_tokens.quantize_action(body_codec="kmeans-6", hands_codec="rqvae-6", face_codec="kmeans-6")
+    assert obj.animation_data.action.name == f"{take} kmeans-6, rqvae-6 hands"
+    bpy.ops.motion_tokens.quantize_action(body_codec="kmeans-6", hands_codec="rqvae-6", face_codec="kmeans-6")
+    assert obj.animation_data.action.name == f"{take} kmeans-6, rqvae-6 hands [2]"
+    bpy.ops.motion_tokens.quantize_action(body_codec="kmeans-6", hands_codec="kmeans-6", face_codec="kmeans-6")
+    assert obj.animation_data.action.name == f"{take} kmeans-6"
 
 
 @pytest.mark.parametrize("operator", ["export_motion", "quantize_action"])

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from motion_tokens.core.codecs import registry
 from motion_tokens.core.codecs.bundle import write_bundle
-from motion_tokens.core.codecs.coding import encode_parts
+from motion_tokens.core.codecs.coding import codec_label, encode_parts
 from motion_tokens.core.codecs.features import part_features, part_positions
 from motion_tokens.core.codecs.registry import MODELS_DIR
 from motion_tokens.core.formats import read_motion
@@ -90,11 +90,13 @@ def choose(scene, family, body_bits, hands_bits):
     settings.body_bits, settings.hands_bits = str(body_bits), str(hands_bits)
 
 
-def check_quantized(scene, obj, original, original_keys, expected, name, capfd):
+def check_quantized(scene, obj, original, original_keys, expected, name, capfd, codecs=None):
     """The new action is assigned and plays `expected` (a 30 fps Motion); the original is kept
-    byte for byte; the reported RMSE is the part-position RMSE between the two."""
+    byte for byte; the reported RMSE is the part-position RMSE between the two. codecs: part ->
+    codec name where they differ from `name` (the action is then named by their label)."""
+    codecs = codecs or {}
     new = obj.animation_data.action
-    assert new != original and new.name == f"{original.name} {name}"
+    assert new != original and new.name == f"{original.name} {codec_label(codecs) if codecs else name}"
     assert original.name in bpy.data.actions and original.users >= 1
     after = keyframes(original, obj)
     assert after.keys() == original_keys.keys()
@@ -116,7 +118,7 @@ def check_quantized(scene, obj, original, original_keys, expected, name, capfd):
     for part in ("body", "hands"):
         d = part_positions(part_features(source, part), part) - part_positions(part_features(expected, part), part)
         rmse = np.sqrt(np.mean(np.sum(d * d, axis=-1))) * 100.0
-        shown = float(report.split(f"{part} {name} (")[1].split(" RMSE ")[1].split(" cm")[0])
+        shown = float(report.split(f"{part} {codecs.get(part, name)} (")[1].split(" RMSE ")[1].split(" cm")[0])
         assert shown == pytest.approx(rmse, abs=0.006)
 
 
@@ -157,13 +159,16 @@ def test_quantize_with_a_shipped_codec(scene, capfd, family, bits):
         assert (MODELS_DIR / f"{name}-{part}" / "manifest.json").is_file(), f"{name}-{part} is missing"
     obj, original = import_excerpt()
     original_keys = keyframes(original, obj)
-    expected = encode_parts(read_action_motion(obj, smplx_skeleton()), {"body": name, "hands": name}).decoded
     if family == "rqvae":
         assert type(registry.load_codec(MODELS_DIR / f"{name}-body")).__name__ == "RQVAENumpyCodec"
     choose(scene, family, bits, bits)
+    # the face takes the panel's face bits of the family (where one is bundled), as a user gets
+    codecs = panel_properties.codecs_from_settings(scene.motion_tokens.codec)
+    assert codecs["body"] == codecs["hands"] == name
+    expected = encode_parts(read_action_motion(obj, smplx_skeleton()), codecs).decoded
     capfd.readouterr()
     assert bpy.ops.motion_tokens.quantize_action() == {"FINISHED"}
-    check_quantized(scene, obj, original, original_keys, expected, name, capfd)
+    check_quantized(scene, obj, original, original_keys, expected, name, capfd, codecs)
 
 
 # --- failures leave the scene as it was -------------------------------------------------------
