@@ -1,6 +1,6 @@
 """Training the codecs into bundles: `train_codec(family, bits, part, data_dirs, out)`.
 
-The command line is `python -m motion_tokens train-codec` (tools/train_all_codecs.sh trains
+The command line is `python -m motion_tokens train-codec` (tools/train_codecs.py, `make codecs`, trains
 the shipped bundles with it).
 
 Data: the motion files under the folders (dataset.py), split by the fixed `split.json`; the
