@@ -358,3 +358,15 @@ class ResidualCodec(Codec):
         if len(t) == 0:
             return np.zeros((0, self.num_features), dtype=np.float32)
         return self.model_output(self._decode_normalised(t)[:n])
+
+
+class DownsampledFamily:
+    """Mixin: what names the downsampled RQ-VAE family (one latent per 4 frames), shared by its
+    numpy and torch backends (list it before the backend class)."""
+
+    family = "rqvae4"
+    family_label = "RQ-VAE/4"
+    family_description = ("Convolutional autoencoder, one latent per 4 frames with Q residual codebooks "
+                          "of D codes (Q log2 D / 4 bits per frame)")
+    BITRATES = DOWNSAMPLED_BITRATES
+    FRAMES_PER_LATENT = 4

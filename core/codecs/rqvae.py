@@ -60,7 +60,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import DOWNSAMPLED_BITRATES, ResidualCodec, layer_plan, model_width
+from .base import DownsampledFamily, ResidualCodec, layer_plan, model_width
 from .bundle import Bundle
 
 #: EMA factor of the entropy-guided code usage (the issue's alpha).
@@ -258,12 +258,6 @@ class RQVAECodec(ResidualCodec):
             return self.model.decode_tokens(torch.from_numpy(tokens)[None])[0].numpy()
 
 
-class RQVAE4Codec(RQVAECodec):
+class RQVAE4Codec(DownsampledFamily, RQVAECodec):
     """The temporally downsampled RQ-VAE (one latent per 4 frames) on the torch model."""
 
-    family = "rqvae4"
-    family_label = "RQ-VAE/4"
-    family_description = ("Convolutional autoencoder, one latent per 4 frames with Q residual codebooks "
-                          "of D codes (Q log2 D / 4 bits per frame)")
-    BITRATES = DOWNSAMPLED_BITRATES
-    FRAMES_PER_LATENT = 4

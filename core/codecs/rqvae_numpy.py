@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import DOWNSAMPLED_BITRATES, ResidualCodec, layer_plan, model_width
+from .base import DownsampledFamily, ResidualCodec, layer_plan, model_width
 from .bundle import Bundle
 
 _MODEL = "model."
@@ -192,12 +192,6 @@ class RQVAENumpyCodec(ResidualCodec):
         return self.model.decode_tokens(tokens)
 
 
-class RQVAE4NumpyCodec(RQVAENumpyCodec):
+class RQVAE4NumpyCodec(DownsampledFamily, RQVAENumpyCodec):
     """The temporally downsampled RQ-VAE (one latent per 4 frames) run in numpy."""
 
-    family = "rqvae4"
-    family_label = "RQ-VAE/4"
-    family_description = ("Convolutional autoencoder, one latent per 4 frames with Q residual codebooks "
-                          "of D codes (Q log2 D / 4 bits per frame)")
-    BITRATES = DOWNSAMPLED_BITRATES
-    FRAMES_PER_LATENT = 4
