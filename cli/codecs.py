@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from ..core.codecs.features import PARTS
+from ..core.parts import CODED_PARTS
 from ..core.codecs.registry import FAMILIES, OFFERED_BITS
 from ..pipelines.decode import DecodeOptions, decode_steps
 from ..pipelines.encode import EncodeOptions, encode_steps
@@ -42,7 +43,8 @@ def _add_train(commands) -> None:
     train.add_argument("--family", choices=FAMILIES, required=True,
                        help="kmeans, rqvae (one latent per frame) or rqvae4 (one latent per 4 frames, same bits/s)")
     train.add_argument("--bits", type=int, choices=OFFERED_BITS, required=True, help="bits per frame")
-    train.add_argument("--part", choices=PARTS, required=True, help="body part to code")
+    train.add_argument("--part", choices=CODED_PARTS, required=True,
+                       help="body part to code (whole: body, hands and face in one codebook, the speech ablation)")
     train.add_argument("--data", type=Path, nargs="+", required=True, metavar="DIR", help=_DATA_HELP)
     train.add_argument("--out", type=Path, required=True, metavar="FOLDER",
                        help="bundle folder to write, e.g. models/kmeans-9-body")

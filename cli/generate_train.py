@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..core.generate.config import ABLATIONS
 from ..pipelines.train_generator import GeneratorTrainOptions, train_generator
 from .common import add_models_argument, print_result, progress_line
 
@@ -28,11 +29,14 @@ def add_commands(commands) -> None:
     train.add_argument("--audio-steps", type=int, default=None, help="speech steps (default: a third of --steps)")
     train.add_argument("--replace", type=float, default=0.1,
                        help="share of the visible input tokens replaced by random codes in training (default 0.1)")
+    train.add_argument("--ablation", choices=ABLATIONS, default=None,
+                       help="train an ablation for the speech report: without the part cross-attention, or one "
+                       "shared codebook for all parts (the codec's NAME-whole bundle, train-codec --part whole)")
     add_models_argument(train)
     train.set_defaults(func=run_train_generator)
 
 
 def run_train_generator(args: argparse.Namespace) -> int:
     options = GeneratorTrainOptions(args.codec, tuple(args.data), args.out, args.seed, args.steps, args.audio_steps,
-                                    args.replace, args.models)
+                                    args.replace, args.models, args.ablation)
     return print_result(train_generator(options, progress=progress_line))

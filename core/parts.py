@@ -29,6 +29,11 @@ figure the evaluation leads with. Nothing else in the code branches on a part's 
   hold, keeps the components that move the face most; the first 16 include those that follow
   the jaw (correlation with jaw opening up to |0.65|).
 
+- `whole` (not offered in the panel: the speech ablation's "one shared codebook for all parts"):
+  the body, jaw and both hands and the 16 expression coefficients coded as one vector, so one
+  codebook spends its codes on whole-body poses; error points those of the three parts, all
+  relative to the pelvis (the wrists and head are the part's own joints).
+
 The root orientation and translation are never coded (carried through as side information),
 so a codec's bits per frame count the pose only.
 """
@@ -66,6 +71,7 @@ class Part:
         dataset is small; the hands).
     headline, headline_label: the evaluation figure (a `SplitFigures` attribute) the part is
         judged by, and its words.
+    offered: listed for the user (panel, commands, reports); False for the ablation's part.
     """
 
     name: str
@@ -79,6 +85,7 @@ class Part:
     mirrored_in_training: bool = False
     expressions: int = 0
     description: str = ""
+    offered: bool = True
 
     @property
     def num_features(self) -> int:
@@ -138,9 +145,19 @@ PART_REGISTRY: dict[str, Part] = {
         expressions=FACE_EXPRESSIONS,
         description=f"the jaw (joint 22) and the first {FACE_EXPRESSIONS} FLAME expression coefficients",
     ),
+    "whole": Part(
+        name="whole", label="Whole body", joints=tuple(BODY_JOINTS) + (_JAW,) + tuple(HAND_JOINTS),
+        points=_BODY_POINTS + _HAND_POINTS, tips_from=_FINGERTIP_PARENTS + (_JAW,),
+        point_origins=(0,) * (len(_BODY_POINTS) + len(_HAND_POINTS) + len(_FINGERTIP_PARENTS) + 1),
+        headline="rmse_cm", headline_label="full-pose RMSE", expressions=FACE_EXPRESSIONS, offered=False,
+        description="body, jaw, both hands and the first 16 expression coefficients as one vector (the speech "
+                    "ablation's shared codebook)",
+    ),
 }
-#: The part names, in the order they are coded and listed.
-PARTS: tuple[str, ...] = tuple(PART_REGISTRY)
+#: The part names offered to the user, in the order they are coded and listed.
+PARTS: tuple[str, ...] = tuple(name for name, part in PART_REGISTRY.items() if part.offered)
+#: Every part a codec bundle may code: PARTS and the ablation's `whole`.
+CODED_PARTS: tuple[str, ...] = tuple(PART_REGISTRY)
 
 
 def get_part(name: str) -> Part:
@@ -148,4 +165,4 @@ def get_part(name: str) -> Part:
     try:
         return PART_REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown body part {name!r}; the coded parts are {', '.join(PARTS)}") from None
+        raise ValueError(f"unknown body part {name!r}; the coded parts are {', '.join(CODED_PARTS)}") from None

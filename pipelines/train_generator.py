@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import OptionError
+from ..core.generate.config import ABLATIONS
 from ..core.limits import check_seed
 from .outputs import refuse_output_onto_input
 
@@ -28,6 +29,12 @@ class GeneratorTrainOptions:
     audio_steps: int | None = None  # default: a third of steps
     replace: float = 0.1  # share of visible input tokens replaced by random codes in training
     models_dir: str | os.PathLike | None = None
+    ablation: str | None = None  # core.generate.training.ABLATIONS: a bundle for the speech report only
+
+    @property
+    def name(self) -> str:
+        """The bundle's name: gen-<codec>, with the ablation after it."""
+        return f"gen-{self.codec}" + (f"-{self.ablation}" if self.ablation else "")
 
     def check(self) -> None:
         """OptionError for a seed outside core.limits or a step count below 1."""
@@ -35,6 +42,8 @@ class GeneratorTrainOptions:
         for name, value in (("steps (--steps)", self.steps), ("audio steps (--audio-steps)", self.audio_steps)):
             if value is not None and (not isinstance(value, int) or not 1 <= value <= 10_000_000):
                 raise OptionError(f"{name} must be a whole number from 1 to 10000000, got {value!r}")
+        if self.ablation is not None and self.ablation not in ABLATIONS:
+            raise OptionError(f"ablation (--ablation) must be one of {', '.join(ABLATIONS)}, got {self.ablation!r}")
         if not (isinstance(self.replace, (int, float)) and 0 <= self.replace < 1):
             raise OptionError(f"replace (--replace) must be a share from 0 to below 1, got {self.replace!r}")
 
@@ -55,6 +64,8 @@ def command_line(options: GeneratorTrainOptions) -> str:
         args += ["--audio-steps", str(options.audio_steps)]
     if options.replace != 0.1:
         args += ["--replace", f"{options.replace:g}"]
+    if options.ablation:
+        args += ["--ablation", options.ablation]
     world = int(os.environ.get("WORLD_SIZE", "1"))
     return ("torchrun --nproc_per_node %d " % world if world > 1 else "") + shlex.join(args)
 
@@ -82,7 +93,8 @@ def train_generator(options: GeneratorTrainOptions, progress: Callable[[str], No
     options.check()
     refuse_output_onto_input(options.out, options.data)
     audio_steps = options.audio_steps if options.audio_steps is not None else max(1, options.steps // 3)
-    settings = TrainSettings(steps=options.steps, audio_steps=audio_steps, replace=float(options.replace))
+    settings = TrainSettings(steps=options.steps, audio_steps=audio_steps, replace=float(options.replace),
+                             ablation=options.ablation)
     trained = train(options.codec, list(options.data), options.seed, settings, options.models_dir, progress)
     if trained is None:
         return GeneratorTrainResult(None, [])
@@ -90,7 +102,7 @@ def train_generator(options: GeneratorTrainOptions, progress: Callable[[str], No
 
     filters = AudioFilters.default()
     manifest = {
-        "name": f"gen-{options.codec}", "codec": options.codec, "codecs": trained.codecs,
+        "name": options.name, "codec": options.codec, "codecs": trained.codecs,
         "token_fps": trained.token_fps, "fps": 30.0, "model_config": trained.config.to_dict(),
         "audio": {"sample_rate": filters.sample_rate, "fps": 30.0, "features": filters.num_channels},
         "data": trained.data, "training": trained.training, "evaluation": trained.evaluation,

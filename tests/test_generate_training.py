@@ -150,3 +150,53 @@ def test_options_refuse_bad_numbers():
     for bad in ({"replace": 1.0}, {"replace": -0.1}, {"steps": 0}, {"seed": -1}, {"audio_steps": 2.5}):
         with pytest.raises(OptionError, match="--"):
             GeneratorTrainOptions("kmeans-10", (Path("."),), "out", **bad).check()
+
+
+@needs_data
+def test_the_ablations_train_and_generate(tmp_path):
+    """--ablation no-cross-attention: the same network without cross-attention weights in use;
+    --ablation shared-codebook: one stream of the codec's whole-body bundle, which
+    train-codec --part whole makes; each generates from speech features end to end."""
+    from motion_tokens.core.codecs.bundle import load_bundle
+    from motion_tokens.core.generate import load_generator
+    from motion_tokens.core.paths import MODELS_DIR
+    from motion_tokens.core.parts import get_part
+
+    data = _beat2_fixture(tmp_path / "beat2", pieces=2)
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("kmeans-6-body", "kmeans-6-hands", "kmeans-6-face"):
+        (models / name).symlink_to(MODELS_DIR / name)
+    env = dict(os.environ, PYTHONPATH=str(PKG), OMP_NUM_THREADS="1")
+    codec = subprocess.run([sys.executable, "-m", "motion_tokens", "train-codec", "--family", "kmeans", "--bits", "6",
+                            "--part", "whole", "--data", str(data), "--out", str(models / "kmeans-6-whole")],
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert codec.returncode == 0, codec.stderr
+    whole = load_bundle(models / "kmeans-6-whole").manifest
+    assert whole["part"] == "whole" and whole["k"] == 64
+    assert whole["input"]["features"] == get_part("body").num_features + get_part("hands").num_features + get_part("face").num_features
+
+    features = np.zeros((40, 66), np.float32)
+    for ablation, parts, cross in (("no-cross-attention", ["body", "hands", "face"], False),
+                                   ("shared-codebook", ["whole"], True)):
+        out = tmp_path / f"gen-{ablation}"
+        run = _train(["--codec", "kmeans-6", "--data", str(data), "--steps", "3", "--audio-steps", "1",
+                      "--ablation", ablation, "--models", str(models), "--out", str(out)])
+        assert run.returncode == 0, run.stderr
+        m = json.loads((out / "manifest.json").read_text())
+        assert m["name"] == f"gen-kmeans-6-{ablation}" and m["command"].endswith(f"--ablation {ablation}")
+        assert m["model_config"]["parts"] == parts and m["model_config"]["cross_attention"] is cross
+        tokens = load_generator(out, models_dir=models).generate(features, seed=0)
+        assert sorted(tokens) == sorted(parts) and all(len(t) == 40 for t in tokens.values())
+
+
+def test_an_unknown_ablation_and_a_missing_whole_codec_are_refused(tmp_path):
+    from motion_tokens.core.errors import MotionTokensError, OptionError
+    from motion_tokens.core.generate.training import TrainSettings, train_generator
+    from motion_tokens.pipelines.train_generator import GeneratorTrainOptions
+
+    with pytest.raises(OptionError, match="--ablation"):
+        GeneratorTrainOptions("kmeans-10", (Path("."),), "out", ablation="no-audio").check()
+    with pytest.raises(MotionTokensError, match="kmeans-10-whole"):
+        train_generator("kmeans-10", [tmp_path], settings=TrainSettings(ablation="shared-codebook"),
+                        models_dir=tmp_path)

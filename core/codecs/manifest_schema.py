@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BundleError
-from ..parts import PARTS
+from ..parts import CODED_PARTS
 
 FORMAT_VERSION = 1
 KINDS = ("codec", "generator", "feature-encoder")
@@ -46,7 +46,7 @@ SCHEMA: dict[str, Field] = {
     "kind": Field((str,), "all", choices=KINDS),
     "family": Field((str,), "all"),
     "files": Field((dict,), "all"),
-    "part": Field((str,), "codec", choices=tuple(PARTS)),
+    "part": Field((str,), "codec", choices=CODED_PARTS),
     "fps": Field(_NUMBER, "codec", low=1, high=1000),
     "bits_per_frame": Field(_NUMBER, low=0, high=64),
     # Frames one row of tokens codes (absent: 1, every bundle made before downsampling).

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BundleError, MotionTokensError
-from ..parts import PARTS
+from ..parts import CODED_PARTS, PARTS
 from ..paths import MODELS_DIR
 from .base import Codec, ResidualCodec
 from .bundle import MANIFEST, WEIGHTS, Bundle, bits_per_frame, bits_per_second, bundle_folders, load_bundle
@@ -130,8 +130,8 @@ def check_codec_manifest(manifest: dict) -> None:
     is trained at another rate."""
     if manifest.get("kind") != "codec":
         raise ValueError(f"kind is {manifest.get('kind')!r}, not 'codec'")
-    if manifest.get("part") not in PARTS:
-        raise ValueError(f"part {manifest.get('part')!r} is not one of {', '.join(PARTS)}")
+    if manifest.get("part") not in CODED_PARTS:
+        raise ValueError(f"part {manifest.get('part')!r} is not one of {', '.join(CODED_PARTS)}")
     m = _NAME.match(str(manifest.get("name")))
     if not m or m.group(1) != manifest.get("family"):
         raise ValueError(f"name {manifest.get('name')!r} is not '{manifest.get('family')}-BITS'")

@@ -37,22 +37,22 @@ import numpy as np
 
 from ..errors import LayoutError, OutputError, require_file
 from ..motion import Motion
-from ..parts import PARTS
+from ..parts import CODED_PARTS
 from .npz import load_npz_arrays, read_smplx_npz, write_smplx_npz
 
 #: The file key of each part's tokens.
-TOKEN_KEYS = {part: f"tokens_{part}" for part in PARTS}
+TOKEN_KEYS = {part: f"tokens_{part}" for part in CODED_PARTS}
 CODEC_KEY = "codec"
 TOKEN_FPS_KEY = "token_fps"
 #: The file keys of each part's codebook record (`Codebook`).
-SHA256_KEYS = {part: f"codec_sha256_{part}" for part in PARTS}
+SHA256_KEYS = {part: f"codec_sha256_{part}" for part in CODED_PARTS}
 #: The file keys of each part's own token rate (absent: `token_fps`).
-PART_FPS_KEYS = {part: f"token_fps_{part}" for part in PARTS}
-LAYOUT_KEYS = {part: f"codec_layout_{part}" for part in PARTS}
+PART_FPS_KEYS = {part: f"token_fps_{part}" for part in CODED_PARTS}
+LAYOUT_KEYS = {part: f"codec_layout_{part}" for part in CODED_PARTS}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _LAYOUT = re.compile(r"^([a-z][a-z0-9]*)((?: [A-Za-z]+=\d+)+)$")
 # A bundle name: codec name (family-BITS, the family maybe ending in digits: rqvae4) then the part.
-_BUNDLE_NAME = re.compile(r"^([a-z][a-z0-9]*-\d+)-(" + "|".join(PARTS) + r")$")
+_BUNDLE_NAME = re.compile(r"^([a-z][a-z0-9]*-\d+)-(" + "|".join(CODED_PARTS) + r")$")
 
 
 @dataclass(frozen=True)

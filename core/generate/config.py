@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+#: The ablations a generator can be trained as, for the speech report (core/generate/training.py):
+#: without the part cross-attention, or one token stream of one codebook for all parts.
+ABLATIONS = ("no-cross-attention", "shared-codebook")
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:

@@ -13,6 +13,11 @@ conditioning on the paired takes, data-parallel under torchrun.
    and 30% dropout of its input features, the rest at a tenth of it.
 4. Held-out figures (objectives.held_out_figures) on the paired held-out block.
 
+Ablations (`ABLATIONS`, for bench/speech_ablations.py and the speech report): "no-cross-attention"
+trains the same network without the part cross-attention; "shared-codebook" models one token
+stream, the codec's `whole` bundle (core.parts: body, hands and face in one codebook), instead
+of one per part.
+
 Deterministic for a seed on the CPU (torch's deterministic algorithms, numpy Generators seeded
 by (seed, rank, stage)). On a GPU when torch sees one. Under `torchrun --nproc_per_node N`
 (WORLD_SIZE > 1) each process samples its own windows and DistributedDataParallel averages the
@@ -29,7 +34,7 @@ import numpy as np
 import torch
 
 from ..codecs.registry import codec_folder, load_codec
-from .config import GeneratorConfig
+from .config import ABLATIONS, GeneratorConfig
 from .data import data_summary, read_token_takes, split_token_takes
 from .model import GestureTransformer, state_arrays
 from .objectives import WindowSampler, code_weights, corrupt, held_out_figures, weighted_loss
@@ -51,6 +56,8 @@ class TrainSettings:
     audio_dropout: float = 0.3
     d_model: int = 128
     layers: int = 2
+    ablation: str | None = None  # None, or one of ABLATIONS
+
 
 
 @dataclass
@@ -75,10 +82,11 @@ def _distributed() -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def _codecs(codec: str, models_dir) -> dict:
+def _codecs(codec: str, models_dir, ablation: str | None = None) -> dict:
     from ..parts import PARTS
 
-    found = {p: codec_folder(codec, p, models_dir) for p in PARTS}
+    parts = ("whole",) if ablation == "shared-codebook" else PARTS
+    found = {p: codec_folder(codec, p, models_dir) for p in parts}
     return {p: load_codec(f) for p, f in found.items() if f.is_dir()}
 
 
@@ -135,7 +143,7 @@ def _fit(cfg: GeneratorConfig, train, settings: TrainSettings, seed: int, where,
         model.audio_std.copy_(torch.from_numpy(np.maximum(paired_audio.std(0), 1e-3)))
         net = model
         if world > 1:
-            net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=not cfg.cross_attention)
+            net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=not (cfg.cross_attention and len(cfg.parts) > 1))
         weights = {p: torch.from_numpy(w).to(device) for p, w in code_weights(train, cfg).items()}
         rng = np.random.default_rng([seed, rank, 0])
         prior = WindowSampler(train, cfg, cfg.window, rng, with_audio=False)
@@ -166,9 +174,12 @@ def train_generator(codec: str, data_dirs, seed: int = 0, settings: TrainSetting
 
     rank, world, device = _distributed()
     say = progress if rank == 0 else None
-    codecs = _codecs(codec, models_dir)
+    if settings.ablation not in (None, *ABLATIONS):
+        raise MotionTokensError(f"unknown ablation {settings.ablation!r}; the ablations are {', '.join(ABLATIONS)}")
+    codecs = _codecs(codec, models_dir, settings.ablation)
     if not codecs:
-        raise MotionTokensError(f"no codec bundle named {codec!r} is installed (models/{codec}-PART)")
+        part = "whole" if settings.ablation == "shared-codebook" else "PART"
+        raise MotionTokensError(f"no codec bundle named {codec!r} is installed (models/{codec}-{part})")
     fpl = {int(getattr(c, "frames_per_latent", 1)) for c in codecs.values()}
     if len(fpl) != 1:
         raise MotionTokensError(f"the {codec} bundles code at different token rates ({sorted(fpl)} frames per token)")
@@ -184,7 +195,7 @@ def train_generator(codec: str, data_dirs, seed: int = 0, settings: TrainSetting
     cfg = GeneratorConfig(parts=parts, vocab=tuple(codecs[p].codebook_size for p in parts),
                           levels=tuple(codecs[p].codebooks for p in parts), audio_dims=filters.num_channels,
                           d_model=settings.d_model, layers=settings.layers, ff=2 * settings.d_model,
-                          audio_frames_per_token=fpl)
+                          audio_frames_per_token=fpl, cross_attention=settings.ablation != "no-cross-attention")
     model, pre, fine = _fit(cfg, train, settings, seed, (rank, world, device), say)
     if rank != 0:
         return None

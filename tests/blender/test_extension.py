@@ -156,9 +156,10 @@ def test_zip_holds_the_package_and_the_pinned_wheels_only(extension_zip, build_t
     for excluded in ("tests/", "tools/", "demo/", "bench/", ".venv", ".git", "dist/", "__pycache__", ".egg-info"):
         assert not [n for n in names if excluded in n], excluded
     assert "constraints.txt" not in names and "pyproject.toml" not in names and "Makefile" not in names
-    # The package, the bundled models (31 MB unpacked since the face, rqvae4 and the two speech
-    # generators, 8 and 5 MB of float32 weights) and the pinned wheels: a reasonable download.
-    assert extension_zip.stat().st_size < 40e6
+    # The package, the bundled models (about 46 MB unpacked with the RQ-VAE face codecs and the
+    # downsampled hands and face at every bitrate, and the two speech generators, 8 and 5 MB of
+    # float32 weights; 41 MB zipped) and the pinned wheels: a reasonable download.
+    assert extension_zip.stat().st_size < 50e6
 
 
 def test_blender_validates_the_source_and_the_zip(extension_zip, build_tool):
