@@ -4,18 +4,17 @@ shipped) against onnxruntime (the same network exported from torch), measured in
     python bench/generator_runtime.py [--generator gen-kmeans-10] [--seconds 10 60]
         [--repeats 3] [--out bench/results/generator_runtime.md] [--append]
 
-Needs torch, onnx and onnxruntime, in a venv of its own: onnx 1.23 needs protobuf >= 6.31 and the
-project's mediapipe protobuf < 5, so they cannot share .venv (`python -m venv /tmp/ort;
-/tmp/ort/bin/pip install torch==2.13.0 onnx==1.23.2 onnxruntime==1.32.0 numpy==1.26.4 safetensors
-soundfile; /tmp/ort/bin/pip install --no-deps -e .`). The environment's BLAS thread settings and
-the load average are printed with each run: numpy's OpenBLAS threads spin against other jobs on
-the cores, so the figures depend on them. For each length
-of speech features (the held-out part of the BEAT2 take's, repeated to the length), the whole
+Runs in the project's .venv (torch, onnx 1.17 and onnxruntime 1.22.1, the versions the
+extension ships). The environment's BLAS thread settings and the load average are printed with
+each run: numpy's OpenBLAS threads spin against other jobs on the cores, so the figures depend
+on them. For each length of speech features (the held-out part of the BEAT2 take's, repeated to the length), the whole
 masked decoding (core/generate/inference.py, the shipped sampling settings) is timed with the
 network on:
 
-- numpy: the shipped path (the audio term once per batch, the last layer on the masked frames only);
-- onnxruntime: the exported full forward pass (every frame's logits; CPU provider, 2 threads and 1);
+- numpy: numpy_model.py, the fallback where onnxruntime does not import (the audio term once per
+  batch, the last layer on the masked frames only);
+- onnxruntime: the exported full forward pass (every frame's logits; CPU provider, 2 threads and
+  1; the generator bundles ship it, run on 1 thread);
 - torch: the model the bundle was trained as (the reference, eval mode, no grad).
 
 It checks first that onnxruntime's logits equal numpy's within 1e-4, so the timings compare the
@@ -38,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 from motion_tokens.core.generate import load_generator  # noqa: E402
 from motion_tokens.core.generate.model import model_from_arrays  # noqa: E402
+from motion_tokens.core.generate.numpy_model import NumpyGestureTransformer  # noqa: E402
 from motion_tokens.pipelines.generate import DEFAULT_DECODE_STEPS, DEFAULT_TEMPERATURE, DEFAULT_TOP_K  # noqa: E402
 
 TAKE = "2_scott_0_1_1"
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(2)
     gen = load_generator(args.generator)
-    numpy_forward = gen.forward
+    numpy_forward = NumpyGestureTransformer(gen.config, gen.model_tensors)
     model = model_from_arrays(gen.config, gen.model_tensors)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "generator.onnx"

@@ -148,10 +148,14 @@ def network_line(generator: str) -> str:
     """The generator's network as its manifest states it (what the speed depends on)."""
     from motion_tokens.pipelines.generate import resolve_generator
 
-    manifest = json.loads((resolve_generator(generator) / "manifest.json").read_text())
+    from motion_tokens.core.generate import load_generator
+
+    folder = resolve_generator(generator)
+    manifest = json.loads((folder / "manifest.json").read_text())
     c = manifest.get("model_config", {})
     keys = ("parts", "layers", "d_model", "heads", "ff", "window", "overlap", "decode_steps", "cross_attention")
-    return "Network: " + ", ".join(f"{k} {c[k]}" for k in keys if k in c) + " (the bundle's decode_steps; the run's below)."
+    return ("Network: " + ", ".join(f"{k} {c[k]}" for k in keys if k in c) + " (the bundle's decode_steps; the run's "
+            f"below), run by {load_generator(folder).runtime}.")
 
 
 def steps_line() -> str:

@@ -229,10 +229,10 @@ def generate_steps(options: GenerateOptions, sink) -> Steps:
             require_file(source)
     sink.check(list(options.inputs))
     folder = resolve_generator(options.generator, options.models_dir)
-    from ..core.generate import load_generator  # the numpy inference (no torch)
+    from ..core.generate.inference import cached_generator  # onnxruntime or numpy (no torch)
     total = _UNITS * len(options.inputs)
     yield Progress(0, total, f"loading the generator {folder.name}")
-    generator = load_generator(folder, options.models_dir)
+    generator = cached_generator(folder, options.models_dir)
     codecs = load_codecs(codec_names(generator), options.models_dir)
     result = GenerateResult([], [])
     try:

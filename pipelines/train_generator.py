@@ -108,6 +108,11 @@ def train_generator(options: GeneratorTrainOptions, progress: Callable[[str], No
         "data": trained.data, "training": trained.training, "evaluation": trained.evaluation,
         "seed": options.seed, "command": command_line(options), "notes": _notes(trained),
     }
-    bundle = write_generator_bundle(options.out, manifest, trained.arrays, filters.to_tensors())
+    from ..core.codecs.bundle import load_bundle
+    from ..core.generate.onnx_export import add_network
+
+    write_generator_bundle(options.out, manifest, trained.arrays, filters.to_tensors())
+    add_network(options.out)  # the network for onnxruntime, checked against torch's logits
+    bundle = load_bundle(options.out)
     return GeneratorTrainResult(bundle, [f"{bundle.folder}: {bundle.name}, parts {', '.join(trained.config.parts)}, "
                                          f"trained in {trained.training['seconds']:g} s"])

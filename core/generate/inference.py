@@ -8,8 +8,9 @@
 (windows.py), the tokens as its result; closing it cancels. Pins keep token frames exactly
 as given and the generator fills the rest around them. Same seed -> the same tokens bit for
 bit (each window's random stream is seeded by (seed, window index), sampling.py); the
-network runs in numpy (numpy_model.py) unless another `forward` is handed in (the tests
-hand in the torch model's).
+network runs on onnxruntime from the bundle's network.onnx where both are there
+(onnx_network.py), else in numpy (numpy_model.py), unless another `forward` is handed in (the
+tests hand in the torch model's).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..steps import Progress, Steps, run_steps
 from .bundle import check_codec_bundles, check_generator_manifest, split_tensors
 from .config import GeneratorConfig
 from .numpy_model import NumpyGestureTransformer
+from .onnx_network import ONNX_FILE, OnnxGestureTransformer, onnxruntime_available
 from .sampling import Forward, masked_decode
 from .windows import batches, plan_windows
 
@@ -71,7 +73,20 @@ class Generator:
         self.folder = folder
         self.config = GeneratorConfig.from_dict(manifest["model_config"])
         self.model_tensors, self._audio_tensors = split_tensors(tensors)
-        self.forward = forward if forward is not None else NumpyGestureTransformer(self.config, self.model_tensors)
+        self.forward = forward if forward is not None else self._default_forward()
+
+    def _default_forward(self) -> Forward:
+        """onnxruntime on the bundle's network.onnx where both are there (onnx_network.py: the
+        faster), else the numpy network."""
+        onnx = self.folder / ONNX_FILE if self.folder is not None else None
+        if onnx is not None and ONNX_FILE in self.manifest.get("files", {}) and onnxruntime_available():
+            return OnnxGestureTransformer(self.config, onnx)
+        return NumpyGestureTransformer(self.config, self.model_tensors)
+
+    @property
+    def runtime(self) -> str:
+        """What runs the network: 'onnxruntime', 'numpy', or the class of a forward handed in."""
+        return getattr(self.forward, "runtime", type(self.forward).__name__)
 
     @property
     def name(self) -> str:
@@ -209,3 +224,40 @@ def load_generator(name_or_folder: str | os.PathLike, models_dir: str | os.PathL
     except (KeyError, ValueError) as exc:
         raise BundleError(folder / WEIGHTS, f"does not fit the manifest's model_config ({exc}); "
                           "retrain the generator") from None
+
+
+_LOADED: dict = {}  # (folder, models_dir) -> (files' signature, Generator)
+
+
+def _signature(folders) -> tuple:
+    """(path, size, mtime) of every file in `folders`: changes whenever a bundle is rewritten."""
+    out = []
+    for folder in folders:
+        if folder.is_dir():
+            out += [(str(f), st.st_size, st.st_mtime_ns) for f in sorted(folder.iterdir()) if f.is_file()
+                    for st in (f.stat(),)]
+    return tuple(out)
+
+
+def cached_generator(name_or_folder: str | os.PathLike, models_dir: str | os.PathLike | None = None) -> Generator:
+    """load_generator's Generator, loaded once per process (hashes, onnxruntime session) and
+    again whenever a file of the bundle or of its codec bundles changed size or time: the
+    operator and `generate` ask for the same bundle on every input, and verifying its 16 MB of
+    weights and network each time was most of a 10 s input's wall time."""
+    import json
+
+    folder = generator_folder(name_or_folder, models_dir)
+    models = Path(MODELS_DIR if models_dir is None else models_dir)
+    try:
+        codecs = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("codecs", {})
+        names = [models / entry["name"] for entry in codecs.values()]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return load_generator(folder, models_dir)  # the loader names what is wrong
+    key, signature = (str(folder.resolve()), str(models.resolve())), _signature([folder, *names])
+    hit = _LOADED.get(key)
+    if hit is not None and hit[0] == signature:
+        return hit[1]
+    generator = load_generator(folder, models_dir)
+    _LOADED.clear()  # one bundle at a time: a session switching generators reloads, memory stays bounded
+    _LOADED[key] = (signature, generator)
+    return generator

@@ -63,6 +63,8 @@ class NumpyGestureTransformer:
     """GestureTransformer (model.py) of `cfg` with `tensors` (state_dict names -> arrays).
     KeyError naming a missing weight, ValueError for a weight of the wrong shape."""
 
+    runtime = "numpy"
+
     def __init__(self, cfg: GeneratorConfig, tensors: dict[str, np.ndarray]):
         self.cfg = cfg
         self._w = {}
