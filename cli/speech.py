@@ -64,7 +64,8 @@ def keep_blend_tokens(path: Path, made) -> None:
     from ..scene.tokens_prop import ActionTokens, keep_tokens_in_blend
 
     keep_tokens_in_blend(path, ActionTokens(made.tokens, made.codec_names, made.codebooks, made.token_fps, 1, 30.0,
-                                            made.generator_name, made.generator_sha256, made.seed, made.speech.name))
+                                            made.generator_name, made.generator_sha256, made.seed, made.speech.name,
+                                            seam_frames=made.seam_frames))
 
 
 def run_generate(args: argparse.Namespace) -> int:

@@ -43,6 +43,10 @@ def decode_steps(options: DecodeOptions, sink) -> Steps:
     codecs = load_tokens_codecs(tokens_file, options.models_dir, options.accept_other_codebook, warnings)
     n, parts = tokens_file.template.num_frames, len(tokens_file.tokens)
     motion = yield from decode_parts_steps(tokens_file.tokens, codecs, tokens_file.template, n, (parts + 2) * n)
+    if tokens_file.seam_frames:  # generated motion: smoothed where its windows met, as generate did
+        from ..core.inertialization import smoothed_at_seams
+
+        motion = smoothed_at_seams(motion, tokens_file.seam_frames)
     yield Progress((parts + 1) * n, (parts + 2) * n, f"writing {motion.num_frames} frames")
     written = sink.write(motion)
     bundles = ", ".join(f"{c.name}-{part}" for part, c in codecs.items())

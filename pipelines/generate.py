@@ -102,6 +102,7 @@ class Generated:
     generator: object
     generator_name: str
     seed: int
+    seam_frames: tuple = ()  # motion frames where the windows met, smoothed (core/inertialization.py)
 
     @property
     def codec_names(self) -> dict[str, str]:
@@ -200,8 +201,24 @@ def speech_steps(speech: Speech, generator, gen_name: str, codecs: dict, options
     template = rest_template(n, speech.name)
     decoding = decode_parts_steps(tokens, codecs, template)
     motion = yield from within(decoding, 7 * ms, ms, total)
+    motion, seams = _smoothed_at_seams(motion, generator, tokens, options.pins)
     motion.name = f"{speech.name} gestures"
-    return Generated(speech, tokens, motion, codecs, generator, gen_name, options.seed)
+    return Generated(speech, tokens, motion, codecs, generator, gen_name, options.seed, seams)
+
+
+def _smoothed_at_seams(motion, generator, tokens: dict, pins):
+    """(the decoded motion inertialized at the generator's window seams, core/inertialization.py,
+    pinned frames untouched; the seams smoothed, in motion frames)."""
+    from ..core.inertialization import smoothable_seams, smoothed_at_seams
+
+    fpl = max(1, int(round(30.0 / generator.token_fps)))
+    token_frames = len(next(iter(tokens.values())))
+    keep = np.zeros(motion.num_frames, bool)
+    for pin in pins:
+        keep[pin.start * fpl : pin.stop * fpl] = True
+    seams = [b * fpl for b in generator.seams(token_frames)]
+    done = smoothable_seams(seams, motion.num_frames, keep=keep)
+    return smoothed_at_seams(motion, done), done
 
 
 def _in_seconds(steps: Steps, speech: Speech) -> Steps:
@@ -305,7 +322,8 @@ class GeneratedFiles:
         path = sink.path
         yield Progress(0, 1, f"writing {path.name}")
         if path.suffix.lower() == ".npz":
-            write_tokens_file(path, made.motion, made.tokens, made.codec_names, made.token_fps, made.codebooks)
+            write_tokens_file(path, made.motion, made.tokens, made.codec_names, made.token_fps, made.codebooks,
+                              seam_frames=made.seam_frames)
             lines = [f"{path}: {made.motion.num_frames} frames at 30 fps and their tokens "
                      f"({codec_label(made.codec_names)}, seed {made.seed}) for {made.speech.seconds:.2f} s of "
                      f"{made.speech.name}"]

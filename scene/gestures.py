@@ -107,7 +107,7 @@ class StripTarget:
         store_tokens(result.action, ActionTokens(
             generated.tokens, generated.codec_names, generated.codebooks, generated.token_fps,
             result.frame_start, timing.fps, generated.generator_name, generated.generator_sha256,
-            generated.seed, timing.name))
+            generated.seed, timing.name, seam_frames=generated.seam_frames))
         self._place(made, timing, index)
         line = (f"Gestures for '{timing.name}' ({timing.seconds:.2f} s, seed {generated.seed}): action "
                 f"'{result.action.name}' on '{result.armature.name}', frames {result.frame_start}-{result.frame_end}")

@@ -10,6 +10,8 @@ Stored as one ID property, `action["motion_tokens_tokens"]`:
     generator_sha256 str   sha256 of its weights file, "" if none
     seed           int     the sampling seed
     source         str     what was spoken: the sound strip's name (or the file's)
+    seam_frames    int[]   the frames of the 30 fps motion (0: its first) where the
+                           generation windows met and the keys were smoothed (core/inertialization.py)
     parts          {part: {codec, sha256, family, size {k | D, Q}, shape [T] | [T, Q], tokens int[]}}
 
 Why an ID property rather than F-curves: tokens are integers with no meaning between frames,
@@ -46,6 +48,7 @@ class ActionTokens:
     seed: int = 0
     source: str = ""
     extra: dict = field(default_factory=dict)
+    seam_frames: tuple = ()
 
     def token_range(self, frame_first: int, frame_last: int) -> tuple[int, int]:
         """The token frames [start, stop) that the scene frames frame_first..frame_last
@@ -76,7 +79,7 @@ def store_tokens(action, record: ActionTokens) -> None:
         "token_fps": float(record.token_fps), "frame_start": int(record.frame_start),
         "scene_fps": float(record.scene_fps), "generator": record.generator,
         "generator_sha256": record.generator_sha256, "seed": int(record.seed), "source": record.source,
-        "parts": parts,
+        "parts": parts, "seam_frames": [int(b) for b in record.seam_frames],
     }
 
 
@@ -95,7 +98,8 @@ def read_tokens(action) -> ActionTokens | None:
                                    {k: int(v) for k, v in dict(entry["size"]).items()})
     return ActionTokens(tokens, names, books, float(data["token_fps"]), int(data["frame_start"]),
                         float(data["scene_fps"]), str(data.get("generator", "")),
-                        str(data.get("generator_sha256", "")), int(data.get("seed", 0)), str(data.get("source", "")))
+                        str(data.get("generator_sha256", "")), int(data.get("seed", 0)), str(data.get("source", "")),
+                        seam_frames=tuple(int(b) for b in data.get("seam_frames", ())))
 
 
 def keep_tokens_in_blend(path, record: ActionTokens) -> None:

@@ -74,6 +74,10 @@ def test_write_and_read_a_tokens_file(tmp_path):
     for part, part_tokens in tokens.items():
         np.testing.assert_array_equal(back.tokens[part], part_tokens)
     np.testing.assert_allclose(back.template.trans, motion.trans, atol=1e-6)
+    assert back.seam_frames == ()  # encoded motion has none
+    seamed = read_tokens_file(write_tokens_file(tmp_path / "s.npz", motion, tokens, back.codec_names, 30.0,
+                                                seam_frames=(56, 120)))
+    assert seamed.seam_frames == (56, 120)
 
 
 def test_the_format_refuses_a_bad_layout(tmp_path):
@@ -87,6 +91,9 @@ def test_the_format_refuses_a_bad_layout(tmp_path):
         ({"codec": np.asarray("kmeans-6-hands")}, "no bundle named for `tokens_body`"),
         ({"tokens_body": np.zeros(150, np.float32)}, "`tokens_body` holds float32 values; tokens are integers"),
         ({"token_fps": np.zeros(2)}, "`token_fps` must be one number"),
+        ({"seam_frames": np.array([0.5])}, "`seam_frames` must be a list of frame indices"),
+        ({"seam_frames": np.array([10, 150])}, "`seam_frames` must be increasing frames in [0, 150)"),
+        ({"seam_frames": np.array([20, 10])}, "`seam_frames` must be increasing frames"),
     ]
     for i, (changes, problem) in enumerate(cases):
         bad = {k: v for k, v in {**arrays, **changes}.items() if v is not None}

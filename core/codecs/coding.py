@@ -215,8 +215,14 @@ def load_tokens_codecs(tokens_file: TokensFile, models_dir=None, accept_other_co
 
 def decoded_motion(tokens_file: TokensFile, codecs: dict[str, Codec]) -> Motion:
     """The motion the tokens of `tokens_file` code with `codecs` (load_tokens_codecs): its
-    template with each coded part decoded from its tokens."""
-    return decode_parts(tokens_file.tokens, codecs, tokens_file.template)
+    template with each coded part decoded from its tokens, smoothed at the file's seam frames
+    as generate smoothed it (core/inertialization.py)."""
+    motion = decode_parts(tokens_file.tokens, codecs, tokens_file.template)
+    if tokens_file.seam_frames:
+        from ..inertialization import smoothed_at_seams
+
+        motion = smoothed_at_seams(motion, tokens_file.seam_frames)
+    return motion
 
 
 # --- coding a slice of frames at a time, as steps (core.steps) ------------------------------

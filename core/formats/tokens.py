@@ -42,6 +42,8 @@ from .npz import load_npz_arrays, read_smplx_npz, write_smplx_npz
 
 #: The file key of each part's tokens.
 TOKEN_KEYS = {part: f"tokens_{part}" for part in CODED_PARTS}
+#: The frames where generation windows met (generate's output; core/inertialization.py).
+SEAMS_KEY = "seam_frames"
 CODEC_KEY = "codec"
 TOKEN_FPS_KEY = "token_fps"
 #: The file keys of each part's codebook record (`Codebook`).
@@ -78,7 +80,9 @@ class TokensFile:
     (root, translation and face are what decoding keeps); codebooks: part -> the Codebook that
     made its tokens, for the parts the file records one for (none in older files);
     part_token_fps: part -> its rows of tokens per second, for the parts whose rate is not
-    token_fps (none in older files; `fps_of` gives every part's)."""
+    token_fps (none in older files; `fps_of` gives every part's); seam_frames: the frames where
+    generation windows met, at which the motion was smoothed (core/inertialization.py) and
+    decoding smooths it again (none for encoded motion and older files)."""
 
     path: Path
     tokens: dict[str, np.ndarray]
@@ -87,6 +91,7 @@ class TokensFile:
     template: Motion
     codebooks: dict[str, Codebook]
     part_token_fps: dict[str, float] = field(default_factory=dict)
+    seam_frames: tuple[int, ...] = ()
 
     def fps_of(self, part: str) -> float:
         """The part's rows of tokens per second."""
@@ -101,6 +106,7 @@ def bundle_names(codec_names: dict[str, str]) -> str:
 def write_tokens_file(
     path: str | os.PathLike, motion: Motion, tokens: dict[str, np.ndarray], codec_names: dict[str, str],
     token_fps: float, codebooks: dict[str, Codebook] | None = None, part_token_fps: dict[str, float] | None = None,
+    seam_frames=(),
 ) -> Path:
     """Write `motion` (the decoded motion, at token_fps) and its tokens (part -> (T,) or (T, Q)
     integers; codec_names part -> codec name; codebooks part -> the Codebook that made them,
@@ -119,6 +125,8 @@ def write_tokens_file(
     for part, codebook in (codebooks or {}).items():
         extra[SHA256_KEYS[part]] = np.asarray(codebook.sha256)
         extra[LAYOUT_KEYS[part]] = np.asarray(codebook.layout)
+    if len(seam_frames):
+        extra[SEAMS_KEY] = np.asarray(seam_frames, dtype=np.int64)
     return write_smplx_npz(path, motion, extra=extra)
 
 
@@ -143,7 +151,20 @@ def read_tokens_file(path: str | os.PathLike) -> TokensFile:
         tokens[part] = arrays[key]
     codebooks = {part: book for part in codec_names if (book := _codebook(path, arrays, part)) is not None}
     rates = {part: _token_fps(path, arrays, PART_FPS_KEYS[part]) for part in codec_names if PART_FPS_KEYS[part] in arrays}
-    return TokensFile(path, tokens, codec_names, token_fps, template, codebooks, rates)
+    return TokensFile(path, tokens, codec_names, token_fps, template, codebooks, rates,
+                      _seam_frames(path, arrays, template.num_frames))
+
+
+def _seam_frames(path: Path, arrays: dict, num_frames: int) -> tuple[int, ...]:
+    """The file's `seam_frames` (increasing frame indices inside the motion), () when absent."""
+    if SEAMS_KEY not in arrays:
+        return ()
+    seams = arrays[SEAMS_KEY]
+    if seams.ndim != 1 or seams.dtype.kind not in "iu":
+        raise LayoutError(path, f"`{SEAMS_KEY}` must be a list of frame indices, got {seams.dtype} of shape {seams.shape}")
+    if len(seams) and (seams.min() < 0 or seams.max() >= num_frames or np.any(np.diff(seams) <= 0)):
+        raise LayoutError(path, f"`{SEAMS_KEY}` must be increasing frames in [0, {num_frames}), got {seams.tolist()[:8]}")
+    return tuple(int(b) for b in seams)
 
 
 def _codebook(path: Path, arrays: dict, part: str) -> Codebook | None:

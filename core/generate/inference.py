@@ -195,6 +195,14 @@ class Generator:
             done += len(indices) * (L - cfg.overlap)
         return {p: self._as_codec_tokens(p, tokens[p][:frames]) for p in cfg.parts}
 
+    def seams(self, token_frames: int) -> tuple[int, ...]:
+        """The token frames where a fill window's own frames begin or end (windows.py) for an
+        input of `token_frames`: where core.inertialization smooths the decoded motion."""
+        cfg = self.config
+        plan = plan_windows(token_frames, cfg.window, cfg.overlap)
+        return tuple(b for i in plan.passes[1] for b in (plan.starts[i] + cfg.overlap, plan.starts[i] + cfg.window - cfg.overlap)
+                     if b < token_frames)
+
     def generate(self, features, seed: int = 0, temperature: float = 1.0, top_k: int = 0, pins=(),
                  decode_steps: int | None = None) -> dict:
         """`generate_steps` run to the end: part -> tokens."""

@@ -86,6 +86,8 @@ def test_an_action_covers_the_trimmed_strip_from_its_first_frame(scene, tmp_path
     assert record.frame_start == first and record.source == "Speech" and record.scene_fps == pytest.approx(fps / fps_base)
     seconds = count / (fps / fps_base)  # tokens at 30 a second for the strip's time
     assert all(len(t) == round(seconds * 30) for t in record.tokens.values())
+    # 3 s is 90 token frames: two windows of 64 overlapping by 8, so one fill and its two seams
+    assert record.seam_frames == tuple(b for b in (56 + 8, 56 + 56) if b < round(seconds * 30) - 1)
     if "face" in record.tokens:  # the jaw is a bone, keyed above; the expressions are properties
         curves = [fc for fc in compat.action_fcurves(action, armature()) if fc.data_path == '["exp_000"]']
         assert len(curves) == 1 and len(curves[0].keyframe_points) == count
