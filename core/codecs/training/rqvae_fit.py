@@ -66,7 +66,7 @@ class RQVAETraining:
 #: 8.12 deg and its in-sample one from 7.50 to 6.11). More steps is the first lever left.
 RQVAE_TRAINING = {
     ("body", 1): RQVAETraining(steps=3000),
-    ("body", 4): RQVAETraining(steps=3000, batch=16, window=128),
+    ("body", 4): RQVAETraining(steps=6000, batch=16, window=128),
     ("hands", 1): RQVAETraining(steps=1000),
     ("hands", 4): RQVAETraining(steps=1000, batch=16, window=128),
     ("face", 1): RQVAETraining(steps=800),
