@@ -3,9 +3,8 @@ the same weights), run as a core.generate.sampling.Forward.
 
 Measured against the numpy network (numpy_model.py) on the whole masked decoding of 10 s and
 60 s of speech, 2 cores (bench/results/generator_runtime.md): on an idle machine onnxruntime
-with two intra-op threads is 1.6-1.8x faster than numpy (and than itself on one thread, 1.2x);
-with another job on the cores numpy's OpenBLAS threads spin against it (2.9 s for 60 s against
-0.7-0.9 s on onnxruntime). So generation runs here wherever onnxruntime imports and the bundle
+with two intra-op threads is 1.6-1.8x faster than numpy (and than itself on one thread, 1.2x).
+So generation runs here wherever onnxruntime imports and the bundle
 carries the network; the numpy network is the fallback (a bundle without `network.onnx`, a
 platform without an onnxruntime wheel) and the reference the tests hold this one to.
 
