@@ -120,3 +120,21 @@ def test_the_pipeline_loads_a_generator_once_and_again_when_it_changes(tmp_path,
     os.utime(folder / ONNX_FILE, ns=(1, 1))  # another time: the file was rewritten
     with pytest.raises(BundleError, match=ONNX_FILE):  # reloaded, so the damage is caught
         cached_generator(folder, models_dir=MODELS_DIR)
+
+
+def test_the_export_tool_adds_the_network_to_an_older_bundle(tmp_path, bundle):
+    from pathlib import Path
+
+    _, model = bundle
+    folder = tmp_path / "gen-old"
+    write_generator_bundle(folder, _manifest(), state_arrays(model), {})
+    weights = (folder / "weights.safetensors").read_bytes()
+    tool = Path(__file__).resolve().parents[1] / "tools" / "export_onnx.py"
+    run = subprocess.run([sys.executable, str(tool), str(folder)], capture_output=True, text=True)
+    assert run.returncode == 0 and f"{folder / ONNX_FILE}: written" in run.stdout, run.stderr
+    assert (folder / "weights.safetensors").read_bytes() == weights  # the weights stay as they were
+    assert load_generator(folder, check_codecs=False).runtime == "onnxruntime"
+    bare = subprocess.run([sys.executable, str(tool)], capture_output=True, text=True)
+    assert bare.returncode == 2 and "export_onnx.py models/gen-kmeans-10" in bare.stderr
+    missing = subprocess.run([sys.executable, str(tool), str(tmp_path / "none")], capture_output=True, text=True)
+    assert missing.returncode == 2 and "none" in missing.stderr and "Traceback" not in missing.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from motion_tokens.core.errors import MotionTokensError
 from motion_tokens.core.generate.onnx_export import add_network
 
 
@@ -17,7 +18,11 @@ def main(argv=None) -> int:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     for folder in folders:
-        print(f"{add_network(folder)}: written")
+        try:
+            print(f"{add_network(folder)}: written")
+        except MotionTokensError as exc:  # a missing or damaged bundle: one line naming it
+            print(f"export_onnx: error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
