@@ -38,6 +38,8 @@ REPO = Path(__file__).resolve().parents[1]
 from motion_tokens.core.generate import load_generator  # noqa: E402
 from motion_tokens.core.generate.model import model_from_arrays  # noqa: E402
 from motion_tokens.core.generate.numpy_model import NumpyGestureTransformer  # noqa: E402
+from motion_tokens.core.generate.onnx_export import export_network  # noqa: E402
+from motion_tokens.core.generate.onnx_network import OnnxGestureTransformer  # noqa: E402
 from motion_tokens.pipelines.generate import DEFAULT_DECODE_STEPS, DEFAULT_TEMPERATURE, DEFAULT_TOP_K  # noqa: E402
 
 TAKE = "2_scott_0_1_1"
@@ -65,48 +67,6 @@ class TorchForward:
             out = self.model({p: torch.from_numpy(np.ascontiguousarray(t)) for p, t in tokens.items()},
                              torch.from_numpy(np.ascontiguousarray(audio)), torch.from_numpy(has_audio))
         return {p: v.numpy() for p, v in out.items()}
-
-
-class OnnxForward:
-    """The exported network on onnxruntime: a core.generate.sampling.Forward."""
-
-    def __init__(self, path: Path, parts, threads: int):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.parts = parts
-
-    def __call__(self, tokens, audio, has_audio):
-        feeds = {f"tokens_{p}": np.ascontiguousarray(tokens[p], dtype=np.int64) for p in self.parts}
-        feeds.update(audio=np.ascontiguousarray(audio, dtype=np.float32), has_audio=np.asarray(has_audio, bool))
-        return dict(zip(self.parts, self.session.run(None, feeds)))
-
-
-def export_onnx(model, cfg, path: Path) -> None:
-    import torch
-
-    class Positional(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.model = model
-
-        def forward(self, *args):
-            tokens = dict(zip(cfg.parts, args[: len(cfg.parts)]))
-            out = self.model(tokens, args[-2], args[-1])
-            return tuple(out[p] for p in cfg.parts)
-
-    B, T = 2, cfg.window
-    tokens = tuple(torch.zeros(B, T, q, dtype=torch.int64) for q in cfg.levels)
-    audio, has = torch.zeros(B, T, cfg.audio_dims), torch.ones(B, dtype=torch.bool)
-    names = [f"tokens_{p}" for p in cfg.parts] + ["audio", "has_audio"]
-    axes = {n: {0: "batch", 1: "frames"} for n in names[:-1]} | {"has_audio": {0: "batch"}}
-    axes |= {f"logits_{p}": {0: "batch", 1: "frames"} for p in cfg.parts}
-    torch.onnx.export(Positional().eval(), (*tokens, audio, has), str(path), input_names=names,
-                      output_names=[f"logits_{p}" for p in cfg.parts], dynamic_axes=axes, opset_version=17,
-                      dynamo=False)
 
 
 def _timed(gen, forward, features, repeats: int):
@@ -137,10 +97,10 @@ def main(argv=None) -> int:
     model = model_from_arrays(gen.config, gen.model_tensors)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "generator.onnx"
-        export_onnx(model, gen.config, path)
+        export_network(gen.config, gen.model_tensors, path)
         onnx_mb = path.stat().st_size / 1e6
-        runtimes = {"numpy": numpy_forward, "onnxruntime, 2 threads": OnnxForward(path, gen.config.parts, 2),
-                    "onnxruntime, 1 thread": OnnxForward(path, gen.config.parts, 1), "torch": TorchForward(model)}
+        runtimes = {"numpy": numpy_forward, "onnxruntime, 2 threads": OnnxGestureTransformer(gen.config, path, threads=2),
+                    "onnxruntime, 1 thread": OnnxGestureTransformer(gen.config, path, threads=1), "torch": TorchForward(model)}
         cfg = gen.config
         rng = np.random.default_rng(0)
         probe_tokens = {p: rng.integers(0, k + 1, (4, cfg.window, q)) for p, k, q in zip(cfg.parts, cfg.vocab, cfg.levels)}
