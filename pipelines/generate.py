@@ -26,7 +26,7 @@ import numpy as np
 
 from ..core.audio import Speech, num_feature_frames, read_speech, speech_features
 from ..core.codecs.coding import codebook_record, codec_label, decode_parts_steps, load_codecs
-from ..core.errors import MotionTokensError, OptionError, OutputError, require_file
+from ..core.errors import MotionTokensError, OptionError, require_file
 from ..core.formats.tokens import Codebook, write_tokens_file
 from ..core.generate.inference import MAX_DECODE_STEPS
 from ..core.limits import check_range, check_seed
@@ -34,7 +34,7 @@ from ..core.motion import Motion
 from ..core.paths import MODELS_DIR
 from ..core.skeleton import smplx_skeleton
 from ..core.steps import Progress, Steps, run_steps, within
-from .outputs import OUTPUT_SUFFIXES, FileSink, Written
+from .outputs import FileSink, Written, planned_sinks
 
 DEFAULT_GENERATOR = "gen-kmeans-10"
 #: The sampling defaults of the panel, the CLI and GenerateOptions: the settings whose motion
@@ -292,29 +292,10 @@ class GeneratedFiles:
         """Decide each input's output path and refuse (OutputError) an unknown suffix or rig,
         an output that is an input, a missing folder, or two inputs writing one file. `inputs`:
         the job's paths and Speech."""
-        self.out = Path(self.out)
         files = [s for s in inputs if not isinstance(s, Speech)]
-        many = len(inputs) > 1 or self.out.is_dir()
-        if many and self.out.suffix.lower() in OUTPUT_SUFFIXES and not self.out.is_dir():
-            raise OutputError(f"{self.out}: several inputs write one file each: give --out a folder "
-                              "(and --format for their type)")
-        if many:
-            suffix = "." + (self.suffix or "npz").lower().lstrip(".")
-            self.out.mkdir(parents=True, exist_ok=True)
-            paths = [self.out / (_stem(s) + suffix) for s in inputs]
-        else:
-            if self.suffix and self.out.suffix.lower() != "." + self.suffix.lower().lstrip("."):
-                raise OutputError(f"{self.out}: its suffix is not the --format {self.suffix} asked for")
-            paths = [self.out]
-        clash = {p for p in paths if paths.count(p) > 1}
-        if clash:
-            raise OutputError(f"{sorted(clash)[0]}: two inputs of the same name would write this one file; "
-                              "rename one or run them separately")
-        self.sinks = [FileSink(path, self.rig, 1, self.write_scene) for path in paths]
-        for sink in self.sinks:
-            sink.check(files)
-            if not sink.path.parent.is_dir():
-                raise OutputError(f"{sink.path}: cannot write here, the folder {sink.path.parent} does not exist")
+        self.out = Path(self.out)
+        self.sinks = planned_sinks(self.out, [_stem(s) for s in inputs], files, self.suffix, self.rig,
+                                   self.write_scene)
 
     def write_steps(self, made: Generated, index: int) -> Steps:
         """Write input `index`'s motion (and with .npz its tokens); the Written."""

@@ -113,3 +113,36 @@ class FileSink:
         write_motion(self.path, motion)
         on = "" if self.layout is None else f" on {name}"
         return Written([f"{self.path}: {motion.num_frames} frames at {motion.fps:g} fps{on}"])
+
+
+def planned_sinks(out: Path, stems: list[str], files: list, suffix: str | None, rig: str,
+                  write_scene: Callable | None) -> list[FileSink]:
+    """One checked FileSink per input of a job with `len(stems)` inputs: `out` is the file for
+    a single input (its suffix picks the format) or, for several (or when it is an existing
+    folder), the folder they go in (made if missing), each named after its input's stem with
+    `suffix` (default npz). OutputError for an unknown suffix or rig, an output that is one of
+    the `files` read, a missing folder, a --format that disagrees with `out`, or two inputs
+    writing one file."""
+    out = Path(out)
+    many = len(stems) > 1 or out.is_dir()
+    if many and out.suffix.lower() in OUTPUT_SUFFIXES and not out.is_dir():
+        raise OutputError(f"{out}: several inputs write one file each: give --out a folder "
+                          "(and --format for their type)")
+    if many:
+        ext = "." + (suffix or "npz").lower().lstrip(".")
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / (stem + ext) for stem in stems]
+    else:
+        if suffix and out.suffix.lower() != "." + suffix.lower().lstrip("."):
+            raise OutputError(f"{out}: its suffix is not the --format {suffix} asked for")
+        paths = [out]
+    clash = {p for p in paths if paths.count(p) > 1}
+    if clash:
+        raise OutputError(f"{sorted(clash)[0]}: two inputs of the same name would write this one file; "
+                          "rename one or run them separately")
+    sinks = [FileSink(path, rig, 1, write_scene) for path in paths]
+    for sink in sinks:
+        sink.check(files)
+        if not sink.path.parent.is_dir():
+            raise OutputError(f"{sink.path}: cannot write here, the folder {sink.path.parent} does not exist")
+    return sinks
