@@ -12,6 +12,8 @@ Blender `blender -b -P tools/blender_cli.py -- COMMAND ...`).
     train-generator --codec NAME --data DIR... --out models/gen-NAME [--seed 0] [--steps 1500]
     generate AUDIO... --out OUT.{npz,bvh,blend,fbx}|DIR [--generator NAME | --codec NAME] [--seed N]
         [--temperature T] [--top-k K] [--rig RIG] [--format FMT] [--models DIR]
+    capture VIDEO_OR_POSE... --out OUT.{npz,bvh,blend,fbx}|DIR [--codec NAME] [--fps 30] [--mirrored]
+        [--workers 1|2] [--rig RIG] [--format FMT] [--models DIR]
 
 Each command is a parser and one pipeline call (motion_tokens.pipelines): `motion` holds
 import, `codecs` the codec commands, `common` the shared arguments and printing. .blend and
@@ -29,7 +31,7 @@ import tomllib
 from pathlib import Path
 
 from ..core.errors import MotionTokensError
-from . import codecs, generate_train, motion, speech
+from . import capture, codecs, generate_train, motion, speech
 from . import evaluate_speech as speech_evaluation
 
 PROG = "motion-tokens"
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate_train.add_commands(commands)
     speech.add_commands(commands)
     speech_evaluation.add_commands(commands)  # train-motion-encoder, evaluate-speech
+    capture.add_commands(commands)
     return parser
 
 

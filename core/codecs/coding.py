@@ -123,9 +123,10 @@ def codebook_record(codec: Codec) -> Codebook:
     return Codebook(codec.bundle.weights_sha256, codec.family, codec.size_fields)
 
 
-def write_encoded(path: str | os.PathLike, encoded: EncodedMotion) -> Path:
+def write_encoded(path: str | os.PathLike, encoded: EncodedMotion, extra: dict | None = None) -> Path:
     """Write the decoded motion and its tokens as a tokens file (core.formats.tokens) at
-    `path`, atomically, with the codebook record of each part (codebook_record). Raises
+    `path`, atomically, with the codebook record of each part (codebook_record) and the
+    `extra` arrays. Raises
     OutputError for another suffix, an unwritable path, or codecs that code at different rates."""
     fps = {codec.fps for codec in encoded.codecs.values()}
     if len(fps) != 1:
@@ -133,7 +134,7 @@ def write_encoded(path: str | os.PathLike, encoded: EncodedMotion) -> Path:
     names = {part: codec.name for part, codec in encoded.codecs.items()}
     codebooks = {part: codebook_record(codec) for part, codec in encoded.codecs.items()}
     rates = {part: codec.token_fps for part, codec in encoded.codecs.items()}
-    return write_tokens_file(path, encoded.decoded, encoded.tokens, names, fps.pop(), codebooks, rates)
+    return write_tokens_file(path, encoded.decoded, encoded.tokens, names, fps.pop(), codebooks, rates, extra=extra)
 
 
 #: How to decode with a codebook other than the one a file records.

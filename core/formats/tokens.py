@@ -106,17 +106,19 @@ def bundle_names(codec_names: dict[str, str]) -> str:
 def write_tokens_file(
     path: str | os.PathLike, motion: Motion, tokens: dict[str, np.ndarray], codec_names: dict[str, str],
     token_fps: float, codebooks: dict[str, Codebook] | None = None, part_token_fps: dict[str, float] | None = None,
-    seam_frames=(),
+    seam_frames=(), extra: dict[str, np.ndarray] | None = None,
 ) -> Path:
     """Write `motion` (the decoded motion, at token_fps) and its tokens (part -> (T,) or (T, Q)
     integers; codec_names part -> codec name; codebooks part -> the Codebook that made them,
     which `codec.coding.write_encoded` always gives; part_token_fps part -> its rows of tokens
-    per second where it is not token_fps) to the `.npz` at `path`, atomically.
+    per second where it is not token_fps) to the `.npz` at `path`, atomically; `extra`: more
+    arrays beside them (a capture's raw fit, core.capture.file).
     Raises OutputError for another suffix or an unwritable path."""
     path = Path(path)
     if path.suffix.lower() != ".npz":
         raise OutputError(f"{path}: a tokens file is an .npz; give the output a .npz suffix")
-    extra = {TOKEN_KEYS[part]: np.asarray(t, dtype=np.int32) for part, t in tokens.items()}
+    extra = dict(extra or {})
+    extra.update({TOKEN_KEYS[part]: np.asarray(t, dtype=np.int32) for part, t in tokens.items()})
     extra[CODEC_KEY] = np.asarray(bundle_names(codec_names))
     extra[TOKEN_FPS_KEY] = np.asarray(token_fps, dtype=np.float32)
     for part, fps in (part_token_fps or {}).items():
