@@ -7,13 +7,14 @@ The bpy-facing modules are imported inside them, so importing the package needs 
 
 def _bpy_modules():
     """The modules with bpy classes, in registration order (unregistered in reverse)."""
-    from .operators import export_motion, gestures, import_motion, quantize_action
-    from .panels import codec, main, properties, speech
+    from .operators import capture_video, export_motion, gestures, import_motion, quantize_action
+    from .panels import capture, codec, main, properties, speech
 
     # The scene settings first (the operators read them when invoked from the panel), then the
     # operators before the panels that draw their buttons. The Codec panel is a child of the
     # main panel, so it comes after it.
-    return (properties, import_motion, export_motion, quantize_action, gestures, main, codec, speech)
+    return (properties, import_motion, export_motion, quantize_action, gestures, capture_video, main, codec, speech,
+            capture)
 
 
 def register():

@@ -205,6 +205,10 @@ class MotionTokensSettings(ImportProperties, bpy.types.PropertyGroup):
         description="The armature that the Target Armature choice writes motion onto (SMPL-X, MetaHuman, "
         "Mixamo, Rigify, or your own through a bone map)",
     )
+    capture_mirrored: BoolProperty(
+        name="Mirrored Video", default=False,
+        description="Motion from Video: the videos are mirror images (a selfie camera), the person's left on the left",
+    )
 
 
 # The codec and speech settings first: MotionTokensSettings points to them.

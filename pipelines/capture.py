@@ -22,9 +22,11 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from ..core.capture.landmarks import Landmarks
 from ..core.codecs.coding import codec_label
-from ..core.codecs.registry import installed_parts
+from ..core.codecs.registry import installed_parts, require_codec_folder
 from ..core.errors import InputFileError, OptionError, require_file
 from ..core.limits import check_fps
 from ..core.motion import Motion
@@ -51,10 +53,11 @@ _LANDMARK_UNITS, _FIT_UNITS, _CODE_UNITS = 850, 40, 70
 @dataclass(frozen=True)
 class CaptureOptions:
     """inputs: videos or .pose files; codec: the codec (e.g. kmeans-10) coding the body and
-    hands (the parts it has bundles for); fps: the output frame rate (the same duration);
+    hands (the parts it has bundles for), or part -> codec name; fps: the output frame rate (the same duration);
     mirrored: the inputs are mirror images (a selfie camera); workers: MediaPipe processes
     (core.capture.video); fit: core.capture.fit.FitSettings (None: the defaults); models_dir:
-    None for the extension's models/."""
+    None for the extension's models/; clips: per input, (skip seconds, seconds) of it to keep
+    (a trimmed movie strip), or () for every input whole."""
 
     inputs: tuple
     codec: str = DEFAULT_CODEC
@@ -63,6 +66,7 @@ class CaptureOptions:
     workers: int = 1
     fit: object = None
     models_dir: str | os.PathLike | None = None
+    clips: tuple = ()
 
     def check(self) -> None:
         """OptionError for no inputs, a bad frame rate or worker count; InputFileError for an
@@ -70,6 +74,8 @@ class CaptureOptions:
         if not self.inputs:
             raise OptionError("no input: give a video or a .pose file")
         check_fps("output frame rate (--fps)", self.fps)
+        if self.clips and len(self.clips) != len(self.inputs):
+            raise OptionError(f"{len(self.clips)} clip ranges for {len(self.inputs)} inputs")
         if self.workers not in (1, 2):
             raise OptionError(f"--workers must be 1 or 2, got {self.workers}")
         for source in self.inputs:
@@ -90,10 +96,15 @@ class Captured:
     decoded: Motion
     coded: Coded
     warnings: list[str] = field(default_factory=list)
+    start_seconds: float = 0.0
 
     @property
     def codec_names(self) -> dict[str, str]:
         return {part: codec.name for part, codec in self.coded.encoded.codecs.items()}
+
+    @property
+    def codec_label(self) -> str:
+        return codec_label(self.codec_names)
 
     @property
     def name(self) -> str:
@@ -144,29 +155,53 @@ def landmark_steps(source: Path, mirrored: bool, workers: int) -> Steps:
         reader.close()
 
 
-def capture_one_steps(source: Path, options: CaptureOptions, codecs: dict[str, str]) -> Steps:
+def clipped(motion: Motion, clip, warnings: list[str]) -> Motion:
+    """The frames of `motion` from `clip` = (skip seconds, seconds) on (None: all of it); where
+    the clip runs past the take's end its last frame is held, said in `warnings`."""
+    if clip is None:
+        return motion
+    skip, seconds = clip
+    first = max(0, int(round(skip * motion.fps)))
+    count = max(1, int(round(seconds * motion.fps)))
+    if first + count > motion.num_frames:
+        warnings.append(f"the clip runs {(first + count - motion.num_frames) / motion.fps:.2f} s past the end of "
+                        "the video: its last pose is held there")
+    index = np.minimum(np.arange(first, first + count), motion.num_frames - 1)
+    return replace(motion, rotations=motion.rotations[index], trans=motion.trans[index],
+                   expressions=None if motion.expressions is None else motion.expressions[index])
+
+
+def capture_one_steps(source: Path, options: CaptureOptions, codecs: dict[str, str], clip=None) -> Steps:
     """One input from landmarks to the Captured (Progress in _UNITS)."""
     from ..core.capture.fit import FitSettings, fit_landmarks
 
     landmarks = yield from within(landmark_steps(source, options.mirrored, options.workers), 0, _LANDMARK_UNITS, _UNITS)
     yield Progress(_LANDMARK_UNITS, _UNITS, f"fitting SMPL-X to {landmarks.num_frames} frames of {source.name}")
     fit = fit_landmarks(landmarks, options.fit or FitSettings())
-    raw30 = fit.motion.resampled(CODING_FPS)
+    warnings = list(fit.warnings)
+    raw30 = clipped(fit.motion.resampled(CODING_FPS), clip, warnings)
     coding = code_motion_steps(raw30, codecs, options.models_dir)
     coded = yield from within(coding, _LANDMARK_UNITS + _FIT_UNITS, _CODE_UNITS, _UNITS)
     decoded = coded.encoded.decoded
     raw, decoded = (m if abs(options.fps - CODING_FPS) < 1e-9 else m.resampled(options.fps) for m in (raw30, decoded))
     return Captured(source, landmarks, fit, replace(raw, name=f"{source.stem} raw"),
-                    replace(decoded, name=source.stem), coded, list(fit.warnings))
+                    replace(decoded, name=source.stem), coded, warnings, clip[0] if clip else 0.0)
 
 
 def capture_codecs(options: CaptureOptions) -> dict[str, str]:
-    """part -> codec name for the captured parts the codec has bundles for; MotionTokensError
-    when it has none of them."""
-    parts = [part for part in installed_parts(options.codec, options.models_dir) if part in CAPTURED_PARTS]
-    if not parts:
-        raise OptionError(f"the codec {options.codec} has no body or hands bundle; pick one that codes them")
-    return {part: options.codec for part in parts}
+    """part -> codec name for the captured parts: `options.codec` a name (every captured part
+    it has a bundle for) or part -> name (the Codec panel's choice; other parts left out);
+    MotionTokensError when none is left."""
+    if isinstance(options.codec, dict):
+        codecs = {part: name for part, name in options.codec.items() if part in CAPTURED_PARTS and name}
+        for part, name in codecs.items():
+            require_codec_folder(name, part, options.models_dir)
+    else:
+        codecs = {part: options.codec for part in installed_parts(options.codec, options.models_dir)
+                  if part in CAPTURED_PARTS}
+    if not codecs:
+        raise OptionError(f"no codec for the body or hands ({options.codec}): pick one that codes them")
+    return codecs
 
 
 def summary_line(captured: Captured) -> str:
@@ -189,7 +224,9 @@ def capture_steps(options: CaptureOptions, sink) -> Steps:
     try:
         for i, source in enumerate(options.inputs):
             source = Path(source)
-            captured = yield from within(capture_one_steps(source, options, codecs), _UNITS * i, _UNITS - 50, total)
+            clip = options.clips[i] if options.clips else None
+            captured = yield from within(capture_one_steps(source, options, codecs, clip), _UNITS * i, _UNITS - 50,
+                                         total)
             written = yield from within(sink.write_steps(captured, i), _UNITS * (i + 1) - 50, 50, total)
             result.captured.append(captured)
             result.lines.append(summary_line(captured))
@@ -245,7 +282,7 @@ class CapturedFiles:
         sink, raw_sink = self.sinks[index], self.raw_sinks[index]
         yield Progress(0, 1, f"writing {sink.path.name}")
         if raw_sink is None:
-            found = found_at(captured.landmarks, captured.raw.num_frames, captured.raw.fps)
+            found = found_at(captured.landmarks, captured.raw.num_frames, captured.raw.fps, captured.start_seconds)
             write_encoded(sink.path, captured.coded.encoded, extra=raw_fit_arrays(captured.raw, found))
             return Written([f"{sink.path}: {captured.decoded.num_frames} frames at {CODING_FPS:g} fps, their tokens "
                             f"({codec_label(captured.codec_names)}) and the raw fit"])
