@@ -35,10 +35,11 @@ class RawFit:
     found: dict[str, np.ndarray]
 
 
-def found_at(landmarks: Landmarks, num_frames: int, fps: float) -> dict[str, np.ndarray]:
+def found_at(landmarks: Landmarks, num_frames: int, fps: float, start_seconds: float = 0.0) -> dict[str, np.ndarray]:
     """component -> (num_frames,) bool: whether MediaPipe found it in the landmark frame
-    nearest to each frame at `fps` (the same start and duration)."""
-    src = np.clip(np.rint(np.arange(num_frames) * landmarks.fps / fps).astype(np.int64), 0, landmarks.num_frames - 1)
+    nearest to each of `num_frames` frames at `fps` from `start_seconds` into the take."""
+    times = start_seconds + np.arange(num_frames) / fps
+    src = np.clip(np.rint(times * landmarks.fps).astype(np.int64), 0, landmarks.num_frames - 1)
     masks = {"body": landmarks.body_found, "left_hand": landmarks.left_found, "right_hand": landmarks.right_found}
     return {name: np.asarray(mask, dtype=bool)[src] for name, mask in masks.items()}
 
