@@ -108,12 +108,6 @@ def require_token_frames(tokens: dict[str, np.ndarray], template: Motion,
     return motion
 
 
-def part_rmse_cm(original: Motion, decoded: Motion, parts) -> dict[str, float]:
-    """Per part, the RMSE (cm) between the joint positions (forward kinematics of the part
-    alone, features.part_positions) of `original` and `decoded`, both taken at 30 fps."""
-    return {part: position_rmse_cm(part_features(original, part), part_features(decoded, part), part) for part in parts}
-
-
 def codebook_record(codec: Codec) -> Codebook:
     """The tokens file's record of the codebook `codec` codes with: its bundle's weights
     sha256, family and size fields. OutputError for a codec not loaded from a bundle."""

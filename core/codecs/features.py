@@ -197,19 +197,31 @@ def _point_tree(part: str, parents: tuple[int, ...]) -> tuple[tuple[int, ...], t
     return order, tree_parents, index
 
 
-def position_rmse_cm(features_a, features_b, part: str) -> float:
-    """Root mean square distance (cm) between the `part_positions` of two (T, F) feature arrays,
-    _RMSE_BLOCK frames at a time (a long take's positions never exist all at once)."""
+def position_squared_error(features_a, features_b, part: str) -> float:
+    """Sum over frames and points of the squared distance (m^2) between the `part_positions`
+    of two (T, F) feature arrays, _RMSE_BLOCK frames at a time (a long take's positions never
+    exist all at once); slices of a take add up to the whole take's sum."""
     a, b = np.asarray(features_a), np.asarray(features_b)
-    if a.ndim != 2 or a.shape != b.shape or len(a) == 0:
-        d = part_positions(a, part) - part_positions(b, part)
-        return float(np.sqrt(np.mean(np.sum(d * d, axis=-1))) * 100.0)
     total = 0.0
     for start in range(0, len(a), _RMSE_BLOCK):
         block = slice(start, start + _RMSE_BLOCK)
         d = part_positions(a[block], part) - part_positions(b[block], part)
         total += float(np.vdot(d, d))  # d is a fresh contiguous array
-    return float(np.sqrt(total / (len(a) * get_part(part).num_points)) * 100.0)
+    return total
+
+
+def rmse_cm_of(squared_error: float, num_frames: int, part: str) -> float:
+    """The RMSE (cm) of a `position_squared_error` sum over `num_frames` frames of `part`."""
+    return float(np.sqrt(squared_error / (num_frames * get_part(part).num_points)) * 100.0)
+
+
+def position_rmse_cm(features_a, features_b, part: str) -> float:
+    """Root mean square distance (cm) between the `part_positions` of two (T, F) feature arrays."""
+    a, b = np.asarray(features_a), np.asarray(features_b)
+    if a.ndim != 2 or a.shape != b.shape or len(a) == 0:
+        d = part_positions(a, part) - part_positions(b, part)
+        return float(np.sqrt(np.mean(np.sum(d * d, axis=-1))) * 100.0)
+    return rmse_cm_of(position_squared_error(a, b, part), len(a), part)
 
 
 def mirrored_part(features, part: str) -> np.ndarray:
