@@ -176,6 +176,9 @@ def capture_one_steps(source: Path, options: CaptureOptions, codecs: dict[str, s
     from ..core.capture.fit import FitSettings, fit_landmarks
 
     landmarks = yield from within(landmark_steps(source, options.mirrored, options.workers), 0, _LANDMARK_UNITS, _UNITS)
+    if not landmarks.body_found.any():
+        raise InputFileError(source, f"no person found in any of its {landmarks.num_frames} frames: MediaPipe saw "
+                                     "no body to fit (film the signer from the waist up, facing the camera)")
     yield Progress(_LANDMARK_UNITS, _UNITS, f"fitting SMPL-X to {landmarks.num_frames} frames of {source.name}")
     fit = fit_landmarks(landmarks, options.fit or FitSettings())
     warnings = list(fit.warnings)
