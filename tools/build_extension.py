@@ -34,16 +34,19 @@ PYTHON_VERSION = "3.11"
 #: Blender platform -> the pip platform tags a wheel for it may carry. pip does not widen an
 #: explicit --platform to older tags, so each is listed. Linux: Blender 4.2-5.0 run on glibc
 #: 2.28, so any manylinux up to 2_28. macOS: Blender 4.2 needs macOS 11.2, so wheels built for
-#: macOS 10.9 to 11.0 (their own arch or universal2); onnxruntime's only macOS wheel is for
-#: macOS 13 (universal2), so it is taken too: on macOS 11-12 it does not import and the generator
-#: runs its numpy network instead (core/generate/onnx_network.py).
+#: macOS 10.9 to 11.0 (their own arch or universal2). Then, last, so taken only where a pin has
+#: nothing older, macOS 13 wheels: onnxruntime's only macOS wheel (universal2; on macOS 11-12 it
+#: does not import and the generator runs its numpy network instead, core/generate/onnx_network.py)
+#: and OpenCV's (opencv-python-headless 4.11 has only macosx_13_0_arm64 and _x86_64: on macOS
+#: 11-12 cv2, and so mediapipe, does not import, and only .pose files can be captured).
 _MACOS_VERSIONS = ("10_9", "10_10", "10_11", "10_12", "10_13", "10_14", "10_15", "11_0")
-_MACOS_13 = ("macosx_13_0_universal2",)
 PLATFORM_TAGS = {
     "linux-x64": ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"),
     "windows-x64": ("win_amd64",),
-    "macos-arm64": ("macosx_11_0_arm64", "macosx_11_0_universal2", "macosx_10_9_universal2") + _MACOS_13,
-    "macos-x64": tuple(f"macosx_{v}_{arch}" for v in _MACOS_VERSIONS for arch in ("x86_64", "universal2")) + _MACOS_13,
+    "macos-arm64": ("macosx_11_0_arm64", "macosx_11_0_universal2", "macosx_10_9_universal2",
+                    "macosx_13_0_universal2", "macosx_13_0_arm64"),
+    "macos-x64": tuple(f"macosx_{v}_{arch}" for v in _MACOS_VERSIONS for arch in ("x86_64", "universal2"))
+    + ("macosx_13_0_universal2", "macosx_13_0_x86_64"),
 }
 
 
