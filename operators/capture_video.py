@@ -31,14 +31,6 @@ def selected_movie_strips(scene) -> list:
     return [s for s in selected_media_strips(scene) if s.kind == "MOVIE"]
 
 
-def mediapipe_available() -> bool:
-    """Whether MediaPipe (video input) is installed here, found without importing it (which
-    takes a second); .pose input works without it."""
-    import importlib.util
-
-    return importlib.util.find_spec("mediapipe") is not None
-
-
 class MOTION_TOKENS_OT_motion_from_video(SteppedJob, bpy.types.Operator):
     """Fit body and finger motion to the person in each selected movie strip (or the chosen file), coded through the Codec panel's codecs, as new actions on the target armature"""
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..operators.capture_video import mediapipe_available
-
-
+from ..core.capture.video import mediapipe_available
 
 def draw_capture(layout, context) -> None:
     settings = context.scene.motion_tokens
@@ -18,8 +16,10 @@ def draw_capture(layout, context) -> None:
     col = layout.column()
     col.prop(settings, "target_armature")
     col.prop(settings, "capture_mirrored")
-    if not mediapipe_available():
-        col.label(text="MediaPipe is not available here: only .pose files", icon="ERROR")
+    missing = mediapipe_available()
+    if missing is not None:
+        col.label(text="Video input is not available here; .pose landmark files work", icon="ERROR")
+        col.label(text=missing)
     op = col.operator("motion_tokens.motion_from_video", icon="FILE_MOVIE")
     op.mirrored = settings.capture_mirrored
 

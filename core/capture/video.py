@@ -53,6 +53,7 @@ import multiprocessing
 import os
 import queue
 import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,8 +81,14 @@ def mediapipe_available(import_it: bool = False) -> str | None:
     about a second); `import_it=True` imports them, catching a broken install too.
     """
     import importlib.util
+    import platform
 
-    for module, package in (("mediapipe", "mediapipe"), ("cv2", "opencv-contrib-python")):
+    if sys.platform == "darwin":  # OpenCV 4.11's macOS wheels (the extension's cv2) need macOS 13
+        major = platform.mac_ver()[0].split(".")[0]
+        if major.isdigit() and int(major) < 13:
+            return (f"OpenCV 4.11 needs macOS 13 or later (this is macOS {platform.mac_ver()[0]}): video input "
+                    "cannot run here (.pose files work without it)")
+    for module, package in (("mediapipe", "mediapipe"), ("cv2", "opencv-python-headless")):
         try:
             spec = importlib.util.find_spec(module)
         except (ImportError, ValueError) as error:

@@ -74,7 +74,7 @@ from bl_ext.user_default.motion_tokens.core.generate import load_generator
 seen["generator_runtime"] = load_generator("gen-kmeans-10").runtime
 # Motion from Video: MediaPipe and OpenCV from the extension's wheels (the whole chain of imports
 # `import mediapipe` makes, matplotlib's included, passes the finder above).
-from bl_ext.user_default.motion_tokens.operators.capture_video import mediapipe_available
+from bl_ext.user_default.motion_tokens.core.capture.video import mediapipe_available
 seen["mediapipe_available"] = mediapipe_available()
 import cv2, mediapipe
 from mediapipe.python.solutions import holistic
@@ -276,7 +276,7 @@ def test_installed_extension_works_disables_and_enables(extension_zip, tmp_path)
     assert Path(seen["safetensors_file"]).is_relative_to(tmp_path / "blender_user")
     assert Path(seen["onnxruntime_file"]).is_relative_to(tmp_path / "blender_user")
     assert seen["generator_runtime"] == "onnxruntime"  # the speech generator runs on the wheel's onnxruntime
-    assert seen["mediapipe_available"]
+    assert seen["mediapipe_available"] is None
     assert Path(seen["cv2_file"]).is_relative_to(tmp_path / "blender_user")
     assert Path(seen["mediapipe_file"]).is_relative_to(tmp_path / "blender_user")
     assert seen["import"] == ["FINISHED"]
