@@ -132,34 +132,3 @@ def motion_to_landmarks(motion, *, size=(720, 960), fov_deg=60.0, distance=2.5, 
 def quat_angle_deg(a, b) -> np.ndarray:
     """(...) degrees between (..., 4) rotations a and b."""
     return np.degrees(rot.quat_angle(rot.quat_multiply(rot.quat_conjugate(a), b)))
-
-
-def read_pose_file(path) -> Landmarks:
-    """A minimal `.pose` (pose-format, MediaPipe Holistic) reader for the tests, until
-    core/formats/pose.py lands: the world landmarks made hip-centred and divided by the frame
-    width (the lexicon files store them in pixel-like units), the hands in pixels, the first
-    frame (a reference frame every lexicon file shares) left out."""
-    from pose_format import Pose
-
-    with open(path, "rb") as fh:
-        pose = Pose.read(fh.read())
-    header = pose.header
-    data = np.ma.filled(pose.body.data[1:, 0].astype(np.float64), np.nan)  # (T, points, 3)
-    conf = np.asarray(pose.body.confidence[1:, 0], dtype=np.float64)
-    start, parts = 0, {}
-    for comp in header.components:
-        parts[comp.name] = (data[:, start:start + len(comp.points)], conf[:, start:start + len(comp.points)])
-        start += len(comp.points)
-    world, world_conf = parts["POSE_WORLD_LANDMARKS"]
-    width = float(header.dimensions.width)
-    body_found = (world_conf > 0).any(axis=1)
-    body = (world - 0.5 * (world[:, 23:24] + world[:, 24:25])) / width
-    hands = {}
-    for side in ("LEFT", "RIGHT"):
-        points, c = parts[f"{side}_HAND_LANDMARKS"]
-        found = (c > 0).any(axis=1)
-        hands[side] = (np.where(found[:, None, None], points, np.nan), found)
-    return Landmarks(body=np.where(body_found[:, None, None], body, np.nan), body_visibility=world_conf,
-                     left_hand=hands["LEFT"][0], right_hand=hands["RIGHT"][0], body_found=body_found,
-                     left_found=hands["LEFT"][1], right_found=hands["RIGHT"][1], fps=float(pose.body.fps),
-                     image_size=(int(header.dimensions.width), int(header.dimensions.height)), source=str(path))
