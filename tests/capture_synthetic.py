@@ -18,7 +18,7 @@ way MediaPipe reports them, written here independently of `core.capture`:
 - mirrored: the take as a selfie camera shows it: x -> -x (pixels: width - x) and every
   left/right label swapped, hands included.
 - noise: Gaussian, metres on the body and pixels on the hands; missing frames: NaN and found
-  False; flat_depth: every z replaced by a constant (what the lexicon .pose files hold).
+  False; flat_depth: every z replaced by a constant (a camera-only input with no depth).
 """
 
 from __future__ import annotations
