@@ -173,3 +173,27 @@ def test_bad_landmarks_are_refused_naming_the_source(truth):
         fit_landmarks(replace(lm, fps=0.0))
     with pytest.raises(OptionError, match="max_gap"):
         fit_landmarks(lm, FitSettings(max_gap=-1.0))
+
+
+def test_fit_errors_measure_the_fit_against_its_landmarks(truth):
+    """fit_errors (what bench/video.py reports) on noise-free landmarks: the bone directions and
+    the fingers agree exactly; body points differ only by the collars (module docstring); legs
+    not fitted are left out rather than counted, and do not move the arms' figures."""
+    from motion_tokens.core.capture.fit_errors import fit_errors
+
+    lm = motion_to_landmarks(truth)
+    errors = fit_errors(fit_landmarks(lm, RAW), lm, RAW)
+    body = errors["body"]
+    limbs = {k: v for k, v in body["direction_deg"].items() if k != "shoulder_line"}
+    assert body["frames"] == 150 and max(limbs.values()) < 1e-3
+    assert body["direction_deg"]["shoulder_line"] < 2.0  # the collars at rest (1.2 degrees here)
+    assert all(v < 2.5 for v in body["position_cm"].values()), body["position_cm"]
+    for side in ("left_hand", "right_hand"):
+        assert errors[side]["frames"] == 150
+        assert errors[side]["mean_position_cm"] < 1e-4 and errors[side]["mean_direction_deg"] < 1e-3
+    vis = lm.body_visibility.copy()
+    vis[:, 25:33] = 0.1
+    unseen = replace(lm, body_visibility=vis)
+    legless = fit_errors(fit_landmarks(unseen, RAW), unseen, RAW)["body"]
+    assert legless["position_cm"]["left_knee"] is None and legless["direction_deg"]["left_shin"] is None
+    assert legless["mean_position_cm"] < 1.0 and legless["direction_deg"]["left_forearm"] < 1e-3

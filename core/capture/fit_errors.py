@@ -4,8 +4,8 @@ Forward kinematics of the fitted motion is compared with the landmarks it was fi
 SMPL-X axes (`core.capture.axes`), on the frames each component was found in:
 
 - body: MediaPipe's shoulders, elbows, wrists, knees and ankles against SMPL-X's joints, each
-  frame centred on the points' mean (world landmarks are hip-centred, and MediaPipe's hips are
-  not SMPL-X's) and the landmarks scaled by one least-squares factor for the whole take;
+  frame centred on the mean of its points (a leg's only where the leg was fitted; world
+  landmarks are hip-centred, and MediaPipe's hips are not SMPL-X's) and the landmarks scaled by one least-squares factor for the whole take;
   directions of the upper arms, forearms, shins and the shoulder line (not the thighs:
   MediaPipe's hips are not SMPL-X's hip joints).
 - each hand: the 21 points (wrist, finger joints, tips beyond the third segments) relative to
@@ -55,14 +55,17 @@ def _body_errors(points: np.ndarray, fk: np.ndarray, masks) -> dict:
     frames = int(found.sum())
     out = {"frames": frames, "position_cm": {}, "direction_deg": {}}
     if frames:
-        mp = mp - mp.mean(axis=1, keepdims=True)
-        sk = sk - sk.mean(axis=1, keepdims=True)
-        scale = float(np.sum(mp * sk) / max(np.sum(mp * mp), 1e-12))
+        # A leg's points count only where the leg was fitted: MediaPipe guesses an unseen leg,
+        # the fit keeps it at rest, and either would move the centre the arms are measured from.
+        used = np.stack([np.ones(frames, dtype=bool) if _LEG_NAMES.get(name) is None
+                         else masks[_LEG_NAMES[name]].found[found] for name, _, _ in _BODY_POINTS], axis=1)
+        w = used[..., None].astype(np.float64)  # (n, 10, 1)
+        mp = mp - np.sum(w * mp, axis=1, keepdims=True) / np.sum(w, axis=1, keepdims=True)
+        sk = sk - np.sum(w * sk, axis=1, keepdims=True) / np.sum(w, axis=1, keepdims=True)
+        scale = float(np.sum(w * mp * sk) / max(np.sum(w * mp * mp), 1e-12))
         err = np.linalg.norm(scale * mp - sk, axis=-1) * 100.0  # (n, 10)
         for k, (name, _, _) in enumerate(_BODY_POINTS):
-            leg = _LEG_NAMES.get(name)
-            use = np.ones(frames, dtype=bool) if leg is None else masks[leg].found[found]
-            out["position_cm"][name] = _mean(err[:, k], use)
+            out["position_cm"][name] = _mean(err[:, k], used[:, k])
         joint_of = {p: j for _, p, j in _BODY_POINTS}
         for name, a, b in _BODY_BONES:
             ja, jb = joint_of[a], joint_of[b]
