@@ -59,7 +59,8 @@ bench: $(STAMP)
 	$(PY) bench/retarget_rigs.py
 	$(PY) bench/large_bvh.py
 	$(PY) bench/speech.py
-	$(PY) -m motion_tokens evaluate-codecs --data $${MOTION_TOKENS_DATA:-../shared/data}/bandai $${MOTION_TOKENS_DATA:-../shared/data}/beat2 --out bench/results/codecs.md
+	$(PY) bench/video.py
+	$(PY) -m motion_tokens evaluate-codecs --data $(foreach d,bandai beat2 hands/manipnet sign/fingerspelling sign/lexicons/fingerspelling,$${MOTION_TOKENS_DATA:-../shared/data}/$(d)) --out bench/results/codecs.md
 
 # Every codec bundle (k-means, RQ-VAE, downsampled RQ-VAE; 6/9/10/12 bits; each part), skipping
 # those already trained by the same command; on a GPU when torch sees one.
