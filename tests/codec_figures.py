@@ -16,9 +16,10 @@ Only the skeleton's rest offsets and the part's list of points come from the pac
 with expression coefficients (the face) also gets their plain RMSE (`expression_rmse`).
 
 The held-out data is the committed split (core/codecs/split.json) over the shared data's
-bandai, beat2 and hands/manipnet folders, each part keeping the takes in which it moves: the
-body Bandai's held-out takes and BEAT2's tail, the hands BEAT2's tail and ManipNet's held-out
-objects, the face BEAT2's tail.
+bandai, beat2, hands/manipnet and sign fingerspelling folders, each part keeping the takes in
+which it moves: the body Bandai's held-out takes and BEAT2's tail, the hands BEAT2's tail,
+ManipNet's held-out objects and the held-out fingerspelling letters (fitted fingers alone, like
+ManipNet), the face BEAT2's tail.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ REQUIRED_BUNDLES = frozenset(
     + [f"kmeans-{b}-face" for b in (6, 9, 10, 12)]
 )
 #: The shared data folders the held-out split is taken from.
-DATA_FOLDERS = (("bandai",), ("beat2",), ("hands", "manipnet"))
+DATA_FOLDERS = (("bandai",), ("beat2",), ("hands", "manipnet"), ("sign", "fingerspelling"),
+                ("sign", "lexicons", "fingerspelling"))
 
 
 def shipped_bundles(models: Path | None = None) -> list[str]:

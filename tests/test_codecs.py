@@ -231,19 +231,28 @@ def test_manipnet_held_out_rule_by_hand():
 
 @pytest.mark.data
 def test_committed_split_is_the_rule_on_the_shared_data(data_dir):
+    from motion_tokens.core.codecs.training.fingerspelling import letters_held_out, letters_of
+
     split = load_split()
     folders = [data_dir / "bandai", data_dir / "beat2", data_dir / "hands" / "manipnet"]
     names = [p.stem for p in motion_files(folders)]
     manipnet = manipnet_held_out(names)
-    assert sorted(split.held_out_takes) == sorted(bandai_held_out(names) + manipnet)
+    letters = {**letters_of(data_dir / "sign" / "fingerspelling"),
+               **letters_of(data_dir / "sign" / "lexicons" / "fingerspelling")}
+    held_letters = letters_held_out(letters.values())
+    spelled = [stem for stem, letter in letters.items() if letter in held_letters]
+    assert sorted(split.held_out_takes) == sorted(bandai_held_out(names) + manipnet + spelled)
     # The ManipNet ones are paired takes ({set}__{object}), one per set, whose two hand files exist.
     sets = {n.split("__")[0] for n in names if "__" in n}
     assert len(manipnet) == len(sets) >= 1
     assert all(f"{t}__{h}" in names for t in manipnet for h in ("leftHand", "rightHand"))
-    bandai = set(split.held_out_takes) - set(manipnet)
+    # Three whole letters (10% of the 26 spelled in >= 5 files), in every language that spells them.
+    assert len(held_letters) == 3 and 27 <= len(spelled) <= 30
+    bandai = set(split.held_out_takes) - set(manipnet) - set(spelled)
     assert bandai <= set(names) and split.held_out_tails == {"2_scott_0_1_1": 0.25}
     assert 0.08 < len(bandai) / sum(n.startswith("dataset-") for n in names) < 0.15
-    assert json.loads(SPLIT_FILE.read_text())["held_out_takes"] == sorted(split.held_out_takes)
+    committed = json.loads(SPLIT_FILE.read_text())
+    assert committed["held_out_takes"] == sorted(split.held_out_takes) and committed["held_out_letters"] == held_letters
 
 
 # --- the shipped bundles -------------------------------------------------------------------

@@ -34,7 +34,9 @@ from motion_tokens.core.paths import data_dir
 from motion_tokens.pipelines.train_codec import TrainOptions, train_codec
 
 #: The data folders (under the data folder) each part is trained on by default.
-PART_DATA = {"body": ("bandai", "beat2"), "hands": ("beat2", "hands/manipnet"), "face": ("beat2",)}
+PART_DATA = {"body": ("bandai", "beat2"),
+             "hands": ("beat2", "hands/manipnet", "sign/fingerspelling", "sign/lexicons/fingerspelling"),
+             "face": ("beat2",)}
 BITS = (6, 9, 10, 12)
 
 

@@ -162,14 +162,30 @@ def motion_files(data_dirs) -> list[Path]:
 
 
 def read_takes(data_dirs) -> list[MotionTake]:
-    """Every motion file under `data_dirs` as a 30 fps SMPL-X take (BVH retargeted)."""
+    """Every motion file under `data_dirs` as a 30 fps SMPL-X take (BVH retargeted); a folder of
+    MediaPipe `.pose` files (fingerspelling) gives one fitted hand take per file
+    (training.fingerspelling)."""
+    from .fingerspelling import fitted_hands, is_pose_folder, pose_files
+
     takes = []
     names: dict[str, Path] = {}
-    for path in motion_files(data_dirs):
+
+    def named(path: Path) -> None:
         if path.stem in names:  # the split is by name: two files of one name would be ambiguous
             raise CorruptFileError(path, f"has the same take name as {names[path.stem]}; rename one of them")
         names[path.stem] = path
+
+    pose_dirs = [Path(d) for d in data_dirs if is_pose_folder(d)]
+    for path in motion_files([d for d in data_dirs if Path(d) not in pose_dirs]):
+        named(path)
         takes.append(MotionTake(path.stem, path.parent.name, at_codec_rate(read_smplx_motion(path, 30.0))))
+    for folder in pose_dirs:
+        for path in pose_files(folder):
+            named(path)
+            motion = fitted_hands(path)
+            if motion is not None:
+                source = folder.name if path.parent == folder else f"{folder.name}/{path.parent.name}"
+                takes.append(MotionTake(path.stem, source, motion))
     return paired_hands(takes)
 
 
@@ -314,11 +330,21 @@ def make_split_file(data_dirs, beat2_takes, path: str | os.PathLike = SPLIT_FILE
     """Write the split file for the motion files under `data_dirs` (done once; then committed).
 
     beat2_takes: names of the takes held out by their last 25% (takes too few to split).
+    Folders of `.pose` files (fingerspelling) are held out by letter: every file of the
+    `fingerspelling.letters_held_out` letters, in every language.
     """
-    names = [p.stem for p in motion_files(data_dirs)]
+    from .fingerspelling import is_pose_folder, letters_held_out, letters_of
+
+    pose_dirs = [Path(d) for d in data_dirs if is_pose_folder(d)]
+    names = [p.stem for p in motion_files([d for d in data_dirs if Path(d) not in pose_dirs])]
     missing = sorted(set(beat2_takes) - set(names))
     if missing:
         raise MissingFileError(Path(str(data_dirs[0])), f"no take named {', '.join(missing)} under the data folders")
+    letters: dict[str, str] = {}
+    for folder in pose_dirs:
+        letters.update(letters_of(folder))
+    held_letters = letters_held_out(letters.values()) if letters else []
+    held_spelled = [stem for stem, letter in letters.items() if letter in held_letters]
     content = {
         "about": (
             "The fixed held-out split of the codec data (core/codecs/training/dataset.py). "
@@ -329,9 +355,12 @@ def make_split_file(data_dirs, beat2_takes, path: str | os.PathLike = SPLIT_FILE
             "that held-out error is within-take (same speaker and session) and therefore optimistic. "
             "ManipNet takes (the two hand files of one object paired into one take, {set}__{object}) are held "
             "out per set (Dining, Primitive) as the object with the smallest sha256 of its name. "
+            "Fingerspelling files (.pose, fitted) are held out by letter: every file, in every language, "
+            "of the held_out_letters (among the letters spelled in >= 5 files, the ceil(10%) with the smallest sha256). "
             "Takes not listed are training takes."
         ),
-        "held_out_takes": sorted(bandai_held_out(names) + manipnet_held_out(names)),
+        "held_out_letters": held_letters,
+        "held_out_takes": sorted(bandai_held_out(names) + manipnet_held_out(names) + held_spelled),
         "held_out_tails": {n: _BEAT2_TAIL_FRACTION for n in sorted(beat2_takes)},
     }
     Path(path).write_text(json.dumps(content, indent=1) + "\n", encoding="utf-8")

@@ -28,12 +28,15 @@ _MAX_WHOLE_SYMBOLS = 1 << 24
 #: the data folders, not a property of the part).
 _DATA_NOTES = {
     "hands": (
-        "Hands data: BEAT2 (one take of one speaker, 1,906 frames = 63.5 s; its last 25% held out, within-take) "
-        "and ManipNet (8 two-handed takes of grasping cups, mugs, teapots, a wine glass, a cube and a cylinder, "
-        "read from per-hand BVH through the manipnet bone map, 120 fps resampled to 30; whole objects held out, "
-        "see split.json); the Bandai BVH has no fingers. Training saw the training takes plus their left/right "
-        "mirror images. ManipNet's hand shapes are grasps, not gestures: they widen the codebook's hand shapes "
-        "but not its gesturing. Retrain when hand poses fitted from sign video and more data arrive."
+        "Hands data: BEAT2 (one take of one speaker, 1,906 frames = 63.5 s; its last 25% held out, within-take), "
+        "ManipNet (8 two-handed takes of grasping cups, mugs, teapots, a wine glass, a cube and a cylinder, "
+        "read from per-hand BVH through the manipnet bone map, 120 fps resampled to 30; whole objects held out) "
+        "and fingerspelling in ten sign languages (318 MediaPipe .pose files fitted by core.capture, the frames "
+        "with a hand found, a one-handed frame's other hand mirrored from the signing one; whole letters held "
+        "out in every language, see split.json); the Bandai BVH has no fingers. Training saw the training "
+        "takes plus their left/right mirror images. ManipNet's hand shapes are grasps and the fingerspelling "
+        "ones are fitted from video (landmark noise, depth estimated): they widen the codebook's hand shapes "
+        "beyond BEAT2's one speaker, not its gesturing."
     ),
     "face": (
         "Face data is tiny: BEAT2 alone (one take of one speaker, 1,906 frames = 63.5 s; jaw and the first "
