@@ -19,6 +19,7 @@ the job fails or is closed part-way (Esc) so that nothing half-made is left.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -143,9 +144,11 @@ def landmark_steps(source: Path, mirrored: bool, workers: int) -> Steps:
     reader = VideoLandmarkReader(source, mirrored=mirrored, workers=workers)
     try:
         total = max(reader.num_frames, 1)
-        done = 0
+        done, started = 0, time.monotonic()
         while True:
-            yield Progress(min(done, total), total, f"MediaPipe on {source.name}, frame {done + 1} of {total}")
+            elapsed = time.monotonic() - started
+            rate = f", {done / elapsed:.1f} frames/s" if done and elapsed > 0 else ""
+            yield Progress(min(done, total), total, f"MediaPipe on {source.name}, frame {done + 1} of {total}{rate}")
             read = reader.read(VIDEO_FRAMES_PER_STEP)
             if read == 0:
                 break

@@ -157,3 +157,23 @@ def test_several_inputs_go_into_a_folder(data_dir, tmp_path, fmt):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.glob(f"*.{fmt}")) == (
         ["A.npz", "B.npz"] if fmt == "npz" else ["A-raw.bvh", "A.bvh", "B-raw.bvh", "B.bvh"])
+
+
+def test_video_progress_counts_frames_and_their_rate(data_dir, tmp_path):
+    """The capture job's steps on a video say the frame reached and MediaPipe's frames per
+    second (what the operator's status bar shows beside the time left), frames rising."""
+    from motion_tokens.pipelines.capture import CaptureOptions, CapturedFiles, capture_steps
+
+    options = CaptureOptions((data_dir / CLIP,), "kmeans-6")
+    steps, lines = capture_steps(options, CapturedFiles(tmp_path / "clip.npz")), []
+    try:
+        while True:
+            lines.append(next(steps).what)
+    except StopIteration:
+        pass
+    mediapipe = [w for w in lines if w.startswith("MediaPipe on signing_clip.mp4")]
+    assert len(mediapipe) >= 3 and all("of 58" in w for w in mediapipe)
+    rated = [w for w in mediapipe if w.endswith("frames/s")]
+    assert len(rated) == len(mediapipe) - 1  # all but the first, before any frame is done
+    reached = [int(w.split(", frame ")[1].split(" ")[0]) for w in mediapipe]
+    assert reached == sorted(reached) and reached[0] == 1
