@@ -162,3 +162,30 @@ def test_esc_after_any_step_leaves_the_scene_as_it_was(scene):
             assert stepper.step() is not None
         stepper.cancel()
         assert scene_state() == before, f"cancelled after step {steps_run}"
+
+
+@needs_data
+def test_onto_a_metahuman_rig_through_its_bone_map(scene):
+    """The panel's target armature is a MetaHuman-compatible rig: both actions go onto it
+    (no new armature), retargeted through its bone map, from the current frame."""
+    from motion_tokens.scene.rig import create_rig_armature
+
+    _codec(scene)
+    scene.render.fps, scene.render.fps_base = 30, 1.0
+    rig = create_rig_armature("metahuman")
+    scene.motion_tokens.target_armature = rig
+    scene.frame_current = 5
+    before = {o.name for o in bpy.data.objects}
+    assert bpy.ops.motion_tokens.motion_from_video(filepath=str(LETTER)) == {"FINISHED"}
+    assert {o.name for o in bpy.data.objects} == before
+    decoded = rig.animation_data.action
+    assert decoded.name == "A kmeans-10" and "A raw" in bpy.data.actions
+    assert tuple(decoded.frame_range) == (5, 5 + 25 - 1)  # 21 frames at 25 fps are 25 at 30
+    # The signing hand's fingers move on the rig: a right index bone's keyed rotation changes.
+    paths = {fc.data_path for fc in compat.action_fcurves(bpy.data.actions["A raw"], rig)}
+    finger = next(p for p in sorted(paths) if "index" in p.lower() and "_r" in p.lower() and "rotation" in p)
+    curve = next(fc for fc in compat.action_fcurves(bpy.data.actions["A raw"], rig)
+                 if fc.data_path == finger and fc.array_index == 0)
+    co = np.empty(2 * len(curve.keyframe_points), dtype=np.float32)
+    curve.keyframe_points.foreach_get("co", co)
+    assert np.ptp(co[1::2]) > 0.01, finger
