@@ -69,3 +69,25 @@ def test_bad_input_passes_exit_status_2_through(tmp_path):
     assert result.returncode == 2
     assert str(missing) in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "t.blend").exists()
+
+
+def test_capture_through_the_script_saves_a_blend_with_both_actions(tmp_path, empty_scene):
+    """`capture` inside Blender: a fingerspelled letter (.pose, 25 fps) becomes a .blend whose
+    armature plays the decoded motion at 30 fps over the letter's duration, with the raw fit
+    in a -raw .blend beside it."""
+    import os
+
+    data = Path(os.environ.get("MOTION_TOKENS_DATA", REPO.parent / "shared" / "data"))
+    letter = data / "sign" / "fingerspelling" / "A.pose"
+    if not letter.is_file():
+        pytest.skip(f"the shared sign data is not at {data}")
+    out = tmp_path / "A.blend"
+    result = subprocess.run([sys.executable, str(SCRIPT), "--", "capture", str(letter), "--out", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for path in (out, tmp_path / "A-raw.blend"):
+        bpy.ops.wm.open_mainfile(filepath=str(path))
+        (obj,) = [o for o in bpy.data.objects if o.type == "ARMATURE"]
+        assert tuple(obj.animation_data.action.frame_range) == (1.0, 25.0)  # 0.8 s at 30 fps
+        scene = bpy.context.scene
+        assert scene.render.fps / scene.render.fps_base == pytest.approx(30.0)
