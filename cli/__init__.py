@@ -8,6 +8,8 @@ Blender `blender -b -P tools/blender_cli.py -- COMMAND ...`).
     evaluate-codecs --data DIR... [--codecs NAME...] --out REPORT.md [--plot PNG] [--models DIR]
     encode MOTION.{npz,bvh} --codec NAME --out TOKENS.npz [--models DIR]
     decode TOKENS.npz --out OUT.{npz,bvh,blend,fbx} [--models DIR] [--rig RIG] [--accept-other-codebook]
+    tokens export TOKENS.npz --out OUT.{json,jsonl,npy} [--tokens-only]
+    tokens import FILE --out OUT.{npz,bvh,blend,fbx} [--rig RIG] [--models DIR] [--accept-other-codebook]
     codecs [--models DIR]
     train-generator --codec NAME --data DIR... --out models/gen-NAME [--seed 0] [--steps 1500]
     generate AUDIO... --out OUT.{npz,bvh,blend,fbx}|DIR [--generator NAME | --codec NAME] [--seed N]
@@ -33,6 +35,7 @@ from pathlib import Path
 from ..core.errors import MotionTokensError
 from . import capture, codecs, generate_train, motion, speech
 from . import evaluate_speech as speech_evaluation
+from . import tokens as token_commands
 
 PROG = "motion-tokens"
 EXIT_BAD_INPUT = 2
@@ -58,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     speech.add_commands(commands)
     speech_evaluation.add_commands(commands)  # train-motion-encoder, evaluate-speech
     capture.add_commands(commands)
+    token_commands.add_commands(commands)  # tokens export, tokens import
     return parser
 
 
