@@ -11,6 +11,8 @@ Blender `blender -b -P tools/blender_cli.py -- COMMAND ...`).
     tokens export TOKENS.npz --out OUT.{json,jsonl,npy} [--tokens-only]
     tokens import FILE --out OUT.{npz,bvh,blend,fbx} [--rig RIG] [--models DIR] [--accept-other-codebook]
     codecs [--models DIR]
+    atlas --codec NAME --part {body,hands,face} --out ATLAS.png [--level Q] [--sort usage|id] [--page N]
+        [--usage FILE_OR_DIR... | --training-usage] [--models DIR]
     train-generator --codec NAME --data DIR... --out models/gen-NAME [--seed 0] [--steps 1500]
     generate AUDIO... --out OUT.{npz,bvh,blend,fbx}|DIR [--generator NAME | --codec NAME] [--seed N]
         [--temperature T] [--top-k K] [--rig RIG] [--format FMT] [--models DIR]
@@ -36,6 +38,7 @@ from ..core.errors import MotionTokensError
 from . import capture, codecs, generate_train, motion, speech
 from . import evaluate_speech as speech_evaluation
 from . import tokens as token_commands
+from . import inspect as inspect_commands
 
 PROG = "motion-tokens"
 EXIT_BAD_INPUT = 2
@@ -62,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     speech_evaluation.add_commands(commands)  # train-motion-encoder, evaluate-speech
     capture.add_commands(commands)
     token_commands.add_commands(commands)  # tokens export, tokens import
+    inspect_commands.add_commands(commands)  # atlas
     return parser
 
 
