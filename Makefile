@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(PY) bench/large_bvh.py
 	$(PY) bench/speech.py
 	$(PY) bench/video.py
+	$(PY) bench/encode_corpus.py
 	$(PY) -m motion_tokens evaluate-codecs --data $(foreach d,bandai beat2 hands/manipnet sign/fingerspelling sign/lexicons/fingerspelling,$${MOTION_TOKENS_DATA:-../shared/data}/$(d)) --out bench/results/codecs.md
 
 # Every codec bundle (k-means, RQ-VAE, downsampled RQ-VAE; 6/9/10/12 bits; each part), skipping

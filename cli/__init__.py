@@ -7,6 +7,7 @@ Blender `blender -b -P tools/blender_cli.py -- COMMAND ...`).
         --out models/NAME-PART [--seed 0] [--entropy-guided]
     evaluate-codecs --data DIR... [--codecs NAME...] --out REPORT.md [--plot PNG] [--models DIR]
     encode MOTION.{npz,bvh} --codec NAME --out TOKENS.npz [--models DIR]
+    encode MOTION_OR_DIR... --codec NAME --out DIR [--jobs N] [--models DIR]   (a corpus: DIR/index.jsonl)
     decode TOKENS.npz --out OUT.{npz,bvh,blend,fbx} [--models DIR] [--rig RIG] [--accept-other-codebook]
     tokens export TOKENS.npz --out OUT.{json,jsonl,npy} [--tokens-only]
     tokens import FILE --out OUT.{npz,bvh,blend,fbx} [--rig RIG] [--models DIR] [--accept-other-codebook]

@@ -11,6 +11,7 @@ from ..core.parts import CODED_PARTS
 from ..core.codecs.registry import FAMILIES, OFFERED_BITS
 from ..pipelines.decode import DecodeOptions, decode_steps
 from ..pipelines.encode import EncodeOptions, encode_steps
+from ..pipelines.encode_corpus import CorpusOptions, encode_corpus_steps, is_corpus
 from ..pipelines.evaluate_codecs import EvaluateOptions, evaluate_codecs
 from ..pipelines.list_codecs import ListOptions, list_codecs
 from ..pipelines.train_codec import TrainOptions, train_codec
@@ -24,6 +25,8 @@ from .common import (
 )
 
 _DATA_HELP = "folders (or files) of motion"
+#: encode's status when some inputs of a corpus failed (listed); 2 stays bad options or output.
+EXIT_SOME_FAILED = 1
 
 
 def add_commands(commands) -> None:
@@ -100,20 +103,33 @@ def run_evaluate_codecs(args: argparse.Namespace) -> int:
 def _add_encode(commands) -> None:
     encode_parser = commands.add_parser(
         "encode",
-        help="code a motion file into tokens per part and write them with the decoded motion",
+        help="code motion files into tokens per part: one file, or whole folders (a corpus) in parallel",
         description="Read an SMPL-X .npz or a BVH, code each part (body, hands) with the codec NAME at 30 fps, "
         "and write a tokens file: the decoded motion in the BEAT2 .npz layout plus tokens_body, tokens_hands, "
-        "codec and token_fps.",
+        "codec and token_fps. Several inputs, or folders (searched recursively for .npz and .bvh): --out is a "
+        "folder; each input gets the tokens file of its path relative to its folder (x/y.bvh -> OUT/x/y.npz), "
+        "--jobs processes code them, files whose output is up to date (same size, time and codec bundles, "
+        "recorded in OUT/index.jsonl) are skipped, and a file that cannot be read is listed failed while the "
+        "rest go on. Exit status: 0 all done, 1 some inputs failed (listed), 2 bad options or output.",
     )
-    encode_parser.add_argument("file", type=Path, metavar="MOTION", help="input motion: .npz or .bvh")
+    encode_parser.add_argument("inputs", type=Path, nargs="+", metavar="MOTION_OR_DIR",
+                               help="input motion files (.npz, .bvh) or folders of them")
     encode_parser.add_argument("--codec", required=True, metavar="NAME", help="codec name, e.g. kmeans-6 or rqvae-12")
-    encode_parser.add_argument("--out", type=Path, required=True, metavar="OUT.npz", help="tokens file to write")
+    encode_parser.add_argument("--out", type=Path, required=True, metavar="OUT.npz|DIR",
+                               help="tokens file to write, or for several inputs or a folder the folder to write into")
+    encode_parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                               help="processes coding files at once, for several inputs or a folder (default 1)")
     add_models_argument(encode_parser)
     encode_parser.set_defaults(func=run_encode)
 
 
 def run_encode(args: argparse.Namespace) -> int:
-    steps = encode_steps(EncodeOptions(args.file, args.codec, args.out, args.models))
+    if is_corpus(args.inputs, args.out):
+        options = CorpusOptions(tuple(args.inputs), args.codec, args.out, args.jobs, args.models)
+        result = run_with_progress(encode_corpus_steps(options), "encode", unit="file")
+        print_result(result)
+        return EXIT_SOME_FAILED if result.failed else 0
+    steps = encode_steps(EncodeOptions(args.inputs[0], args.codec, args.out, args.models))
     return print_result(run_with_progress(steps, "encode"))
 
 

@@ -40,15 +40,16 @@ def progress_line(line: str) -> None:
     print(line, flush=True)
 
 
-def run_with_progress(steps, name: str):
+def run_with_progress(steps, name: str, unit: str = "frame"):
     """Run a long pipeline job's steps (pipelines.progress) with its progress: a tqdm bar on
-    stderr when that is a terminal, else one plain line per step on stdout, as train-codec's
-    (stderr keeps to warnings and the one error line); the job's Result."""
+    stderr when that is a terminal (counting `unit`s: what the job's Progress counts), else
+    one plain line per step on stdout, as train-codec's (stderr keeps to warnings and the one
+    error line); the job's Result."""
     if not sys.stderr.isatty():
         return run_steps(steps, lambda p: progress_line(f"{name}: {p.what} ({percent(p)}%)"))
     from tqdm import tqdm
 
-    with tqdm(desc=name, file=sys.stderr, unit="frame", unit_scale=True, leave=False) as bar:
+    with tqdm(desc=name, file=sys.stderr, unit=unit, unit_scale=unit == "frame", leave=False) as bar:
         def show(progress):
             bar.total = progress.total
             bar.update(progress.done - bar.n)
