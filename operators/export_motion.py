@@ -1,5 +1,9 @@
-"""Export the active SMPL-X armature's action as a BEAT2-layout .npz and/or a BVH file
-(pipelines.export: everything is checked before anything is written, each file atomically)."""
+"""Export the active armature's action as a BEAT2-layout .npz and/or a BVH file on the SMPL-X
+skeleton (pipelines.export: everything is checked before anything is written, each file
+atomically). A rig that is not SMPL-X (MetaHuman-compatible, Mixamo, Rigify, detected from its
+bone names, or any rig through the Bone Map) is read back as SMPL-X through the inverse of its
+bone map (scene.rig_reading); the SMPL-X joints it has no bone for are written at rest, and a
+warning says which."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from ..panels.properties import ModelProperties, MotionFileProperties, copy_prop
 from ..pipelines.export import ExportOptions, export_motion
 from ..scene.compat import assigned_action
 from ..scene.targets import read_active_motion
-from .polls import active_armature_with_action
+from .polls import active_armature_with_action, chosen_bone_map
 from .reporting import run_job
 
 FORMAT_ITEMS = (
@@ -23,7 +27,7 @@ FORMAT_ITEMS = (
 
 
 class MOTION_TOKENS_OT_export_motion(MotionFileProperties, ModelProperties, bpy.types.Operator):
-    """Export the active SMPL-X armature's action as an SMPL-X .npz (BEAT2 layout) and/or BVH"""
+    """Export the active armature's action (SMPL-X, or any rig read back through its bone map) as an SMPL-X .npz (BEAT2 layout) and/or BVH"""
 
     bl_idname = "motion_tokens.export_motion"
     bl_label = "Export Motion"
@@ -33,6 +37,10 @@ class MOTION_TOKENS_OT_export_motion(MotionFileProperties, ModelProperties, bpy.
     # The file browser marks an existing file name red ("overwrite"), as Blender's own exporters do.
     check_existing: BoolProperty(name="Check Existing", default=True, options={"HIDDEN"})
     filter_glob: StringProperty(default="*.npz;*.bvh", options={"HIDDEN"})
+    bone_map_file: StringProperty(
+        name="Bone Map", description="For a rig that is not SMPL-X: a layout name (metahuman, mixamo, rigify) or a "
+        "bone map file (empty: the Motion Tokens panel's Bone Map, else detected from the bone names)",
+    )
 
     @classmethod
     def poll(cls, context):
@@ -57,11 +65,13 @@ class MOTION_TOKENS_OT_export_motion(MotionFileProperties, ModelProperties, bpy.
         layout.use_property_decorate = False
         layout.prop(self, "file_format")
         layout.prop(self, "smplx_model_folder")
+        layout.prop(self, "bone_map_file")
 
     def execute(self, context):
         folder = bpy.path.abspath(self.smplx_model_folder) if self.smplx_model_folder else None
         options = ExportOptions(bpy.path.abspath(self.filepath), self.file_format, folder)
-        return run_job(self, "export", lambda: export_motion(options, read_active_motion(context)))
+        reader = read_active_motion(context, chosen_bone_map(self, context))
+        return run_job(self, "export", lambda: export_motion(options, reader))
 
 
 CLASSES = (MOTION_TOKENS_OT_export_motion,)

@@ -1,6 +1,8 @@
-"""The poll shared by the operators that work on the active armature's action."""
+"""The poll and the bone map shared by the operators that work on the active armature's action."""
 
 from __future__ import annotations
+
+import bpy
 
 from ..scene.compat import assigned_action
 
@@ -18,3 +20,16 @@ def active_armature_with_action(cls, context) -> bool:
         cls.poll_message_set(f"{obj.name!r} plays no action: import or key a motion onto it first")
         return False
     return True
+
+
+def chosen_bone_map(operator, context) -> str | None:
+    """The bone map for reading a rig that is not SMPL-X: the operator's `bone_map_file`, else
+    the panel's Bone Map (a path relative to the .blend made absolute; a layout name stays
+    as it is), else None (detect it)."""
+    value = operator.bone_map_file.strip()
+    if not value:
+        settings = getattr(context.scene, "motion_tokens", None)
+        value = settings.bone_map_file.strip() if settings is not None else ""
+    if not value:
+        return None
+    return bpy.path.abspath(value)

@@ -1,5 +1,11 @@
-"""Quantize Action: re-encode the active SMPL-X armature's action through the chosen codecs
-and key the decoded result as a new action, "what does my animation look like at 6 bits/frame".
+"""Quantize Action: re-encode the active armature's action through the chosen codecs and key
+the decoded result as a new action, "what does my animation look like at 6 bits/frame".
+
+An SMPL-X armature's action is coded as it is. Any other rig the extension can map (a
+MetaHuman-compatible, Mixamo or Rigify armature, detected from its bone names as Import does,
+or a user's rig through the Bone Map) is read back as SMPL-X through the inverse of its bone
+map (scene.rig_reading), coded, and the decoded motion retargeted onto the same rig
+(scene.rig); the SMPL-X joints it has no bone for are coded at rest, and a warning says which.
 
 The original action is never changed. The new action (named "<action> <codec>", e.g.
 "Take kmeans-6", made unique if taken) starts on the original's first keyed frame and is
@@ -23,12 +29,12 @@ from ..core.errors import MotionTokensError
 from ..panels.properties import codecs_from_settings
 from ..pipelines.quantize import QuantizeOptions, quantize_steps
 from ..scene.targets import ArmatureTake
-from .polls import active_armature_with_action
+from .polls import active_armature_with_action, chosen_bone_map
 from .stepped import SteppedJob
 
 
 class MOTION_TOKENS_OT_quantize_action(SteppedJob, bpy.types.Operator):
-    """Re-encode the active SMPL-X armature's action through the chosen codecs and key the decoded motion as a new action"""
+    """Re-encode the active armature's action (SMPL-X, or any rig through its bone map) through the chosen codecs and key the decoded motion as a new action"""
 
     bl_idname = "motion_tokens.quantize_action"
     bl_label = "Quantize Action"
@@ -44,6 +50,10 @@ class MOTION_TOKENS_OT_quantize_action(SteppedJob, bpy.types.Operator):
     face_codec: StringProperty(
         name="Face Codec", description="Codec for the face, e.g. kmeans-10 (empty: the Codec panel's choice; "
         "left uncoded where no bundle is offered)",
+    )
+    bone_map_file: StringProperty(
+        name="Bone Map", description="For a rig that is not SMPL-X: a layout name (metahuman, mixamo, rigify) or a "
+        "bone map file (empty: the Motion Tokens panel's Bone Map, else detected from the bone names)",
     )
 
     @classmethod
@@ -72,7 +82,7 @@ class MOTION_TOKENS_OT_quantize_action(SteppedJob, bpy.types.Operator):
     def job_steps(self, context):
         """The quantizing's steps (pipelines.quantize.quantize_steps) for these settings;
         MotionTokensError when a part has no codec."""
-        return quantize_steps(self.quantize_options(context), ArmatureTake(context))
+        return quantize_steps(self.quantize_options(context), ArmatureTake(context, chosen_bone_map(self, context)))
 
 
 CLASSES = (MOTION_TOKENS_OT_quantize_action,)

@@ -1,5 +1,6 @@
 """The export job: an armature's action read as SMPL-X motion (the reader handed in:
-scene.targets.read_active_motion) and written as a BEAT2-layout .npz and/or a BVH.
+scene.targets.read_active_motion; a rig that is not SMPL-X read back through its bone map)
+and written as a BEAT2-layout .npz and/or a BVH.
 
 Everything is checked before anything is written; each file is written atomically (core),
 so a failed export leaves no partial file.
@@ -44,11 +45,13 @@ class ExportResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def export_motion(options: ExportOptions, read_armature: Callable[[Skeleton, list], Motion]) -> ExportResult:
-    """Read the armature's motion with `read_armature(skeleton, warnings)` (it appends what
-    it could not read, e.g. a body shape the action does not keep) and write it in each
-    format; the motion, the paths written, the summary line and the warnings. Raises MotionTokensError before
-    writing anything when the armature or the destination will not do."""
+def export_motion(options: ExportOptions, read_armature: Callable[[Skeleton, list, list], Motion]) -> ExportResult:
+    """Read the armature's motion with `read_armature(skeleton, warnings, notes)` (it appends
+    to `warnings` what only an .npz would hold and it could not read, e.g. a body shape the
+    action does not keep, and to `notes` what every format loses, e.g. the SMPL-X joints a
+    rig has no bone for) and write it in each format; the motion, the paths written, the
+    summary line and the warnings. Raises MotionTokensError before writing anything when the
+    armature or the destination will not do."""
     if not options.filepath:
         raise OutputError("no file to export to: choose a .npz or .bvh file path")
     paths = options.output_paths()
@@ -56,9 +59,11 @@ def export_motion(options: ExportOptions, read_armature: Callable[[Skeleton, lis
         if not path.parent.is_dir():
             raise OutputError(f"{path}: cannot write here, the folder {path.parent} does not exist")
     warnings: list[str] = []
-    motion = read_armature(smplx_skeleton(model_folder=options.smplx_model_folder), warnings)
+    notes: list[str] = []
+    motion = read_armature(smplx_skeleton(model_folder=options.smplx_model_folder), warnings, notes)
     if not any(path.suffix == ".npz" for path in paths):
         warnings.clear()  # a BVH holds no body shape or face: nothing of them is lost
+    warnings[:0] = notes
     replaced = [path.name for path in paths if path.exists()]
     for path in paths:
         write_motion(path, motion)

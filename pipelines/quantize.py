@@ -3,7 +3,9 @@ motion keyed back onto it as a new action (the original is never changed).
 
 The armature is handed in (scene.targets.ArmatureTake): `read(skeleton)` -> (the motion,
 its action's name, its first keyed frame), `write_steps(motion, frame_start,
-action_name)` -> the steps keying it, their Result a scene.actions.WriteResult.
+action_name)` -> the steps keying it, their Result a scene.actions.WriteResult (or, for a
+rig that is not SMPL-X, read back as SMPL-X through its bone map and keyed through it again,
+a scene.rig.RigRetargetResult: both carry the action and the warnings).
 """
 
 from __future__ import annotations
@@ -84,8 +86,9 @@ def quantize_steps(options: QuantizeOptions, armature) -> Steps:
     motion as a new action on it (the keyframe channels a slice at a time, then the keying);
     Progress counts frames (the read one share, the coding three, the keying two); returns
     the QuantizeResult. Raises MotionTokensError, nothing written, when no codec is chosen,
-    one is not bundled, or the armature lacks the SMPL-X bones or an action; the keying is
-    the last step, so closing the steps before the end leaves the scene as it was."""
+    one is not bundled, or the armature has no action or is neither SMPL-X nor a rig its
+    bone map (given or detected) covers; the keying is the last step, so closing the steps
+    before the end leaves the scene as it was."""
     if not options.codecs:
         raise MotionTokensError("no codec chosen: pick a family and bits per frame in the Codec panel")
     for part, name in options.codecs.items():

@@ -16,7 +16,6 @@ to that, so moving, turning or scaling the object places the whole motion.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import bpy
@@ -30,6 +29,7 @@ from ..core.steps import Progress, Steps, chunk_what, frame_chunks, run_steps
 from . import compat
 from .armature import missing_bones, rest_matrices
 from .axes import vectors_from_blender, vectors_to_blender
+from .pose_sampling import bone_curves, channel, keyed_frames, rotation_quaternions
 
 #: `FCurve.keyframe_points.foreach_set("interpolation", ...)` value of LINEAR.
 _LINEAR = 1
@@ -124,7 +124,7 @@ def motion_from_pose_channels(skeleton: Skeleton, fps: float, pose_q, location, 
     return Motion(skeleton, fps, rot.quat_normalize(_quats_from_blender(local_b)), trans, name=name)
 
 
-def _armature_check(obj, names, what: str) -> None:
+def check_armature(obj, names, what: str) -> None:
     """Raise SkeletonError unless `obj` is an armature with a bone for every name."""
     if obj is None or obj.type != "ARMATURE":
         label = "nothing" if obj is None else f"{obj.name!r} (a {obj.type.lower()})"
@@ -259,7 +259,7 @@ def _write_checks(obj, motion: Motion, frame_start, bones, location_bone) -> tup
     """(the joints to key, the location bone, the whole first frame) for `write_motion`, or
     SkeletonError / MotionTokensError / ValueError before anything in the scene changes."""
     keyed, location_bone = _keyed_bones(motion.skeleton, bones, location_bone)
-    _armature_check(obj, keyed + ([location_bone] if location_bone not in keyed else []), "writing a motion")
+    check_armature(obj, keyed + ([location_bone] if location_bone not in keyed else []), "writing a motion")
     if motion.num_frames == 0:
         raise MotionTokensError(f"motion {motion.name!r} has no frames; nothing to write to {obj.name!r}")
     if int(frame_start) != frame_start:
@@ -317,54 +317,6 @@ def _key_new_action(obj, name: str, keyed, location_bone, frames, pose_q, locati
 
 # --- reading -----------------------------------------------------------------------------
 
-#: Blender's Euler rotation modes: "XYZ" applies X first, so R = Rz @ Ry @ Rx.
-_EULER_MODES = {"XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX"}
-_AXIS = {"X": 0, "Y": 1, "Z": 2}
-
-
-def _sample(fcurve, frames: np.ndarray) -> np.ndarray:
-    """(n,) values of `fcurve` at the integer `frames`: straight from the keys when there is
-    one key on each of those frames, else by evaluating the curve (its interpolation,
-    modifiers and all) frame by frame."""
-    points = fcurve.keyframe_points
-    if len(points) == len(frames) and not fcurve.modifiers:
-        co = np.empty(2 * len(points), dtype=np.float32)
-        points.foreach_get("co", co)
-        co = co.reshape(-1, 2)
-        if np.array_equal(co[:, 0], frames.astype(np.float32)):
-            return co[:, 1].astype(np.float64)
-    return np.array([fcurve.evaluate(f) for f in frames], dtype=np.float64)
-
-
-def _channel(curves: dict, pose_bone, prop: str, size: int, frames: np.ndarray) -> np.ndarray:
-    """(n, size) values of the pose bone's property `prop` over `frames`; components without a
-    curve keep the property's current value, as Blender does when it evaluates the pose."""
-    path = pose_bone.path_from_id(prop)
-    static = np.array(getattr(pose_bone, prop), dtype=np.float64)
-    out = np.empty((len(frames), size))
-    for i in range(size):
-        fcurve = curves.get((path, i))
-        out[:, i] = static[i] if fcurve is None else _sample(fcurve, frames)
-    return out
-
-
-def _rotation_quaternions(curves: dict, pose_bone, frames: np.ndarray) -> np.ndarray:
-    """(n, 4) the pose bone's rotation over `frames`, in whichever rotation mode it uses."""
-    mode = pose_bone.rotation_mode
-    if mode == "QUATERNION":
-        return rot.quat_normalize(_channel(curves, pose_bone, "rotation_quaternion", 4, frames))
-    if mode == "AXIS_ANGLE":
-        angle_axis = _channel(curves, pose_bone, "rotation_axis_angle", 4, frames)
-        axis = angle_axis[:, 1:] / np.maximum(np.linalg.norm(angle_axis[:, 1:], axis=-1, keepdims=True), 1e-12)
-        return rot.axis_angle_to_quat(axis * angle_axis[:, :1])
-    if mode in _EULER_MODES:
-        xyz = _channel(curves, pose_bone, "rotation_euler", 3, frames)
-        order = mode[::-1]  # the matrix product order of core.rotations.euler_to_matrix
-        angles = xyz[:, [_AXIS[a] for a in order]]
-        return rot.matrix_to_quat(rot.euler_to_matrix(angles, order))
-    raise SkeletonError(f"bone {pose_bone.name!r} has rotation mode {mode!r}, which cannot be read")
-
-
 def read_motion(obj, skeleton: Skeleton, action=None, context=None) -> Motion:
     """The motion an armature action plays, on `skeleton` (the inverse of `write_motion`).
 
@@ -375,25 +327,18 @@ def read_motion(obj, skeleton: Skeleton, action=None, context=None) -> Motion:
     are not read (the skeleton's offsets are fixed).
     """
     context = context or bpy.context
-    _armature_check(obj, skeleton.names, "reading a motion")
+    check_armature(obj, skeleton.names, "reading a motion")
     action = action or compat.assigned_action(obj)
     if action is None:
         raise SkeletonError(f"armature {obj.name!r} plays no action; assign the action to read")
-    pose_bones = [obj.pose.bones[name] for name in skeleton.names]
-    prefixes = tuple(f'pose.bones["{bpy.utils.escape_identifier(n)}"].' for n in skeleton.names)
-    curves = {
-        (fc.data_path, fc.array_index): fc
-        for fc in compat.action_fcurves(action, obj)
-        if fc.data_path.startswith(prefixes)
-    }
+    curves = bone_curves(obj, action, skeleton.names)
     if not curves:
         raise SkeletonError(
             f"action {action.name!r} has no keys on the bones of {obj.name!r} named as the skeleton's joints"
         )
-    starts, ends = zip(*(fc.range() for fc in curves.values()))
-    frames = np.arange(math.ceil(min(starts) - 1e-6), math.floor(max(ends) + 1e-6) + 1, dtype=np.float64)
-
-    pose_q = np.stack([_rotation_quaternions(curves, pb, frames) for pb in pose_bones], axis=1)
-    location = _channel(curves, pose_bones[0], "location", 3, frames)
+    frames = keyed_frames(curves)
+    pose_bones = [obj.pose.bones[name] for name in skeleton.names]
+    pose_q = np.stack([rotation_quaternions(curves, pb, frames) for pb in pose_bones], axis=1)
+    location = channel(curves, pose_bones[0], "location", 3, frames)
     rest = rest_matrices(obj, skeleton.names)[:, :3, :3]
     return motion_from_pose_channels(skeleton, scene_fps(context.scene), pose_q, location, rest, name=action.name)

@@ -1,16 +1,5 @@
-"""Rig armatures: armatures of the shipped layouts, any armature's rest skeleton, and SMPL-X
-motion retargeted onto an armature as a new action.
-
-Frames. `skeleton_from_armature` reads an armature's rest pose as a core Skeleton in SMPL-X
-axes *as the object stands in the world*: the object's rotation and (uniform) scale are applied,
-its location is not. So an armature imported from an FBX file (often turned 90 degrees about X
-with scale 0.01, its bones in centimetres) reads as a person standing upright, in metres.
-`retarget_onto_armature` then turns that skeleton about the vertical so that it faces the
-source's way (its heading: the horizontal direction from its right hip to its left hip, or
-collar, or shoulder, against SMPL-X's), retargets, and turns the motion back into the
-armature's own space before keying it. So the motion is played relative to the character:
-upright whatever the object's axis conversion, facing and walking where the character faces,
-scaled with the object, and placed at the object's location.
+"""Rig armatures: armatures of the shipped layouts, and SMPL-X motion retargeted onto an
+armature as a new action (the frames it is played in: `scene.rig_space`).
 """
 
 from __future__ import annotations
@@ -20,39 +9,19 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
-from ..core import rotations as rot
 from ..core.errors import SkeletonError
 from ..core.motion import Motion
-from ..core.retarget import (
-    BoneMap,
-    RigDetectionError,
-    RigLayout,
-    detect_rig,
-    match_bones,
-    retarget,
-    rig_layout,
-)
+from ..core.retarget import RigLayout, retarget, rig_layout
 from ..core.retarget.slices import retarget_steps
-from ..core.skeleton import Skeleton, offsets_from_positions
 from ..core.steps import Steps, run_steps, within
 from .actions import WriteResult, write_motion_steps
 from .armature import create_armature, missing_bones
-from .axes import (
-    BLENDER_TO_SMPLX,
-    SMPLX_TO_BLENDER,
-    vectors_from_blender,
-    vectors_to_blender,
-)
-
-#: The name of the joint standing for the armature's origin in the skeleton of an armature
-#: with several root bones (it is not a bone and is never keyed).
-ARMATURE_ORIGIN = "(armature origin)"
+from .axes import vectors_to_blender
+from .rig_space import ARMATURE_ORIGIN, armature_frame, rig_space, skeleton_from_armature  # noqa: F401 (re-exported)
 
 #: Object names of the armatures `create_rig_armature` makes.
 RIG_OBJECT_NAMES = {"smplx": "SMPL-X", "metahuman": "MetaHuman", "mixamo": "Mixamo", "rigify": "Rigify"}
 
-#: Relative difference of the object's axis scales above which it counts as non-uniform.
-_SCALE_TOLERANCE = 1e-3
 _UP = np.array([0.0, 0.0, 1.0])
 _FORWARD = np.array([0.0, -1.0, 0.0])
 
@@ -118,151 +87,6 @@ def create_rig_armature(layout: RigLayout | str, name: str | None = None, contex
     context.view_layer.update()
     return obj
 
-
-def armature_frame(obj) -> tuple[np.ndarray, float]:
-    """(R, s): the rotation (3, 3, Blender axes) and uniform scale taking armature space to
-    world orientation (`obj.matrix_world` without its translation).
-
-    Raises SkeletonError for a non-uniform scale or a shear (apply the scale first).
-    """
-    m = np.array(obj.matrix_world, dtype=np.float64)[:3, :3]
-    scales = np.linalg.norm(m, axis=0)
-    s = float(scales.mean())
-    r = m / s if s > 0 else m
-    uneven = s <= 0 or np.abs(scales - s).max() > _SCALE_TOLERANCE * s
-    if uneven or np.abs(r.T @ r - np.eye(3)).max() > 1e-4 or np.linalg.det(r) < 0:
-        raise SkeletonError(
-            f"armature {obj.name!r} is scaled unevenly ({', '.join(f'{x:g}' for x in scales)}) or mirrored; "
-            "apply its scale (Object > Apply > Scale) before retargeting onto it"
-        )
-    return r, s
-
-
-def _bones_parents_first(obj) -> tuple[list, list[int]]:
-    """The armature's bones depth first from each root bone, and each one's parent index."""
-    bones = list(obj.data.bones)
-    order, parents = [], []
-    index = {}
-    stack = [b for b in bones if b.parent is None][::-1]
-    while stack:
-        bone = stack.pop()
-        index[bone.name] = len(order)
-        parents.append(-1 if bone.parent is None else index[bone.parent.name])
-        order.append(bone)
-        stack.extend(list(bone.children)[::-1])
-    return order, parents
-
-
-def _armature_skeleton(obj) -> Skeleton:
-    """The rest skeleton in the armature's own space (SMPL-X axes, armature units), with a
-    joint at the armature's origin above the root bones when there are several."""
-    if obj is None or obj.type != "ARMATURE":
-        label = "nothing" if obj is None else f"{obj.name!r} (a {obj.type.lower()})"
-        raise SkeletonError(f"retargeting needs an armature object, got {label}; select an armature")
-    bones, parents = _bones_parents_first(obj)
-    if not bones:
-        raise SkeletonError(f"armature {obj.name!r} has no bones")
-    heads = vectors_from_blender(np.array([b.head_local for b in bones], dtype=np.float64))
-    names = [b.name for b in bones]
-    if sum(p < 0 for p in parents) > 1:
-        names = [ARMATURE_ORIGIN] + names
-        parents = [-1] + [p + 1 for p in parents]
-        heads = np.concatenate([np.zeros((1, 3)), heads])
-    return Skeleton(tuple(names), tuple(parents), offsets_from_positions(heads, parents))
-
-
-def _smplx_frame_turn(r: np.ndarray) -> np.ndarray:
-    """The armature-to-world rotation `r` (Blender axes) written in SMPL-X axes: C^T R C."""
-    return BLENDER_TO_SMPLX @ r @ SMPLX_TO_BLENDER
-
-
-def skeleton_from_armature(obj) -> Skeleton:
-    """The rest pose of the armature `obj` as a Skeleton: one joint per bone, named and
-    parented as the bones (parents first), heads at the bones' rest heads in SMPL-X axes and
-    metres, oriented and scaled as the object stands in the world (its location left out).
-
-    An armature with several root bones gets one more joint, `ARMATURE_ORIGIN`, at the
-    object's origin, as the root above them. Raises SkeletonError for anything that is not
-    an armature, an armature without bones, or an uneven object scale.
-    """
-    local = _armature_skeleton(obj)
-    r, s = armature_frame(obj)
-    turn = _smplx_frame_turn(r)
-    heads = s * local.rest_positions() @ turn.T
-    return Skeleton(local.names, local.parents, offsets_from_positions(heads, local.parents))
-
-
-#: SMPL-X joint pairs (left, right) whose horizontal direction gives a skeleton's heading,
-#: in order of preference.
-_HEADING_PAIRS = (("left_hip", "right_hip"), ("left_collar", "right_collar"), ("left_shoulder", "right_shoulder"))
-
-
-def _heading(skeleton: Skeleton, joints: dict[str, str]) -> float:
-    """The angle (radians, about +Y) that turns +X onto the skeleton's rest left-right
-    direction in the horizontal plane (SMPL-X axes); 0 when no pair of `joints` (SMPL-X joint
-    -> joint of `skeleton`) gives one."""
-    rest = skeleton.rest_positions()
-    for left, right in _HEADING_PAIRS:
-        if left in joints and right in joints:
-            d = rest[skeleton.index(joints[left])] - rest[skeleton.index(joints[right])]
-            if np.hypot(d[0], d[2]) > 1e-6:
-                return float(np.arctan2(-d[2], d[0]))
-    return 0.0
-
-
-def _facing_turn(source: Skeleton, target: Skeleton, bone_map: BoneMap) -> np.ndarray:
-    """(3, 3) H: the turn about the vertical (SMPL-X +Y) by the target's heading minus the
-    source's; H^T turns the target to face the source's way. A rig map's targets following
-    an SMPL-X joint fully (the first such, parents first) stand for that joint."""
-    followers: dict[str, str] = {}
-    for t in target.names:
-        joint = bone_map.pairs.get(t)
-        if joint is not None and bone_map.fraction(t) == 1.0:
-            followers.setdefault(joint, t)
-    pairs = {j: j for j in followers if j in source.names}
-    angle = _heading(target, followers) - _heading(source, pairs)
-    return rot.axis_rotation_matrix("Y", angle)
-
-
-def _motion_in_armature_space(motion: Motion, obj, facing: np.ndarray) -> Motion:
-    """A motion retargeted onto the world-oriented skeleton of `obj` turned by `facing`^T (to
-    face the source's way) brought into the armature's own space, on `_armature_skeleton(obj)`:
-    with Q = turn^T H (world orientation -> armature; H = `facing`), every local rotation
-    conjugated by Q, translations turned by Q and divided by the object's scale, so its forward
-    kinematics is Q p / s of the original's."""
-    r, s = armature_frame(obj)
-    q = rot.matrix_to_quat(_smplx_frame_turn(r).T @ facing)
-    q_inv = rot.quat_conjugate(q)
-    rotations = rot.quat_multiply(q, rot.quat_multiply(motion.rotations, q_inv))
-    trans = rot.quat_apply(q, motion.trans) / s
-    return Motion(_armature_skeleton(obj), motion.fps, rotations, trans, motion.expressions, None, motion.name)
-
-
-def _resolve(obj, skeleton: Skeleton, bone_map) -> tuple[str, BoneMap, list[str]]:
-    """(layout name, the map restricted to and named as the armature's bones, the map's bones
-    the armature lacks) for `bone_map`: None (detect the layout), a layout name or map path, a
-    RigLayout, or a BoneMap from SMPL-X onto the armature's bones."""
-    names = [n for n in skeleton.names if n != ARMATURE_ORIGIN]
-    if isinstance(bone_map, BoneMap):
-        layout = RigLayout(bone_map.name, bone_map, None, path=bone_map.path)
-    elif isinstance(bone_map, RigLayout):
-        layout = bone_map
-    elif bone_map is None:
-        try:
-            layout = detect_rig(names)
-        except RigDetectionError as exc:
-            raise RigDetectionError(f"armature {obj.name!r}: {exc}", exc.candidates) from None
-    else:
-        layout = rig_layout(bone_map)
-    match = match_bones(layout, names)
-    if not match.bone_map.pairs:
-        raise SkeletonError(
-            f"armature {obj.name!r} has none of the bones of the {layout.name!r} map"
-            f"{' (' + layout.path + ')' if layout.path else ''}; choose another layout or map file"
-        )
-    return layout.name, match.bone_map, match.missing
-
-
 def retarget_onto_armature(obj, smplx_motion: Motion, bone_map=None, frame_start: int = 1,
                            action_name: str | None = None, context=None) -> RigRetargetResult:
     """`retarget_onto_armature_steps` run to the end; the RigRetargetResult."""
@@ -277,7 +101,7 @@ def retarget_onto_armature_steps(
     bone_map: None to detect the layout from the bone names (`core.retarget.detect_rig`), a
     layout name ("smplx", "metahuman", "mixamo", "rigify"), a map file path, a RigLayout, or a
     BoneMap from SMPL-X onto the armature's bone names. The armature's rest pose is read with
-    `skeleton_from_armature` and turned to face the source's way (see the module docstring);
+    `skeleton_from_armature` and turned to face the source's way (see `scene.rig_space`);
     `core.retarget.retarget` turns the motion into rotations of the mapped bones;
     `scene.actions.write_motion` keys those bones (rotation quaternions) and the
     translation on the first mapped bone (the pelvis, hips), from `frame_start`, at the
@@ -291,15 +115,12 @@ def retarget_onto_armature_steps(
     computes the keyframe channels a slice of frames at a time, then the keying (the last
     step); the RigRetargetResult.
     """
-    skeleton = skeleton_from_armature(obj)
-    layout_name, bone_map, missing = _resolve(obj, skeleton, bone_map)
-    facing = _facing_turn(smplx_motion.skeleton, skeleton, bone_map)
-    facing_the_source = Skeleton(skeleton.names, skeleton.parents, skeleton.offsets @ facing)  # H^T p, rows
+    space = rig_space(obj, smplx_motion.skeleton, bone_map)
     n = smplx_motion.num_frames
-    result = yield from within(retarget_steps(lambda m: retarget(m, bone_map, facing_the_source), smplx_motion,
+    result = yield from within(retarget_steps(lambda m: retarget(m, space.bone_map, space.skeleton), smplx_motion,
                                               "retargeting onto the rig,"), 0, n, 3 * n)
-    motion = _motion_in_armature_space(result.motion, obj, facing)
-    mapped = [n for n in skeleton.names if n in bone_map.pairs]
+    motion = space.to_armature(result.motion)
+    mapped = [name for name in space.own.names if name in space.bone_map.pairs]
     write: WriteResult = yield from within(write_motion_steps(
         obj, motion, frame_start=frame_start, action_name=action_name, context=context,
         bones=mapped, location_bone=mapped[0],
@@ -307,8 +128,8 @@ def retarget_onto_armature_steps(
     unmapped = [n for n in result.unmapped if n != ARMATURE_ORIGIN]
     return RigRetargetResult(
         action=write.action, frame_start=write.frame_start, frame_end=write.frame_end,
-        keys_written=write.keys_written, layout=layout_name, mapped=mapped, unmapped=unmapped,
-        missing=missing, warnings=result.warnings + write.warnings,
+        keys_written=write.keys_written, layout=space.layout, mapped=mapped, unmapped=unmapped,
+        missing=space.missing, warnings=result.warnings + write.warnings,
     )
 
 

@@ -1,6 +1,8 @@
 """The armature sources and sinks the pipelines are handed by the operators: where an
 import keys its motion (`ImportTarget`), the take a quantize codes and keys back
-(`ArmatureTake`), and the motion an export reads (`read_active_motion`)."""
+(`ArmatureTake`), and the motion an export reads (`read_active_motion`). An SMPL-X armature
+is read and keyed as it is; any other rig is read back as SMPL-X through its bone map
+(`scene.rig_reading`) and keyed through it again (`scene.rig`), as Import keys onto it."""
 
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ from dataclasses import dataclass, field
 import bpy
 
 from ..core.errors import SkeletonError
+from ..core.retarget import RigDetectionError
 from ..core.steps import Steps
 from . import compat
 from .actions import read_motion, write_motion_steps
-from .rig import TARGET_ARMATURE, write_to_target_steps
+from .armature import missing_bones
+from .rig import TARGET_ARMATURE, retarget_onto_armature_steps, write_to_target_steps
+from .rig_reading import RigReading, read_rig_motion
 from .take import TAKE_KEY, store_take, with_take
 
 
@@ -63,44 +68,82 @@ def first_keyed_frame(obj, action, names) -> int:
     return math.ceil(min(starts) - 1e-6)
 
 
+def _read_as_smplx(obj, skeleton) -> bool:
+    """True for an armature with a bone for every joint of `skeleton` (read and keyed as it is,
+    whatever bone map is set: the map is for other rigs) and for anything that is no armature
+    (refused by scene.actions.read_motion, saying so)."""
+    return obj is None or obj.type != "ARMATURE" or not missing_bones(obj, skeleton.names)
+
+
+def read_rig(context, obj, skeleton, bone_map) -> RigReading:
+    """`scene.rig_reading.read_rig_motion` of `obj` onto `skeleton`, a layout it cannot tell
+    refused with where to give a bone map."""
+    try:
+        return read_rig_motion(obj, skeleton, bone_map, context=context)
+    except RigDetectionError as exc:
+        raise RigDetectionError(
+            f"{exc} as the Bone Map in the Motion Tokens panel (it is not an SMPL-X armature either)", exc.candidates,
+        ) from None
+
+
 @dataclass
 class ArmatureTake:
-    """The active armature's action as the quantize job's source and sink."""
+    """The active armature's action as the quantize job's source and sink: an SMPL-X armature's
+    as it is, any other rig's read back as SMPL-X through its bone map (`bone_map`: None to
+    detect the layout, a layout name or a map file) and the decoded motion keyed back on it."""
 
     context: object
+    bone_map: str | None = None
     source: object = field(default=None, init=False)  # the action read
+    rig: RigReading | None = field(default=None, init=False)  # how a rig was read
 
     def read(self, skeleton) -> tuple:
         """(the motion the active armature plays on `skeleton`, with the betas, gender and
         expressions its action keeps, its action's name, its first keyed frame);
-        SkeletonError without an armature, its bones or an action."""
+        SkeletonError without an armature, a bone map for it or an action."""
         obj = self.context.active_object
-        motion = read_motion(obj, skeleton, context=self.context)  # checks armature, bones and action
-        self.source = compat.assigned_action(obj)
-        first = first_keyed_frame(obj, self.source, skeleton.names)
+        if _read_as_smplx(obj, skeleton):
+            motion = read_motion(obj, skeleton, context=self.context)  # checks armature, bones and action
+            self.source = compat.assigned_action(obj)
+            first = first_keyed_frame(obj, self.source, skeleton.names)
+        else:
+            self.rig = read_rig(self.context, obj, skeleton, self.bone_map)
+            motion, self.source, first = self.rig.motion, self.rig.action, self.rig.frame_start
         # An action without take data gives none to its quantized copy: nothing to warn of here.
         return (with_take(motion, self.source, first, []), self.source.name, first)
 
     def write_steps(self, motion, frame_start: int, action_name: str) -> Steps:
         """Steps keying `motion` on the active armature as a new action it plays
-        (scene.actions.write_motion_steps: the keyframe channels a slice of frames at a time,
-        then the keying in one step), keeping its betas, gender and expressions there when
-        the action read kept them; the WriteResult."""
-        write = yield from write_motion_steps(self.context.active_object, motion, frame_start=frame_start,
-                                              action_name=action_name, context=self.context)
+        (scene.actions.write_motion_steps, or scene.rig's retargeting through the map the rig
+        was read with: the keyframe channels a slice of frames at a time, then the keying in
+        one step), keeping its betas, gender and expressions there when the action read kept
+        them; the WriteResult (a RigRetargetResult for a rig, the reading's warnings first)."""
+        obj = self.context.active_object
+        if self.rig is None:
+            write = yield from write_motion_steps(obj, motion, frame_start=frame_start, action_name=action_name,
+                                                  context=self.context)
+        else:
+            write = yield from retarget_onto_armature_steps(obj, motion, self.rig.bone_map, frame_start,
+                                                            action_name, self.context)
+            write.warnings[:0] = self.rig.warnings
         if self.source is not None and TAKE_KEY in self.source:
             store_take(write.action, motion, write.frame_start)
         return write
 
 
-def read_active_motion(context):
-    """A reader for the export job: (skeleton, warnings) -> the motion the active armature
-    plays with the betas, gender and expressions its action keeps (scene.take.with_take
-    says in `warnings` what is unknown)."""
-    def read(skeleton, warnings: list[str]):
+def read_active_motion(context, bone_map: str | None = None):
+    """A reader for the export job: (skeleton, warnings, notes) -> the motion the active
+    armature plays with the betas, gender and expressions its action keeps (scene.take.with_take
+    says in `warnings` what is unknown); a rig that is not SMPL-X is read back through its bone
+    map (`bone_map`: None to detect the layout), what that loses said in `notes`."""
+    def read(skeleton, warnings: list[str], notes: list[str] | None = None):
         obj = context.active_object
-        motion = read_motion(obj, skeleton, context=context)  # checks armature, bones and action
-        action = compat.assigned_action(obj)
-        return with_take(motion, action, first_keyed_frame(obj, action, skeleton.names), warnings)
+        if _read_as_smplx(obj, skeleton):
+            motion = read_motion(obj, skeleton, context=context)  # checks armature, bones and action
+            action = compat.assigned_action(obj)
+            return with_take(motion, action, first_keyed_frame(obj, action, skeleton.names), warnings)
+        rig = read_rig(context, obj, skeleton, bone_map)
+        (warnings if notes is None else notes).extend(rig.warnings)
+        return with_take(rig.motion, rig.action, rig.frame_start, warnings)
 
     return read
