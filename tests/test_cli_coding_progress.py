@@ -58,7 +58,7 @@ def test_encode_prints_plain_progress_and_writes_what_the_one_piece_coding_write
     assert "encode: coding the body, frames 1-" in progress[1] and progress[1].endswith(" of 150 (20%)")
     parts = _parts("rqvae-9")
     assert any(line.startswith("encode: decoding the hands, frames ") for line in progress)
-    assert progress[-2].startswith(f"encode: measuring the joint position error of the {parts[-1]}, 150 frames (")
+    assert progress[-2].startswith(f"encode: measuring the joint position error of the {parts[-1]}, frames 1-150 of 150 (")
     assert progress[-1] == "encode: writing 150 frames and their tokens (80%)"
     assert len(progress) == 2 + len(parts) * (1 + 2 * len(chunks.frame_chunks(150, chunk)))
     assert lines[len(progress)].startswith(f"{out}: 150 frames at 30 fps coded with rqvae-9")
