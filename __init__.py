@@ -9,12 +9,15 @@ def _bpy_modules():
     """The modules with bpy classes, in registration order (unregistered in reverse)."""
     from .operators import capture_video, export_motion, gestures, import_motion, quantize_action
     from .panels import capture, codec, main, properties, speech
+    from .operators import tokens_ui
+    from .panels import token_settings, tokens as tokens_panel
 
     # The scene settings first (the operators read them when invoked from the panel), then the
     # operators before the panels that draw their buttons. The Codec panel is a child of the
     # main panel, so it comes after it.
-    return (properties, import_motion, export_motion, quantize_action, gestures, capture_video, main, codec, speech,
-            capture)
+    # The Tokens settings before the scene settings that point to them.
+    return (token_settings, properties, import_motion, export_motion, quantize_action, gestures, capture_video,
+            tokens_ui, main, codec, speech, capture, tokens_panel)
 
 
 def register():

@@ -29,6 +29,7 @@ from ..core.errors import MotionTokensError
 from ..panels.properties import codecs_from_settings
 from ..pipelines.quantize import QuantizeOptions, quantize_steps
 from ..scene.targets import ArmatureTake
+from ..scene.token_actions import kept_tokens_steps
 from .polls import active_armature_with_action, chosen_bone_map
 from .stepped import SteppedJob
 
@@ -80,9 +81,11 @@ class MOTION_TOKENS_OT_quantize_action(SteppedJob, bpy.types.Operator):
         return QuantizeOptions(codecs, bpy.path.abspath(folder) if folder else None)
 
     def job_steps(self, context):
-        """The quantizing's steps (pipelines.quantize.quantize_steps) for these settings;
+        """The quantizing's steps (pipelines.quantize.quantize_steps) for these settings, the
+        tokens kept on the new action (the token timeline and Edit by Tokens read them);
         MotionTokensError when a part has no codec."""
-        return quantize_steps(self.quantize_options(context), ArmatureTake(context, chosen_bone_map(self, context)))
+        steps = quantize_steps(self.quantize_options(context), ArmatureTake(context, chosen_bone_map(self, context)))
+        return kept_tokens_steps(steps, context)
 
 
 CLASSES = (MOTION_TOKENS_OT_quantize_action,)

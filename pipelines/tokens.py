@@ -98,18 +98,9 @@ def import_tokens_steps(options: TokensImportOptions, write_scene: Callable | No
     out = Path(options.out)
     sink = FileSink(out, options.rig, options.frame_start, write_scene)
     sink.check(export_files(options.source))
-    yield Progress(0, 1, f"reading {Path(options.source).name}")
-    export = read_token_export(options.source)
-    tokens_file = export.tokens_file
-    warnings = [] if export.carries_side_information else [f"{tokens_file.path}: {_NO_SIDE_INFORMATION}"]
-    codecs = load_tokens_codecs(tokens_file, options.models_dir, options.accept_other_codebook, warnings)
-    n, parts = tokens_file.template.num_frames, len(tokens_file.tokens)
-    motion = yield from decode_parts_steps(tokens_file.tokens, codecs, tokens_file.template, n, (parts + 2) * n)
-    if tokens_file.seam_frames:  # generated motion: smoothed where its windows met, as generate did
-        from ..core.inertialization import smoothed_at_seams
-
-        motion = smoothed_at_seams(motion, tokens_file.seam_frames)
-    yield Progress((parts + 1) * n, (parts + 2) * n, f"writing {motion.num_frames} frames")
+    warnings: list[str] = []
+    tokens_file, codecs, motion = yield from decoded_tokens_steps(options.source, options.models_dir,
+                                                                  options.accept_other_codebook, warnings)
     bundles = ", ".join(f"{c.name}-{part}" for part, c in codecs.items())
     if out.suffix.lower() == ".npz":
         write_tokens_file(out, motion, tokens_file.tokens, tokens_file.codec_names, tokens_file.token_fps,
@@ -120,6 +111,57 @@ def import_tokens_steps(options: TokensImportOptions, write_scene: Callable | No
     written = sink.write(motion)
     lines = written.lines[:-1] + [f"{written.lines[-1]}, decoded with {bundles}"]
     return TokensImportResult(motion, lines, warnings + written.warnings)
+
+
+def decoded_tokens_steps(source, models_dir, accept_other_codebook: bool, warnings: list[str]) -> Steps:
+    """Read an export (.json, .jsonl, .npy) or a tokens file (.npz), load and check the bundles
+    it names (load_tokens_codecs), decode each part a slice at a time, smooth the seams of
+    generated motion as generate did; Progress counts frames, the last step announcing the
+    writing; (the TokensFile, the codecs, the decoded 30 fps motion). What the reader should
+    know goes into `warnings` (an export without side information, another codebook accepted)."""
+    yield Progress(0, 1, f"reading {Path(source).name}")
+    if Path(source).suffix.lower() == ".npz":
+        tokens_file = read_tokens_file(source)
+    else:
+        export = read_token_export(source)
+        tokens_file = export.tokens_file
+        if not export.carries_side_information:
+            warnings.append(f"{tokens_file.path}: {_NO_SIDE_INFORMATION}")
+    codecs = load_tokens_codecs(tokens_file, models_dir, accept_other_codebook, warnings)
+    n, parts = tokens_file.template.num_frames, len(tokens_file.tokens)
+    motion = yield from decode_parts_steps(tokens_file.tokens, codecs, tokens_file.template, n, (parts + 2) * n)
+    if tokens_file.seam_frames:  # generated motion: smoothed where its windows met, as generate did
+        from ..core.inertialization import smoothed_at_seams
+
+        motion = smoothed_at_seams(motion, tokens_file.seam_frames)
+    yield Progress((parts + 1) * n, (parts + 2) * n, f"writing {motion.num_frames} frames")
+    return tokens_file, codecs, motion
+
+
+@dataclass(frozen=True)
+class TokensToArmatureOptions:
+    """source: an export (.json, .jsonl, .npy) or a tokens file (.npz); the rest as for
+    TokensImportOptions."""
+
+    source: str | os.PathLike
+    models_dir: str | os.PathLike | None = None
+    accept_other_codebook: bool = False
+
+
+def import_tokens_to_armature_steps(options: TokensToArmatureOptions, sink) -> Steps:
+    """Tokens decoded onto an armature: `decoded_tokens_steps`, then `sink(motion,
+    tokens_file)` (steps keying the motion as a new action and keeping the tokens on it:
+    scene.token_actions.TokensArmatureTarget; its result has `action`, `armature`,
+    `frame_start`, `frame_end`, `warnings`); a TokensImportResult whose line says where."""
+    warnings: list[str] = []
+    tokens_file, codecs, motion = yield from decoded_tokens_steps(options.source, options.models_dir,
+                                                                  options.accept_other_codebook, warnings)
+    written = yield from sink(motion, tokens_file)
+    bundles = ", ".join(f"{c.name}-{part}" for part, c in codecs.items())
+    line = (f"Imported the tokens of {Path(options.source).name} ({motion.num_frames} frames at {motion.fps:g} fps) "
+            f"as action '{written.action.name}' on '{written.armature.name}', frames {written.frame_start}-"
+            f"{written.frame_end}, decoded with {bundles}")
+    return TokensImportResult(motion, [line], warnings + list(written.warnings))
 
 
 def import_tokens(options: TokensImportOptions, write_scene: Callable | None = None) -> TokensImportResult:

@@ -61,7 +61,9 @@ class MovieTarget(StripTarget):
         codecs = captured.coded.encoded.codecs
         store_tokens(result.action, ActionTokens(
             captured.coded.encoded.tokens, captured.codec_names, {p: codebook_record(c) for p, c in codecs.items()},
-            next(iter(codecs.values())).fps, result.frame_start, timing.fps, source=timing.name))
+            next(iter(codecs.values())).fps, result.frame_start, timing.fps, source=timing.name,
+            part_token_fps={p: c.token_fps for p, c in codecs.items()},  # rqvae4's rows are 7.5 a second
+            num_frames=captured.coded.encoded.decoded.num_frames))
         self._place(made, timing, index)
         line = (f"Motion from '{timing.name}' ({timing.seconds:.2f} s): action '{result.action.name}' on "
                 f"'{result.armature.name}', frames {result.frame_start}-{result.frame_end}; the raw fit is "

@@ -55,6 +55,21 @@ def assign_action(obj, action, slot) -> None:
         anim.action_slot = slot
 
 
+def copy_object_action(obj, action, name: str):
+    """A copy of `action` named `name` (keys, groups and ID properties copied), and on 4.4+
+    the copy's slot that holds what `obj` plays of `action` (None before 4.4). Nothing is
+    assigned; removing the copy undoes everything this did."""
+    copy = action.copy()
+    copy.name = name
+    if not has_slotted_actions():
+        return copy, None
+    anim = obj.animation_data
+    playing = anim.action_slot if anim is not None and anim.action == action else None
+    identifier = playing.identifier if playing is not None else None
+    slot = next((s for s in copy.slots if s.identifier == identifier), None)
+    return copy, slot or next((s for s in copy.slots if s.target_id_type in {"OBJECT", "UNSPECIFIED"}), None)
+
+
 def assigned_action(obj):
     """The action `obj` plays directly (not through the NLA), or None."""
     anim = obj.animation_data
