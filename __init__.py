@@ -9,6 +9,8 @@ def _bpy_modules():
     """The modules with bpy classes, in registration order (unregistered in reverse)."""
     from .operators import capture_video, export_motion, gestures, import_motion, quantize_action
     from .panels import capture, codec, main, properties, speech
+    from .operators import inspect as inspect_operators
+    from .panels import inspect as inspect_panel
     from .operators import tokens_ui
     from .panels import token_settings, tokens as tokens_panel
 
@@ -17,7 +19,7 @@ def _bpy_modules():
     # main panel, so it comes after it.
     # The Tokens settings before the scene settings that point to them.
     return (token_settings, properties, import_motion, export_motion, quantize_action, gestures, capture_video,
-            tokens_ui, main, codec, speech, capture, tokens_panel)
+            inspect_operators, tokens_ui, main, codec, speech, capture, inspect_panel, tokens_panel)
 
 
 def register():

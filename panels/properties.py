@@ -196,6 +196,56 @@ def copy_properties(source, target, mixin: type) -> None:
         setattr(target, name, getattr(source, name))
 
 
+#: The Inspector's choices (panels.inspect): how codes are ordered, where usage is counted.
+INSPECT_SORT_ITEMS = (
+    ("USAGE", "Usage", "Most used code first (usage counted where Usage From says)"),
+    ("ID", "Id", "Code 0 first"),
+)
+USAGE_FROM_ITEMS = (
+    ("TRAINING", "Training Data", "The usage the codec bundle recorded on its training frames"),
+    ("ACTION", "Active Action", "The tokens the active armature's action keeps (made or quantized by Motion Tokens)"),
+)
+_ALL_LEVELS = ("ALL", "All Levels", "k-means: its codes. RQ-VAE: level-0 codes as real token tuples (the other "
+               "levels the encoder's tokens for the code alone), decoded in the decoder's steady state", 0)
+_LEVEL_ITEMS: dict[int, tuple] = {}
+
+
+def _inspect_codec(settings, context) -> CodecInfo | None:
+    """The Codec panel's bundle for the Inspector's part; None when none is chosen."""
+    codec = context.scene.motion_tokens.codec if context is not None and context.scene is not None else None
+    if codec is None:
+        return None
+    return CATALOGUE.info(codec.family, settings.part, getattr(codec, f"{settings.part}_bits"))
+
+
+def _level_items(settings, context):
+    """All Levels, then each level of an RQ-VAE codec alone (its Q from the size 'D=8 x Q=3')."""
+    info = _inspect_codec(settings, context)
+    q = int(info.size.rsplit("Q=", 1)[1]) if info is not None and "Q=" in info.size else 0
+    if q not in _LEVEL_ITEMS:  # kept: Blender needs the item strings to outlive the callback
+        _LEVEL_ITEMS[q] = (_ALL_LEVELS,) + tuple(
+            (str(level), f"Level {level}", f"Level {level}'s codes alone (the other levels zero), decoded in the "
+             "decoder's steady state", level + 1) for level in range(q))
+    return _LEVEL_ITEMS[q]
+
+
+class MotionTokensInspectorSettings(bpy.types.PropertyGroup):
+    """The Inspector section (`scene.motion_tokens.inspector`): which codebook, its order and
+    page, and the last usage counted (the histogram image and its figures)."""
+
+    part: EnumProperty(name="Part", items=tuple((p, p.capitalize(), f"The Codec panel's {p} codec") for p in PARTS),
+                       default="body", description="Whose codebook to inspect (the Codec panel's codec for it)")
+    level: EnumProperty(name="Level", items=_level_items, default=0,
+                        description="RQ-VAE: every level as token tuples, or one level's codes alone")
+    sort: EnumProperty(name="Sort", items=INSPECT_SORT_ITEMS, default="USAGE", description="Order of the codes")
+    usage_from: EnumProperty(name="Usage From", items=USAGE_FROM_ITEMS, default="TRAINING",
+                             description="Where code usage is counted")
+    page: IntProperty(name="Page", default=0, min=0, description="Page of 64 codes the atlas grid shows (from 0)")
+    usage_image: PointerProperty(type=bpy.types.Image, name="Usage Histogram",
+                                 description="The histogram Code Usage drew")
+    usage_figures: StringProperty(name="Usage Figures", description="The figures Code Usage found, one a line")
+
+
 class MotionTokensSettings(ImportProperties, bpy.types.PropertyGroup):
     """Settings of the Motion Tokens panel, one per scene (`scene.motion_tokens`)."""
 
@@ -203,6 +253,8 @@ class MotionTokensSettings(ImportProperties, bpy.types.PropertyGroup):
     speech: PointerProperty(type=MotionTokensSpeechSettings, name="Speech", description="Speech to gestures")
     tokens: PointerProperty(type=MotionTokensTokenSettings, name="Tokens",
                             description="Token timeline, Solo Code and Edit by Tokens")
+    inspector: PointerProperty(type=MotionTokensInspectorSettings, name="Inspector",
+                               description="Codebook atlas and code usage")
     target_armature: PointerProperty(
         type=bpy.types.Object, name="Target Armature", poll=lambda self, obj: obj.type == "ARMATURE",
         description="The armature that the Target Armature choice writes motion onto (SMPL-X, MetaHuman, "
@@ -214,8 +266,9 @@ class MotionTokensSettings(ImportProperties, bpy.types.PropertyGroup):
     )
 
 
-# The codec and speech settings first: MotionTokensSettings points to them.
-CLASSES = (MotionTokensCodecSettings, MotionTokensSpeechSettings, MotionTokensSettings)
+# The codec, speech and inspector settings first: MotionTokensSettings points to them.
+CLASSES = (MotionTokensCodecSettings, MotionTokensSpeechSettings, MotionTokensInspectorSettings,
+           MotionTokensSettings)
 
 
 def register():
