@@ -31,7 +31,7 @@ GRID_KEY = "motion_tokens_atlas_grid"
 SPACING_X = 1.7
 SPACING_Z = 2.25
 #: The label under each figure: its size, how far below the origin (the feet are at -1.27 m).
-LABEL_SIZE = 0.2
+LABEL_SIZE = 0.26
 LABEL_DROP = 1.62
 _MANNEQUIN = (0.85, 0.62, 0.45, 1.0)
 _LABEL = (0.1, 0.1, 0.1, 1.0)
