@@ -193,7 +193,8 @@ def _data_section(data: Sequence[DataSummary], split: "Split", data_dirs) -> lis
     lines = [
         f"Motion under {', '.join(f'`{d}`' for d in data_dirs)}, every take at 30 fps. Split: {split.describe()}. "
         "Figures are pooled over the frames of every take of a split in which the part moves; takes where it never "
-        "moves are left out (the Bandai BVH has no fingers, so hands come from BEAT2 alone).",
+        "moves are left out (the Bandai BVH has no fingers and no face; ManipNet and the fingerspelling fits move "
+        "the fingers alone, so they count for the hands only).",
         "",
         "| part | held-out takes | held-out frames | training takes | training frames | takes left out (part at rest) |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
