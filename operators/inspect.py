@@ -138,7 +138,7 @@ class MOTION_TOKENS_OT_save_usage_png(InspectorProperties, bpy.types.Operator):
 
     bl_idname = "motion_tokens.save_usage_png"
     bl_label = "Save Usage PNG"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}
 
     filepath: StringProperty(name="File Path", subtype="FILE_PATH")
     filter_glob: StringProperty(default="*.png", options={"HIDDEN"})

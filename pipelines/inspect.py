@@ -34,11 +34,10 @@ from ..core.codecs.coding import codebook_record
 from ..core.codecs.features import CODEC_FPS, with_part_features
 from ..core.codecs.registry import load_codec, require_codec_folder
 from ..core.errors import MotionTokensError, OptionError, OutputError
-from ..core.formats.tokens import Codebook
 from ..core.inspect.atlas_sheet import PER_PAGE, num_pages, page_of
 from ..core.inspect.codebook import check_level, code_features, code_tuples, is_residual
 from ..core.inspect.sources import TRAINING_LABEL, training_usage
-from ..core.inspect.usage import UsageStats, code_usage_stats, usage_order
+from ..core.inspect.usage import HeldTokens, UsageStats, code_usage_stats, usage_order
 from ..core.inspect.usage_figure import histogram_pixels, write_usage_png
 from ..core.motion import Motion
 from ..core.parts import PARTS
@@ -49,17 +48,6 @@ from .atlas import TRAINING_USAGE
 SORTS = ("usage", "id")
 __all__ = ["PER_PAGE", "SORTS", "TRAINING_USAGE", "CodebookView", "HeldTokens", "InspectOptions", "InspectResult",
            "UsageResult", "atlas_action_steps", "atlas_grid", "code_usage", "codebook_view", "save_usage_png"]
-
-
-@dataclass(frozen=True)
-class HeldTokens:
-    """One part's tokens kept on an action: where (for messages: "the action 'Take'"), the
-    codec name and codebook record they were made with, the tokens (T,) or (T, Q)."""
-
-    where: str
-    codec_name: str
-    codebook: Codebook | None
-    tokens: np.ndarray
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,9 @@ _CONSTANT = 0  # keyframe_points interpolation value
 
 
 def held_tokens(context, part: str):
-    """The `part` tokens the active object's action keeps, as pipelines.inspect.HeldTokens;
+    """The `part` tokens the active object's action keeps, as core.inspect.usage.HeldTokens;
     MotionTokensError naming what is missing (no armature, no action, no tokens of the part)."""
-    from ..pipelines.inspect import HeldTokens
+    from ..core.inspect.usage import HeldTokens
 
     obj = context.active_object
     action = compat.assigned_action(obj) if obj is not None else None

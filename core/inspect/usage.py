@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..formats.tokens import Codebook
+
 
 @dataclass(frozen=True)
 class UsageStats:
@@ -111,3 +113,14 @@ def usage_order(stats: UsageStats | None, num_codes: int, by: str) -> np.ndarray
     if by != "usage" or stats is None:
         raise ValueError("codes are sorted by 'id', or by 'usage' given usage stats")
     return np.argsort(-stats.counts, kind="stable")
+
+
+@dataclass(frozen=True)
+class HeldTokens:
+    """One part's tokens kept on an action: where (for messages: "the action 'Take'"), the
+    codec name and codebook record they were made with, the tokens (T,) or (T, Q)."""
+
+    where: str
+    codec_name: str
+    codebook: Codebook | None
+    tokens: np.ndarray
