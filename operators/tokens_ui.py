@@ -25,7 +25,7 @@ from ..scene.targets import ImportTarget
 from ..scene.token_actions import ActionTokensEditor, TokensArmatureTarget, read_copied, store_copied
 from ..scene.token_timeline import active_action, add_token_markers, record_tracks, remove_token_markers
 from ..scene.tokens_prop import read_tokens
-from .polls import active_armature_with_action
+from .polls import active_armature_with_action, chosen_bone_map
 from .reporting import report_error, run_job
 from .stepped import SteppedJob
 
@@ -181,6 +181,10 @@ class MOTION_TOKENS_OT_edit_by_tokens(_OnTokens, TokenPartProperty, TokenRangePr
     source: EnumProperty(name="Replace With", items=SOURCE_ITEMS, default="CODE")
     margin_frames: IntProperty(name="Blend Margin", default=0, min=0, max=900,
                                description="Frames (30 fps) to blend over either side; 0: the codec's default")
+    bone_map_file: StringProperty(
+        name="Bone Map", description="For a rig that is not SMPL-X: a layout name (metahuman, mixamo, rigify) or a "
+        "bone map file (empty: the Motion Tokens panel's Bone Map, else detected from the bone names)",
+    )
 
     def execute(self, context):
         part, (first, last) = _option(self, context, "part"), frame_range(self, context)
@@ -189,7 +193,8 @@ class MOTION_TOKENS_OT_edit_by_tokens(_OnTokens, TokenPartProperty, TokenRangePr
             return report_error(self, "edit by tokens", OptionError("nothing copied yet: use Copy Tokens first"))
         options = TokenEditOptions(part, first, last, _option(self, context, "code"), copied,
                                    _option(self, context, "margin_frames"))
-        return run_job(self, "edit by tokens", lambda: edit_by_tokens(options, ActionTokensEditor(context)))
+        source = lambda: ActionTokensEditor(context, chosen_bone_map(self, context))  # noqa: E731
+        return run_job(self, "edit by tokens", lambda: edit_by_tokens(options, source()))
 
 
 class MOTION_TOKENS_OT_import_tokens(SteppedJob, ImportProperties, bpy.types.Operator):

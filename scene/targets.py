@@ -68,7 +68,7 @@ def first_keyed_frame(obj, action, names) -> int:
     return math.ceil(min(starts) - 1e-6)
 
 
-def _read_as_smplx(obj, skeleton) -> bool:
+def read_as_smplx(obj, skeleton) -> bool:
     """True for an armature with a bone for every joint of `skeleton` (read and keyed as it is,
     whatever bone map is set: the map is for other rigs) and for anything that is no armature
     (refused by scene.actions.read_motion, saying so)."""
@@ -102,7 +102,7 @@ class ArmatureTake:
         expressions its action keeps, its action's name, its first keyed frame);
         SkeletonError without an armature, a bone map for it or an action."""
         obj = self.context.active_object
-        if _read_as_smplx(obj, skeleton):
+        if read_as_smplx(obj, skeleton):
             motion = read_motion(obj, skeleton, context=self.context)  # checks armature, bones and action
             self.source = compat.assigned_action(obj)
             first = first_keyed_frame(obj, self.source, skeleton.names)
@@ -138,7 +138,7 @@ def read_active_motion(context, bone_map: str | None = None):
     map (`bone_map`: None to detect the layout), what that loses said in `notes`."""
     def read(skeleton, warnings: list[str], notes: list[str] | None = None):
         obj = context.active_object
-        if _read_as_smplx(obj, skeleton):
+        if read_as_smplx(obj, skeleton):
             motion = read_motion(obj, skeleton, context=context)  # checks armature, bones and action
             action = compat.assigned_action(obj)
             return with_take(motion, action, first_keyed_frame(obj, action, skeleton.names), warnings)

@@ -7,6 +7,13 @@ channel group and ID property, the take data among them) and sets new values on 
 the edited part's bones at the frames the edit can change, nothing else: every other key is
 the original's bit for bit, whatever the decoder would give there. The original action is
 kept (with a fake user when nothing else plays it), as Quantize keeps its source.
+
+On a rig that is not SMPL-X (MetaHuman-compatible, Mixamo, Rigify, a mapped user rig) the
+action is read back as SMPL-X through the inverse of its bone map (scene.rig_reading) and the
+edit re-keyed through the map (scene.rig's retargeting, per frame): on each frame to re-key,
+the read-back pose with the part's joints set to the decoded ones is retargeted onto the rig,
+and the keys set are those of the rig bones whose local rotation the part's joints drive
+(`driven_bones`); every other key stays the original's bit for bit, as on SMPL-X.
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ import numpy as np
 
 from ..core.errors import MotionTokensError, SkeletonError
 from ..core.inspect.token_timeline import CopiedTokens
+from ..core.motion import Motion
+from ..core.retarget import retarget
 from ..core.steps import Steps
 from . import compat
 from .actions import pose_quaternions, read_motion, scene_fps, unique_action_name
 from .armature import rest_matrices
-from .targets import first_keyed_frame
+from .rig_space import rig_space
+from .targets import first_keyed_frame, read_as_smplx, read_rig
 from .tokens_prop import ActionTokens, encoded_record, read_tokens, store_tokens
 
 #: The scene ID property holding the tokens Copy Tokens copied.
@@ -32,9 +42,11 @@ COPIED_KEY = "motion_tokens_copied"
 
 @dataclass
 class ActionTokensEditor:
-    """The active armature's action as Edit by Tokens' source and sink (pipelines.token_edit)."""
+    """The active armature's action as Edit by Tokens' source and sink (pipelines.token_edit);
+    bone_map: for a rig that is not SMPL-X, its layout name or map file (None: detect it)."""
 
     context: object
+    bone_map: str | None = None
 
     def __post_init__(self):
         self.obj = self.context.active_object
@@ -42,16 +54,22 @@ class ActionTokensEditor:
         if self.action is None:
             raise SkeletonError("no active armature playing an action: select the armature whose tokens to edit")
         self.record = read_tokens(self.action)
+        self.rig = None  # the scene.rig_reading.RigReading of a rig that is not SMPL-X, once read
 
     @property
     def action_name(self) -> str:
         return self.action.name
 
     def read_motion(self, skeleton):
-        """The motion the action plays (scene rate, frame 0 on its first key); MotionTokensError
-        when its keys no longer start where its tokens do (moved after coding)."""
-        motion = read_motion(self.obj, skeleton, self.action, self.context)
-        first = first_keyed_frame(self.obj, self.action, skeleton.names)
+        """The motion the action plays (scene rate, frame 0 on its first key), a rig's read back
+        through its bone map; MotionTokensError when its keys no longer start where its tokens
+        do (moved after coding)."""
+        if read_as_smplx(self.obj, skeleton):
+            motion = read_motion(self.obj, skeleton, self.action, self.context)
+            first = first_keyed_frame(self.obj, self.action, skeleton.names)
+        else:
+            self.rig = read_rig(self.context, self.obj, skeleton, self.bone_map)
+            motion, first = self.rig.motion, self.rig.frame_start
         if self.record is not None and first != self.record.frame_start:
             raise MotionTokensError(f"the keys of {self.action.name!r} start on frame {first} but its tokens on frame "
                                     f"{self.record.frame_start}: the keys were moved after coding; move them back")
@@ -63,24 +81,78 @@ class ActionTokensEditor:
         (SkeletonError, nothing made: a bone not in quaternion mode or without a key on every
         frame to re-key); on any error the copy is removed and the original played again."""
         obj, original = self.obj, self.action
-        frames = _rekeyable(_rotation_curves(obj, original, edit.joints), edit.frames, original.name)
+        if self.rig is None:
+            bones = edit.joints
+            frames = _rekeyable(_rotation_curves(obj, original, bones), edit.frames, original.name)
+            local = edit.rotations[: len(frames)]
+        else:
+            bones, local, frames = self._rig_rotations(edit)
         previous_slot = obj.animation_data.action_slot if compat.has_slotted_actions() else None
         copy, slot = compat.copy_object_action(obj, original, unique_action_name(f"{original.name} edit"))
         try:
             compat.assign_action(obj, copy, slot)
-            rest = rest_matrices(obj, edit.joints)[:, :3, :3]
-            _set_rotation_keys(_rotation_curves(obj, copy, edit.joints), frames,
-                               pose_quaternions(edit.rotations[: len(frames)], rest))
+            rest = rest_matrices(obj, bones)[:, :3, :3]
+            _set_rotation_keys(_rotation_curves(obj, copy, bones), frames, pose_quaternions(local, rest))
             store_tokens(copy, edit.record)
         except BaseException:
             compat.assign_action(obj, original, previous_slot)
             bpy.data.actions.remove(copy)
             raise
-        warnings = []
+        warnings = list(self.rig.warnings) if self.rig is not None else []
         if original.users == 0:
             original.use_fake_user = True
             warnings.append(f"the action {original.name!r} that {obj.name!r} played before is kept with a fake user")
         return copy, warnings
+
+    def _rig_rotations(self, edit) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(the rig bones the part drives, their local rotations (n, B, 4) in the armature's own
+        space, the scene frames (n,) to key): the read-back pose on each frame with the part's
+        joints set to the edit's, retargeted onto the rig through the map it was read with."""
+        obj, reading = self.obj, self.rig
+        smplx = reading.motion.skeleton
+        space = rig_space(obj, smplx, reading.bone_map)
+        bones = driven_bones(space, smplx, edit.joints)
+        if not bones:
+            raise SkeletonError(f"no bone of {obj.name!r} follows the {edit.part}'s joints through the "
+                                f"{reading.layout!r} bone map: nothing to re-key")
+        frames = np.asarray(edit.frames)
+        frames = frames[frames - reading.frame_start < reading.motion.num_frames]
+        frames = _rekeyable(_rotation_curves(obj, self.action, bones), frames, self.action.name)
+        k = frames - reading.frame_start
+        rotations = reading.motion.rotations[k].copy()
+        rotations[:, [smplx.index(n) for n in edit.joints]] = edit.rotations[: len(k)]
+        pose = Motion(smplx, reading.motion.fps, rotations, reading.motion.trans[k])
+        on_rig = space.to_armature(retarget(pose, space.bone_map, space.skeleton).motion)
+        return bones, on_rig.rotations[:, [on_rig.skeleton.index(b) for b in bones]], frames
+
+
+def driven_bones(space, smplx, joints) -> list[str]:
+    """The mapped bones of the rig (`space`: scene.rig_space.RigSpace) whose local rotation
+    depends on one of the SMPL-X `joints` (names on the skeleton `smplx`). A mapped bone's world
+    rotation follows its source joint's, so its local rotation (relative to its nearest mapped
+    ancestor, unmapped bones standing still) is made of the SMPL-X local rotations from its
+    source joint up to, not including, that ancestor's source (including it when the ancestor
+    takes only a fraction of it: the rest falls to the bones below); every ancestor of the
+    source when there is no such bone or its source is not above."""
+    own, pairs, fractions = space.own, space.bone_map.pairs, space.bone_map.fractions
+    parent_of = {n: (smplx.names[p] if p >= 0 else None) for n, p in zip(smplx.names, smplx.parents)}
+    wanted, out = set(joints), []
+    for b, name in enumerate(own.names):
+        if name not in pairs:
+            continue
+        p = own.parents[b]
+        while p >= 0 and own.names[p] not in pairs:
+            p = own.parents[p]
+        stop = pairs[own.names[p]] if p >= 0 else None
+        if stop is not None and fractions.get(own.names[p], 1.0) < 1.0:
+            stop = parent_of.get(stop)
+        segment, j = [], pairs[name]
+        while j is not None and j != stop:
+            segment.append(j)
+            j = parent_of.get(j)
+        if wanted.intersection(segment):
+            out.append(name)
+    return out
 
 
 def _rotation_curves(obj, action, joints) -> list[list]:
