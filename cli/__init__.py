@@ -19,6 +19,8 @@ Blender `blender -b -P tools/blender_cli.py -- COMMAND ...`).
         [--temperature T] [--top-k K] [--rig RIG] [--format FMT] [--models DIR]
     capture VIDEO_OR_POSE... --out OUT.{npz,bvh,blend,fbx}|DIR [--codec NAME] [--fps 30] [--mirrored]
         [--workers 1|2] [--rig RIG] [--format FMT] [--models DIR]
+    spot QUERY --lexicon DIR_OR_LEXICON.npz --out DETECTIONS.{json,srt} [--window N] [--hop N] [--overlap 0.5]
+        [--threshold T] [--language LANG]
 
 Each command is a parser and one pipeline call (motion_tokens.pipelines): `motion` holds
 import, `codecs` the codec commands, `common` the shared arguments and printing. .blend and
@@ -40,6 +42,7 @@ from . import capture, codecs, generate_train, motion, speech
 from . import evaluate_speech as speech_evaluation
 from . import tokens as token_commands
 from . import inspect as inspect_commands
+from . import spot as spot_commands
 
 PROG = "motion-tokens"
 EXIT_BAD_INPUT = 2
@@ -67,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     capture.add_commands(commands)
     token_commands.add_commands(commands)  # tokens export, tokens import
     inspect_commands.add_commands(commands)  # atlas
+    spot_commands.add_commands(commands)  # spot
     return parser
 
 
