@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, InputFileError, LayoutError, OptionError, require_file
-from .features import FEATURE_LAYOUT, NUM_SIGN_FEATURES, SIGN_FPS, SignFeatures, sign_features
+from .features import FEATURE_LAYOUT, NUM_SIGN_FEATURES, SignFeatures, sign_features
 from .lexicon import LexiconEntry
 
 LEXICON_VERSION = 1

@@ -1,0 +1,123 @@
+"""`python -m motion_tokens spot`, run as users run it (a new process): a query .pose made by
+joining the ASL letter files B, A, L, V, Y (pose-format: body data and confidence concatenated
+along frames) against the letters' folder, as JSON and SRT, and against the lexicon saved as
+.npz; exit status 2 with one line naming the file for an empty lexicon, a lexicon clip of another
+layout, a query with no hand found, an unknown output suffix.
+
+Time tolerance: each detection's start and end within 0.8 s of its letter's (see
+tests/test_signs_matching.py: NMS-merged spans reach most of a window past the sign).
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import numpy.ma as ma
+from motion_tokens.core.signs.lexicon import lexicon_entries
+from motion_tokens.core.signs.matching import build_lexicon, save_lexicon
+from pose_format import Pose
+
+WORD = "BALVY"
+TOLERANCE_S = 0.8
+
+
+def run_cli(*args):
+    command = [sys.executable, "-m", "motion_tokens", "spot", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def assert_bad_input(result, *words):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert str(word) in lines[0], lines[0]
+
+
+def letters(data_dir):
+    return data_dir / "sign" / "fingerspelling"
+
+
+def joined_pose(data_dir, path):
+    """Write the word's letters joined into one .pose; [(letter, start s, end s)] at the file's fps."""
+    poses = [Pose.read((letters(data_dir) / f"{c}.pose").read_bytes()) for c in WORD]
+    lengths = [p.body.data.shape[0] for p in poses]  # before the first's data become the whole word's
+    first = poses[0]
+    fps = float(first.body.fps)
+    first.body.data = ma.concatenate([p.body.data for p in poses], axis=0)
+    first.body.confidence = np.concatenate([p.body.confidence for p in poses], axis=0)
+    with open(path, "wb") as f:
+        first.write(f)
+    truth, frame = [], 0
+    for c, n in zip(WORD, lengths):
+        truth.append((c, frame / fps, (frame + n) / fps))
+        frame += n
+    return truth
+
+
+def handless_pose(data_dir, path):
+    """The letter A with both hands' confidence zero (no hand found in any frame)."""
+    pose = Pose.read((letters(data_dir) / "A.pose").read_bytes())
+    start = 0
+    for component in pose.header.components:
+        count = len(component.points)
+        if component.name in ("LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"):
+            pose.body.confidence[:, :, start:start + count] = 0.0
+            pose.body.data[:, :, start:start + count] = 0.0
+        start += count
+    with open(path, "wb") as f:
+        pose.write(f)
+
+
+def assert_found(detections, truth):
+    assert [d["label"] for d in detections] == [t[0] for t in truth], detections
+    assert [d["start"] for d in detections] == sorted(d["start"] for d in detections)
+    for d, (_, start, end) in zip(detections, truth):
+        assert abs(d["start"] - start) <= TOLERANCE_S and abs(d["end"] - end) <= TOLERANCE_S, (d, start, end)
+        assert 0.5 <= d["confidence"] <= 1.0
+
+
+def test_joined_letters_are_spotted_as_json_and_srt(data_dir, tmp_path):
+    query = tmp_path / "balvy.pose"
+    truth = joined_pose(data_dir, query)
+    out = tmp_path / "found.json"
+    result = run_cli(query, "--lexicon", letters(data_dir), "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert_found(json.loads(out.read_text()), truth)
+    srt = tmp_path / "found.srt"
+    assert run_cli(query, "--lexicon", letters(data_dir), "--out", srt).returncode == 0
+    cues = srt.read_text().strip().split("\n\n")
+    assert [c.splitlines()[2] for c in cues] == list(WORD)
+    assert cues[0].splitlines()[0] == "1" and " --> " in cues[0].splitlines()[1]
+
+
+def test_a_saved_lexicon_spots_a_letter_as_itself(data_dir, tmp_path):
+    lexicon = tmp_path / "letters.npz"
+    save_lexicon(build_lexicon(lexicon_entries(letters(data_dir))), lexicon)
+    out = tmp_path / "v.json"
+    result = run_cli(letters(data_dir) / "V.pose", "--lexicon", lexicon, "--out", out)
+    assert result.returncode == 0, result.stderr
+    detections = json.loads(out.read_text())
+    assert detections and max(detections, key=lambda d: d["confidence"])["label"] == "V"
+
+
+def test_bad_inputs_give_one_line_and_exit_2(data_dir, tmp_path):
+    out = tmp_path / "x.json"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_bad_input(run_cli(letters(data_dir) / "A.pose", "--lexicon", empty, "--out", out), "empty")
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(data_dir / "sign" / "other-layout" / "reduced_holistic.pose", other / "X.pose")
+    assert_bad_input(run_cli(letters(data_dir) / "A.pose", "--lexicon", other, "--out", out), "X.pose",
+                     "POSE_LANDMARKS")
+    handless = tmp_path / "handless.pose"
+    handless_pose(data_dir, handless)
+    assert_bad_input(run_cli(handless, "--lexicon", letters(data_dir), "--out", out), "handless.pose", "no hand")
+    assert_bad_input(run_cli(tmp_path / "missing.pose", "--lexicon", letters(data_dir), "--out", out), "missing.pose")
+    assert_bad_input(run_cli(letters(data_dir) / "A.pose", "--lexicon", letters(data_dir), "--out",
+                             tmp_path / "x.txt"), "x.txt")
+    assert not out.exists()
