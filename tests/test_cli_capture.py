@@ -3,8 +3,6 @@
 fit and read back; other frame rates and formats; exit status 2 with one line for bad input,
 nothing written."""
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ from motion_tokens.core.formats.tokens import read_tokens_file
 from motion_tokens.core.kinematics import forward_kinematics
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES
 from pose_format import Pose
+from cli_runs import assert_bad_input, run_command
 
 LETTER_A = "sign/fingerspelling/A.pose"
 OTHER_LAYOUT = "sign/other-layout/reduced_holistic.pose"
@@ -29,17 +28,7 @@ def frames_at(frames: int, fps: float, rate: float) -> int:
 
 
 def run_cli(*args):
-    command = [sys.executable, "-m", "motion_tokens", "capture", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
-
-
-def assert_bad_input(result, *words):
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for word in words:
-        assert str(word) in lines[0], lines[0]
+    return run_command("capture", *args)
 
 
 def pose_frames_and_fps(path):

@@ -11,6 +11,7 @@ from motion_tokens.core.codecs.bundle import load_bundle
 from motion_tokens.core.formats import read_bvh
 from motion_tokens.core.formats.tokens import read_tokens_file
 from motion_tokens.core.paths import MODELS_DIR
+from cli_runs import assert_bad_input, run_command
 
 GENERATOR = MODELS_DIR / "gen-kmeans-10"
 needs_generator = pytest.mark.skipif(
@@ -21,17 +22,7 @@ BEAT2_WAV = "beat2/2_scott_0_1_1.wav"
 
 
 def run_cli(*args):
-    command = [sys.executable, "-m", "motion_tokens", "generate", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
-
-
-def assert_bad_input(result, *words):
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for word in words:
-        assert str(word) in lines[0]
+    return run_command("generate", *args)
 
 
 def speech_frames(path) -> int:

@@ -10,31 +10,20 @@ tests/test_signs_matching.py: NMS-merged spans reach most of a window past the s
 
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import numpy.ma as ma
 from motion_tokens.core.signs.lexicon import lexicon_entries
 from motion_tokens.core.signs.matching import build_lexicon, save_lexicon
 from pose_format import Pose
+from cli_runs import assert_bad_input, run_command
 
 WORD = "BALVY"
 TOLERANCE_S = 0.8
 
 
 def run_cli(*args):
-    command = [sys.executable, "-m", "motion_tokens", "spot", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
-
-
-def assert_bad_input(result, *words):
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for word in words:
-        assert str(word) in lines[0], lines[0]
+    return run_command("spot", *args)
 
 
 def letters(data_dir):

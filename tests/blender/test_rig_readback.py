@@ -19,7 +19,6 @@ them, so every joint position is still kept.
 """
 
 import json
-import shutil
 from pathlib import Path
 
 import bpy
@@ -27,10 +26,7 @@ import numpy as np
 import pytest
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.codecs import registry
-from motion_tokens.core.codecs.bundle import write_bundle
 from motion_tokens.core.codecs.coding import encode_parts
-from motion_tokens.core.codecs.features import part_features
-from motion_tokens.core.codecs.registry import MODELS_DIR
 from motion_tokens.core.formats import read_motion
 from motion_tokens.core.kinematics import global_quats
 from motion_tokens.core.motion import Motion
@@ -42,6 +38,7 @@ from motion_tokens.scene.armature import create_armature
 from motion_tokens.scene.compat import action_fcurves
 from motion_tokens.scene.rig import create_rig_armature
 from motion_tokens.scene.rig_reading import read_rig_motion
+from stand_in_models import stand_in_models
 
 pytestmark = pytest.mark.usefixtures("registered")
 
@@ -62,15 +59,7 @@ def beat2():
 def models(tmp_path_factory):
     """The shipped kmeans-6 body bundle and a small kmeans-6 hands bundle (64 frames of the
     excerpt as centroids): the hands bundles are being retrained, so none is relied on here."""
-    folder = tmp_path_factory.mktemp("models")
-    shutil.copytree(MODELS_DIR / "kmeans-6-body", folder / "kmeans-6-body")
-    x = part_features(read_motion(BEAT2_EXCERPT), "hands")
-    centroids = x[np.arange(64) % len(x)] + np.arange(64)[:, None] * 1e-3
-    write_bundle(folder / "kmeans-6-hands", {"name": "kmeans-6", "kind": "codec", "family": "kmeans",
-                                             "part": "hands", "k": 64, "fps": 30.0},
-                 {"centroids": centroids.astype(np.float32), "mean": np.zeros(x.shape[1], np.float32),
-                  "std": np.ones(x.shape[1], np.float32)})
-    return folder
+    return stand_in_models(tmp_path_factory.mktemp("models"), BEAT2_EXCERPT)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ action is touched, so the read-back there is the original read-back to the bit (
 rig bones the body does not drive (pelvis, metacarpals, fingers, root) keep every key.
 """
 
-import shutil
 from pathlib import Path
 
 import bpy
@@ -25,11 +24,7 @@ import numpy as np
 import pytest
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.codecs import registry
-from motion_tokens.core.codecs.bundle import write_bundle
 from motion_tokens.core.codecs.coding import EncodedMotion, load_codecs
-from motion_tokens.core.codecs.features import part_features
-from motion_tokens.core.codecs.registry import MODELS_DIR
-from motion_tokens.core.formats import read_motion
 from motion_tokens.core.inspect.token_edit import edit_motion_tokens, edited_tokens
 from motion_tokens.core.parts import get_part
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES, smplx_skeleton
@@ -41,6 +36,7 @@ from motion_tokens.scene.rig_reading import read_rig_motion
 from motion_tokens.scene.rig_space import rig_space
 from motion_tokens.scene.token_actions import driven_bones
 from motion_tokens.scene.tokens_prop import read_tokens
+from stand_in_models import stand_in_models
 
 pytestmark = pytest.mark.usefixtures("registered")
 
@@ -55,15 +51,7 @@ MARGIN = 6  # kmeans-6 body's default blend margin (30 fps frames)
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("models")
-    shutil.copytree(MODELS_DIR / "kmeans-6-body", folder / "kmeans-6-body")
-    x = part_features(read_motion(EXCERPT), "hands")
-    centroids = x[np.arange(64) % len(x)] + np.arange(64)[:, None] * 1e-3
-    write_bundle(folder / "kmeans-6-hands", {"name": "kmeans-6", "kind": "codec", "family": "kmeans",
-                                             "part": "hands", "k": 64, "fps": 30.0},
-                 {"centroids": centroids.astype(np.float32), "mean": np.zeros(x.shape[1], np.float32),
-                  "std": np.ones(x.shape[1], np.float32)})
-    return folder
+    return stand_in_models(tmp_path_factory.mktemp("models"), EXCERPT)
 
 
 @pytest.fixture

@@ -24,9 +24,7 @@ import numpy as np
 import pytest
 from motion_tokens.core import rotations as rot
 from motion_tokens.core.codecs import registry
-from motion_tokens.core.codecs.bundle import write_bundle
 from motion_tokens.core.codecs.coding import encode_parts, load_codecs, write_encoded
-from motion_tokens.core.codecs.features import part_features
 from motion_tokens.core.formats import read_motion, write_motion
 from motion_tokens.core.inspect.token_edit import edited_tokens
 from motion_tokens.core.parts import get_part
@@ -38,6 +36,7 @@ from motion_tokens.scene import token_timeline
 from motion_tokens.scene.actions import read_motion as read_action_motion
 from motion_tokens.scene.compat import action_fcurves
 from motion_tokens.scene.tokens_prop import read_tokens
+from stand_in_models import stand_in_models
 
 pytestmark = pytest.mark.usefixtures("registered")
 
@@ -59,17 +58,7 @@ def take(tmp_path_factory):
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """The shipped body bundles kmeans-6 and rqvae4-6 (linked) and a tiny hands kmeans-6."""
-    folder = tmp_path_factory.mktemp("models")
-    for name in ("kmeans-6-body", "rqvae4-6-body"):
-        (folder / name).symlink_to(registry.MODELS_DIR / name, target_is_directory=True)
-    x = part_features(read_motion(EXCERPT), "hands")
-    k = 64
-    centroids = x[np.arange(k) % len(x)] + np.arange(k)[:, None] * 1e-3
-    write_bundle(folder / "kmeans-6-hands", {"name": "kmeans-6", "kind": "codec", "family": "kmeans", "part": "hands",
-                                             "k": k, "fps": 30.0},
-                 {"centroids": centroids.astype(np.float32), "mean": np.zeros(x.shape[1], np.float32),
-                  "std": np.ones(x.shape[1], np.float32)})
-    return folder
+    return stand_in_models(tmp_path_factory.mktemp("models"), EXCERPT, ("kmeans-6-body", "rqvae4-6-body"), link=True)
 
 
 @pytest.fixture
