@@ -19,8 +19,9 @@ Blender `blender -b -P tools/blender_cli.py -- COMMAND ...`).
         [--temperature T] [--top-k K] [--rig RIG] [--format FMT] [--models DIR]
     capture VIDEO_OR_POSE... --out OUT.{npz,bvh,blend,fbx}|DIR [--codec NAME] [--fps 30] [--mirrored]
         [--workers 1|2] [--rig RIG] [--format FMT] [--models DIR]
-    spot QUERY --lexicon DIR_OR_LEXICON.npz --out DETECTIONS.{json,srt} [--window N] [--hop N] [--overlap 0.5]
-        [--threshold T] [--language LANG]
+    spot QUERY --lexicon DIR_OR_LEXICON.npz --out DETECTIONS.{json,srt} [--audio-out SPEECH.wav] [--window N]
+        [--hop N] [--overlap 0.5] [--threshold T] [--language LANG]
+    spot-lexicon DIR --out LEXICON.npz [--language LANG]
 
 Each command is a parser and one pipeline call (motion_tokens.pipelines): `motion` holds
 import, `codecs` the codec commands, `common` the shared arguments and printing. .blend and

@@ -110,3 +110,82 @@ def test_bad_inputs_give_one_line_and_exit_2(data_dir, tmp_path):
     assert_bad_input(run_cli(letters(data_dir) / "A.pose", "--lexicon", letters(data_dir), "--out",
                              tmp_path / "x.txt"), "x.txt")
     assert not out.exists()
+
+
+TONES_HZ = {"B": 300.0, "A": 500.0, "L": 700.0, "V": 900.0, "Y": 1100.0}
+TONE_S, TONE_RATE = 0.4, 22050
+
+
+def lexicon_with_words(data_dir, folder):
+    """The ASL letters' clips, with a recorded 'word' for each letter of WORD: a tone of its own
+    pitch (TONES_HZ), so the spoken track says which word lies where."""
+    import soundfile
+
+    folder.mkdir()
+    for clip in letters(data_dir).glob("*.pose"):
+        shutil.copy(clip, folder / clip.name)
+    t = np.arange(int(TONE_S * TONE_RATE)) / TONE_RATE
+    for letter, hz in TONES_HZ.items():
+        soundfile.write(folder / f"{letter}.wav", 0.5 * np.sin(2 * np.pi * hz * t), TONE_RATE)
+    return folder
+
+
+def pitch_at(samples, rate, start_s):
+    """The strongest frequency of the TONE_S seconds from start_s."""
+    first = int(round(start_s * rate))
+    segment = samples[first:first + int(TONE_S * rate)]
+    spectrum = np.abs(np.fft.rfft(segment * np.hanning(len(segment))))
+    return np.fft.rfftfreq(len(segment), 1.0 / rate)[np.argmax(spectrum)]
+
+
+def test_the_recorded_words_are_placed_at_the_detected_times(data_dir, tmp_path):
+    import soundfile
+
+    lexicon = lexicon_with_words(data_dir, tmp_path / "lexicon")
+    query = tmp_path / "balvy.pose"
+    truth = joined_pose(data_dir, query)
+    out, speech = tmp_path / "found.json", tmp_path / "speech.wav"
+    result = run_cli(query, "--lexicon", lexicon, "--out", out, "--audio-out", speech)
+    assert result.returncode == 0, result.stderr
+    detections = json.loads(out.read_text())
+    assert_found(detections, truth)
+    samples, rate = soundfile.read(speech)
+    assert rate == TONE_RATE and samples.ndim == 1
+    assert len(samples) / rate >= truth[-1][2] - 0.05  # the query's whole duration
+    for d in detections:
+        assert abs(pitch_at(samples, rate, d["start"]) - TONES_HZ[d["label"]]) < 5.0, d
+    gaps = [(a["start"] + TONE_S, b["start"]) for a, b in zip(detections, detections[1:])
+            if b["start"] - a["start"] > TONE_S + 0.01]
+    assert gaps  # the letters last longer than their words
+    for end, start in gaps:  # silent between one word's end and the next detection
+        assert np.max(np.abs(samples[int(end * rate) + 2:int(start * rate) - 2])) == 0.0
+    assert "5 recorded words" in result.stdout
+
+
+def test_a_lexicon_built_once_gives_the_same_detections(data_dir, tmp_path):
+    folder = lexicon_with_words(data_dir, tmp_path / "lexicon")
+    lexicon = tmp_path / "letters.npz"
+    built = run_command("spot-lexicon", folder, "--out", lexicon)
+    assert built.returncode == 0, built.stderr
+    count = len(list(folder.glob("*.pose")))
+    assert f"{count} clips of {count} signs (5 with a recorded word)" in built.stdout
+    with np.load(lexicon) as data:
+        audio = dict(zip(data["labels"].tolist(), data["audio"].tolist()))
+    assert audio["B"] == str(folder / "B.wav") and audio["C"] == ""
+    query = tmp_path / "balvy.pose"
+    joined_pose(data_dir, query)
+    from_folder, from_file = tmp_path / "a.json", tmp_path / "b.json"
+    assert run_cli(query, "--lexicon", folder, "--out", from_folder).returncode == 0
+    assert run_cli(query, "--lexicon", lexicon, "--out", from_file).returncode == 0
+    assert json.loads(from_folder.read_text()) == json.loads(from_file.read_text())
+    assert_bad_input(run_command("spot-lexicon", folder, "--out", tmp_path / "x.json"), "x.json", ".npz")
+    assert_bad_input(run_command("spot-lexicon", tmp_path / "none", "--out", lexicon), "none")
+    assert_bad_input(run_cli(query, "--lexicon", folder, "--out", out := tmp_path / "c.json", "--audio-out",
+                             tmp_path / "s.mp3"), "s.mp3", ".wav")
+    assert_bad_input(run_cli(query, "--lexicon", folder, "--out", query), "balvy.pose")
+    word = (folder / "B.wav").read_bytes()
+    assert_bad_input(run_cli(query, "--lexicon", folder, "--out", out, "--audio-out", folder / "B.wav"),
+                     "B.wav", "is the input")
+    assert (folder / "B.wav").read_bytes() == word
+    assert_bad_input(run_cli(query, "--lexicon", folder, "--out", out, "--threshold", "2"), "--threshold")
+    assert not out.exists()

@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from motion_tokens.core.capture.fit import fit_landmarks
-from motion_tokens.core.errors import CorruptFileError, LayoutError, OptionError
+from motion_tokens.core.errors import CorruptFileError, InputFileError, LayoutError, OptionError
 from motion_tokens.core.formats.pose import read_pose_landmarks
 from motion_tokens.core.signs.features import NUM_SIGN_FEATURES, SIGN_FPS, resampled_features, sign_features
 from motion_tokens.core.signs.lexicon import LexiconEntry, lexicon_entries
@@ -166,5 +166,9 @@ def test_bad_lexicons_are_refused(data_dir, tmp_path):
         build_lexicon([LexiconEntry("X", other, "")])
     motion = tmp_path / "X.bvh"
     motion.write_text("HIERARCHY")
-    with pytest.raises(LayoutError, match="only .pose"):
+    with pytest.raises(InputFileError, match="X.bvh"):
         build_lexicon([LexiconEntry("X", motion, "")])
+    text = tmp_path / "X.txt"
+    text.write_text("A")
+    with pytest.raises(LayoutError, match="X.txt: cannot take sign features from .txt"):
+        build_lexicon([LexiconEntry("X", text, "")])

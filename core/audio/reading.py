@@ -95,6 +95,21 @@ def read_speech(path: str | os.PathLike, backend: str | None = None) -> Speech:
     return Speech.from_samples(samples, rate, Path(path).stem, path)
 
 
+def read_mono_audio(path: str | os.PathLike, backend: str | None = None) -> tuple[np.ndarray, float]:
+    """(samples (N,) float32 mono, rate Hz) of an audio file as it is (no length, level or rate
+    checks: a recorded word, not speech to analyse); aud gives SAMPLE_RATE. Missing, empty and
+    undecodable files give MissingFileError / CorruptFileError naming the file."""
+    path = require_file(path)
+    if backend is None:
+        backend = "soundfile" if _importable("soundfile") else "aud"
+    samples, rate = _decode_soundfile(path) if backend == "soundfile" else _decode_aud(path)
+    if samples.size == 0:
+        raise CorruptFileError(path, "the file holds no audio samples")
+    mono = _to_mono(_as_float(np.asarray(samples)))
+    _check_finite(mono, path)
+    return mono, rate
+
+
 def _decode_soundfile(path: str) -> tuple[np.ndarray, float]:
     """(samples (N, channels) float32, rate) through libsndfile."""
     import soundfile

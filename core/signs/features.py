@@ -15,7 +15,8 @@ reflected across the body's YZ plane to (x, -y, -z) and the wrist position's x i
 sign made with the left hand gives the features of its mirror image made with the right.
 
 Frames: only frames where the dominant hand is found (a fitted hand, not a filled gap or rest)
-carry features; `SignFeatures.frames` says which frames of the take (at `fps`) they are, so a
+carry features (a motion file, npz or BVH, or a captured action has no such mask: every frame
+does, and its dominant hand is the one that moves more, `motion_sign_features`); `SignFeatures.frames` says which frames of the take (at `fps`) they are, so a
 match over feature rows maps back to time in the take. The take is resampled to `SIGN_FPS`
 (30 fps) first, so lexicon clips and queries of any frame rate compare frame for frame.
 """
@@ -29,6 +30,7 @@ import numpy as np
 from .. import rotations as rot
 from ..capture.fit import CaptureFit
 from ..kinematics import forward_kinematics_quats
+from ..motion import Motion
 
 SIGN_FPS = 30.0
 NUM_FINGER_JOINTS = 15
@@ -82,6 +84,19 @@ def sign_features(fit: CaptureFit) -> SignFeatures:
     frames = np.flatnonzero(found)
     values = features_of_rotations(motion.rotations[frames], motion.skeleton, side)
     return SignFeatures(values, frames, T, SIGN_FPS, side)
+
+
+def motion_sign_features(motion: Motion) -> SignFeatures:
+    """The sign features of an SMPL-X motion (an .npz or a BVH read onto SMPL-X, a captured
+    action): every frame at SIGN_FPS, signed with the hand that moves more (the larger summed
+    frame-to-frame change of its features, fingers and wrist path both; ties: the right)."""
+    m = motion.resampled(SIGN_FPS)
+    T = m.num_frames
+    sides = {side: features_of_rotations(m.rotations, m.skeleton, side) for side in ("right", "left")}
+    travel = {side: float(np.sum(np.linalg.norm(np.diff(v, axis=0), axis=-1))) if T > 1 else 0.0
+              for side, v in sides.items()}
+    side = "left" if travel["left"] > travel["right"] else "right"
+    return SignFeatures(sides[side], np.arange(T), T, SIGN_FPS, side)
 
 
 def features_of_rotations(local_quats: np.ndarray, skeleton, side: str) -> np.ndarray:

@@ -12,6 +12,9 @@ A lexicon is a folder of clips, one sign each: `.pose` (MediaPipe Holistic landm
   folder's clips, as above;
 - else the file name without its suffix (`A.pose` -> label "A"), language "" (or `language`).
 
+A label may have a recorded word, `LABEL.wav` (or .flac, .ogg, .mp3), in the clip's folder or
+in the lexicon folder: what the spot job speaks for a detection of that label (`entry.audio`).
+
 `lexicon_entries` only lists; it does not read the clips: a clip's own layout (e.g. a `.pose`
 that is not Holistic) is checked, with its own error, when features are built from it.
 """
@@ -20,12 +23,13 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import CorruptFileError, InputFileError, LayoutError, MissingFileError
 
 CLIP_SUFFIXES = (".pose", ".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".npz", ".bvh")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 INDEX_NAME = "index.csv"
 REQUIRED_COLUMNS = ("path", "words")
 
@@ -33,11 +37,12 @@ REQUIRED_COLUMNS = ("path", "words")
 @dataclass(frozen=True)
 class LexiconEntry:
     """One reference clip: its `label` (sign / word), `path` to the clip, signed `language`
-    ("" where unknown)."""
+    ("" where unknown), `audio`: its label's recorded word (None where there is none)."""
 
     label: str
     path: Path
     language: str
+    audio: Path | None = None
 
 
 def lexicon_entries(folder: str | os.PathLike, language: str | None = None) -> list[LexiconEntry]:
@@ -60,7 +65,17 @@ def lexicon_entries(folder: str | os.PathLike, language: str | None = None) -> l
     if not entries:
         what = f" of signed language {language!r}" if language else ""
         raise LayoutError(folder, f"the lexicon holds no clips{what} ({' '.join(CLIP_SUFFIXES)})")
-    return entries
+    return [replace(e, audio=label_audio(e.label, (e.path.parent, folder))) for e in entries]
+
+
+def label_audio(label: str, folders) -> Path | None:
+    """The first `label` + AUDIO_SUFFIXES file in `folders`, or None."""
+    for folder in folders:
+        for suffix in AUDIO_SUFFIXES:
+            candidate = Path(folder) / f"{label}{suffix}"
+            if candidate.is_file():
+                return candidate
+    return None
 
 
 def _named_entries(folder: Path, language: str) -> list[LexiconEntry]:

@@ -1,10 +1,11 @@
 """Matching a query's sign features against a lexicon by DTW over sliding windows (issue #17).
 
-Lexicon: built once from `LexiconEntry`s (core.signs.lexicon): each clip is read (only `.pose`
-for now: MediaPipe Holistic landmarks; other clip kinds are refused with a LayoutError), fitted
-(core.capture.fit) and turned into sign features at 30 fps (core.signs.features): entry k is a
-(n_k, 48) array, its length n_k in frames at 30 fps. Saved as an .npz (`save_lexicon`) with
-`version`, `layout` (the feature layout), `labels`, `languages`, `paths`, the features of all
+Lexicon: built once from `LexiconEntry`s (core.signs.lexicon): each clip is read (`.pose`:
+MediaPipe Holistic landmarks; a video: through MediaPipe; both fitted by core.capture.fit; `.npz`
+or `.bvh`: SMPL-X motion, a BVH retargeted onto SMPL-X) and turned into sign features at 30 fps
+(core.signs.features): entry k is a (n_k, 48) array, its length n_k in frames at 30 fps. Saved
+as an .npz (`save_lexicon`) with `version`, `layout` (the feature layout), `labels`,
+`languages`, `paths`, `audio` (each entry's recorded word, "" where none), the features of all
 entries stacked (`features`, (sum n_k, 48)) with `offsets` ((E + 1,) row starts) and `scale`;
 `load_lexicon` refuses any other version, layout or shapes.
 
@@ -43,24 +44,36 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, InputFileError, LayoutError, OptionError, require_file
-from .features import FEATURE_LAYOUT, NUM_SIGN_FEATURES, SignFeatures, sign_features
+from ..steps import Progress, Steps, run_steps
+from .features import FEATURE_LAYOUT, NUM_SIGN_FEATURES, SignFeatures, motion_sign_features, sign_features
 from .lexicon import LexiconEntry
 
-LEXICON_VERSION = 1
+LEXICON_VERSION = 2
 WINDOW_SCALES = (0.67, 1.0, 1.33)
-_KEYS = ("version", "layout", "labels", "languages", "paths", "features", "offsets", "scale")
+_KEYS = ("version", "layout", "labels", "languages", "paths", "audio", "features", "offsets", "scale")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
+MOTION_SUFFIXES = (".npz", ".bvh")
 
 
 @dataclass(frozen=True)
 class Lexicon:
     """labels/languages/paths: (E,) per entry; features: E arrays (n_k, NUM_SIGN_FEATURES) at
-    SIGN_FPS; scale: the confidence scale (module docstring)."""
+    SIGN_FPS; scale: the confidence scale (module docstring); audio: (E,) each entry's recorded
+    word ("" where the lexicon has none for its label)."""
 
     labels: tuple[str, ...]
     languages: tuple[str, ...]
     paths: tuple[str, ...]
     features: tuple[np.ndarray, ...]
     scale: float
+    audio: tuple[str, ...] = ()
+
+    def audio_of(self, label: str) -> str:
+        """The recorded word of `label` ("" where none)."""
+        for entry_label, audio in zip(self.labels, self.audio):
+            if entry_label == label and audio:
+                return audio
+        return ""
 
     @property
     def lengths(self) -> np.ndarray:
@@ -75,44 +88,72 @@ class Lexicon:
 
 def clip_features(path: str | os.PathLike) -> SignFeatures:
     """The sign features of one lexicon clip or query file: a .pose read and fitted; a video
-    through MediaPipe (core.capture.video). InputFileError naming the file for other kinds."""
+    through MediaPipe (core.capture.video); an .npz or .bvh read as SMPL-X motion. LayoutError
+    naming the file for other kinds."""
+    return run_steps(clip_feature_steps(Path(path)))
+
+
+def clip_feature_steps(path: Path) -> Steps:
+    """clip_features as steps (a video a few frames a step, for the Blender operator)."""
     from ..capture.fit import fit_landmarks
 
-    path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in MOTION_SUFFIXES:
+        from ..retarget.reading import read_smplx_motion
+
+        yield Progress(0, 1, f"reading {path.name}")
+        return motion_sign_features(read_smplx_motion(path, None, warnings=[]))
     if suffix == ".pose":
         from ..formats.pose import read_pose_landmarks
 
+        yield Progress(0, 1, f"reading {path.name}")
         landmarks = read_pose_landmarks(path)
-    elif suffix in (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm"):
-        from ..capture.video import VideoLandmarkReader
-
-        with VideoLandmarkReader(require_file(path)) as reader:
-            while reader.read(256):
-                pass
-            landmarks = reader.landmarks()
+    elif suffix in VIDEO_SUFFIXES:
+        landmarks = yield from video_landmark_steps(Path(require_file(path)))
     else:
-        raise LayoutError(path, f"cannot take sign features from {suffix or 'a file without a suffix'}: "
-                                "give MediaPipe landmarks in a .pose file (or a video for a query)")
+        raise LayoutError(path, f"cannot take sign features from {suffix or 'a file without a suffix'}: give MediaPipe "
+                                f"landmarks in a .pose file, a video ({' '.join(VIDEO_SUFFIXES)}) or SMPL-X motion "
+                                f"({' '.join(MOTION_SUFFIXES)})")
     return sign_features(fit_landmarks(landmarks))
+
+
+def video_landmark_steps(path: Path, frames_per_step: int = 8) -> Steps:
+    """A video's MediaPipe landmarks, `frames_per_step` frames a step (closing the steps
+    closes the video)."""
+    from ..capture.video import VideoLandmarkReader
+
+    with VideoLandmarkReader(path) as reader:
+        total, done = max(reader.num_frames, 1), 0
+        while True:
+            yield Progress(min(done, total), total, f"MediaPipe on {path.name}, frame {done + 1} of {total}")
+            read = reader.read(frames_per_step)
+            if read == 0:
+                return reader.landmarks()
+            done += read
 
 
 def build_lexicon(entries: list[LexiconEntry]) -> Lexicon:
     """The lexicon of `entries`' clips (module docstring). Raises OptionError for no entries,
-    LayoutError naming a clip that is not a .pose, is of another layout, or has no hand found."""
+    LayoutError naming a clip of an unknown kind, of another layout, or with no hand found."""
+    return run_steps(lexicon_build_steps(entries))
+
+
+def lexicon_build_steps(entries: list[LexiconEntry]) -> Steps:
+    """build_lexicon as steps, one or more per clip (Progress in clips)."""
     if not entries:
         raise OptionError("the lexicon is empty: give a folder of sign clips")
     features = []
-    for entry in entries:
-        if entry.path.suffix.lower() != ".pose":
-            raise LayoutError(entry.path, "only .pose lexicon clips (MediaPipe Holistic landmarks) are read for now")
-        f = clip_features(entry.path)
+    for k, entry in enumerate(entries):
+        yield Progress(k, len(entries), f"lexicon clip {k + 1} of {len(entries)}: {entry.path.name}")
+        f = yield from clip_feature_steps(entry.path)
         if f.num_found == 0:
             raise LayoutError(entry.path, "no hand is found in any frame: it cannot be a lexicon sign")
         features.append(f.values)
+    yield Progress(len(entries), len(entries), "comparing the lexicon's signs with each other")
     labels = tuple(e.label for e in entries)
     return Lexicon(labels, tuple(e.language for e in entries), tuple(str(e.path) for e in entries),
-                   tuple(features), lexicon_scale(labels, features))
+                   tuple(features), lexicon_scale(labels, features),
+                   tuple(str(e.audio) if e.audio else "" for e in entries))
 
 
 def lexicon_scale(labels, features) -> float:
@@ -133,7 +174,8 @@ def save_lexicon(lexicon: Lexicon, path: str | os.PathLike) -> None:
     offsets = np.concatenate([[0], np.cumsum(lexicon.lengths)])
     np.savez(path, version=np.int64(LEXICON_VERSION), layout=np.str_(FEATURE_LAYOUT),
              labels=np.array(lexicon.labels, dtype=str), languages=np.array(lexicon.languages, dtype=str),
-             paths=np.array(lexicon.paths, dtype=str), features=np.concatenate(lexicon.features, axis=0),
+             paths=np.array(lexicon.paths, dtype=str),
+             audio=np.array(lexicon.audio or ("",) * len(lexicon.labels), dtype=str), features=np.concatenate(lexicon.features, axis=0),
              offsets=offsets.astype(np.int64), scale=np.float64(lexicon.scale))
 
 
@@ -153,15 +195,16 @@ def load_lexicon(path: str | os.PathLike) -> Lexicon:
         if version != LEXICON_VERSION or layout != FEATURE_LAYOUT:
             raise LayoutError(path, f"is a lexicon of version {version}, layout {layout!r}; this build reads version "
                                     f"{LEXICON_VERSION}, {FEATURE_LAYOUT!r}: rebuild it from its folder")
-        labels, languages, paths = (tuple(str(x) for x in data[k]) for k in ("labels", "languages", "paths"))
+        labels, languages, paths, audio = (tuple(str(x) for x in data[k])
+                                           for k in ("labels", "languages", "paths", "audio"))
         features, offsets, scale = data["features"], data["offsets"], float(data["scale"])
     E = len(labels)
-    if (E == 0 or len(languages) != E or len(paths) != E or offsets.shape != (E + 1,) or features.ndim != 2
+    if (E == 0 or len(languages) != E or len(paths) != E or len(audio) != E or offsets.shape != (E + 1,) or features.ndim != 2
             or features.shape[1] != NUM_SIGN_FEATURES or offsets[0] != 0 or offsets[-1] != len(features)
             or np.any(np.diff(offsets) <= 0) or not np.isfinite(scale) or scale <= 0):
         raise LayoutError(path, "the lexicon's entries, offsets and features do not agree: rebuild it from its folder")
     rows = tuple(np.asarray(features[offsets[k]:offsets[k + 1]], dtype=np.float64) for k in range(E))
-    return Lexicon(labels, languages, paths, rows, scale)
+    return Lexicon(labels, languages, paths, rows, scale, audio)
 
 
 def default_windowing(lexicon: Lexicon) -> tuple[int, int]:
@@ -238,15 +281,3 @@ def window_confidences(query: np.ndarray, lexicon: Lexicon, window: int, hop: in
         best = np.maximum(best, np.exp(-dtw_distances(rows, entries) / lexicon.scale))  # (W, E)
     labels = np.asarray(lexicon.labels)
     return {label: best[:, labels == label].max(axis=1) for label in lexicon.label_order}
-
-
-def lexicon_from_path(path: str | os.PathLike, language: str | None = None) -> Lexicon:
-    """A folder's lexicon built (core.signs.lexicon) or a saved lexicon .npz loaded."""
-    from .lexicon import lexicon_entries
-
-    path = Path(path)
-    if path.is_dir():
-        return build_lexicon(lexicon_entries(path, language))
-    if path.suffix.lower() != ".npz":
-        raise InputFileError(path, "is neither a lexicon folder nor a lexicon .npz")
-    return load_lexicon(path)
