@@ -13,13 +13,16 @@ def _bpy_modules():
     from .panels import inspect as inspect_panel
     from .operators import tokens_ui
     from .panels import token_settings, tokens as tokens_panel
+    from .operators import spot_signs
+    from .panels import sign_settings, signs as signs_panel
 
     # The scene settings first (the operators read them when invoked from the panel), then the
     # operators before the panels that draw their buttons. The Codec panel is a child of the
     # main panel, so it comes after it.
-    # The Tokens settings before the scene settings that point to them.
-    return (token_settings, properties, import_motion, export_motion, quantize_action, gestures, capture_video,
-            inspect_operators, tokens_ui, main, codec, speech, capture, inspect_panel, tokens_panel)
+    # The Tokens and Signs settings before the scene settings that point to them.
+    return (token_settings, sign_settings, properties, import_motion, export_motion, quantize_action, gestures,
+            capture_video, inspect_operators, tokens_ui, spot_signs, main, codec, speech, capture, inspect_panel,
+            tokens_panel, signs_panel)
 
 
 def register():

@@ -16,6 +16,7 @@ from ..core.codecs.registry import FAMILY_CLASSES, CodecInfo, codec_listing
 from ..core.limits import MAX_SEED
 from ..core.paths import MODELS_DIR
 from ..pipelines.generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_K, MAX_TEMPERATURE, MAX_TOP_K, MIN_TEMPERATURE
+from .sign_settings import MotionTokensSignSettings  # registered before this module (__init__)
 from .token_settings import MotionTokensTokenSettings  # registered before this module (__init__)
 
 #: Where an import puts the motion (scene.rig's targets, plus the active armature).
@@ -255,6 +256,8 @@ class MotionTokensSettings(ImportProperties, bpy.types.PropertyGroup):
                             description="Token timeline, Solo Code and Edit by Tokens")
     inspector: PointerProperty(type=MotionTokensInspectorSettings, name="Inspector",
                                description="Codebook atlas and code usage")
+    signs: PointerProperty(type=MotionTokensSignSettings, name="Signs",
+                           description="Spot Signs: the lexicon, the matching and what it adds to the scene")
     target_armature: PointerProperty(
         type=bpy.types.Object, name="Target Armature", poll=lambda self, obj: obj.type == "ARMATURE",
         description="The armature that the Target Armature choice writes motion onto (SMPL-X, MetaHuman, "

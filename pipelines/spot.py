@@ -39,7 +39,7 @@ from ..core.signs.matching import (
 )
 from ..core.signs.nms import Detection, nms_detections
 from ..core.signs.spoken import SpokenTrack, spoken_track, write_wav
-from ..core.steps import Progress, Steps, run_steps
+from ..core.steps import Progress, Steps, run_steps, within
 from .outputs import refuse_output_onto_input
 
 OUTPUT_SUFFIXES = (".json", ".srt")
@@ -138,21 +138,21 @@ _LEXICON_UNITS, _QUERY_UNITS, _UNITS = 300, 500, 1000
 
 
 def spot_steps(options: SpotOptions, query_features: SignFeatures | None = None, query_name: str = "",
-               speak: bool = False) -> Steps:
+               speak: bool = False, lexicon: Lexicon | None = None) -> Steps:
     """The job (module docstring) as steps; writes `options.out` and `options.audio_out` where
     given. `query_features`: the query's features where the caller has them (a captured action)
-    instead of `options.query`. `speak`: make the spoken track even without audio_out. Raises
+    instead of `options.query`; `lexicon`: one already built (`options.lexicon` then only names it).
+    `speak`: make the spoken track even without audio_out. Raises
     InputFileError for a query with no hand found in any frame, the lexicon's errors
     (core.signs.matching), OptionError/OutputError (SpotOptions.check)."""
-    from ..core.steps import within
-
     options.check()
     if query_features is None:
         if options.query is None:
             raise OptionError("no query: give a .pose file, a video or a motion file to spot signs in")
         require_file(options.query)
     name = query_name or (options.query.name if options.query is not None else "the query")
-    lexicon = yield from within(lexicon_steps(options.lexicon, options.language), 0, _LEXICON_UNITS, _UNITS)
+    if lexicon is None:
+        lexicon = yield from within(lexicon_steps(options.lexicon, options.language), 0, _LEXICON_UNITS, _UNITS)
     if options.audio_out is not None:  # never over one of the words it is made of
         refuse_output_onto_input(options.audio_out, [a for a in lexicon.audio if a])
     if query_features is None:

@@ -14,7 +14,8 @@ from motion_tokens.core.formats.pose import read_pose_landmarks
 from motion_tokens.core.signs.features import SIGN_FPS, motion_sign_features, sign_features
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES
 from motion_tokens.pipelines.spot import SpotOptions, spot
-from test_cli_spot import WORD, assert_found, joined_pose, letters
+from sign_queries import WORD, joined_pose, letters
+from test_cli_spot import assert_found
 
 
 def test_motion_file_clips_recover_the_word(data_dir, tmp_path):
