@@ -4,7 +4,8 @@
       features) --fit--> sign features (core.signs.features)
     lexicon (a folder of clips, built; or a saved .npz) --> per-entry features
     sliding windows x DTW --> per-label window confidences (core.signs.matching)
-    --> temporal NMS (core.signs.nms) --> detections, written as JSON or SRT
+    --> temporal NMS (core.signs.nms) --> each detection's span narrowed to its sign's rows
+    (core.signs.boundaries) --> detections, written as JSON or SRT
     --> (optional) the lexicon's recorded words at the detected times, a WAV (core.signs.spoken)
 
 Windows run over the query's rows where its signing hand is found, so a detection's rows map
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import InputFileError, OptionError, OutputError, require_file
+from ..core.signs.boundaries import refined_detections
 from ..core.signs.features import SignFeatures
 from ..core.signs.lexicon import lexicon_entries
 from ..core.signs.matching import (
@@ -165,7 +167,8 @@ def spot_steps(options: SpotOptions, query_features: SignFeatures | None = None,
     yield Progress(_LEXICON_UNITS + _QUERY_UNITS, _UNITS,
                    f"matching {query_features.num_found} frames of {name} against {len(lexicon.labels)} signs")
     confidences = window_confidences(query_features.values, lexicon, window, hop)
-    detections = timed_detections(nms_detections(confidences, window, hop, options.overlap, options.threshold),
+    kept = nms_detections(confidences, window, hop, options.overlap, options.threshold)
+    detections = timed_detections(refined_detections(kept, query_features.values, lexicon, window // 2),
                                   query_features)
     seconds = query_features.num_frames / query_features.fps
     lines = [f"{d.start:7.2f}-{d.end:7.2f} s  {d.label}  ({d.confidence:.2f})" for d in detections]

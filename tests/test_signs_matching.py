@@ -3,11 +3,11 @@ a query joined from the letters' own fitted features (B, A, L, V, Y with rest fr
 is recovered in order through DTW windows and temporal NMS, also re-timed (0.75x, 1.33x) and
 mirrored (a left-handed signer); the lexicon .npz round-trips; bad lexicons are refused.
 
-Boundary tolerance: BOUNDARY_TOLERANCE rows at 30 fps (0.8 s) for each detection's start and
-end. NMS extends a kept window over the suppressed windows of its label, so a detection's edges
-can reach most of a window (the median letter, 29 rows) past the sign's; measured: at most 21
-rows (plain, re-timed and mirrored queries), the start early by 4-19 rows and the end late by
-3-21.
+Boundary tolerance: BOUNDARY_TOLERANCE rows at 30 fps (0.1 s) for each detection's start and
+end. NMS alone spans whole windows widened over the suppressed windows of its label (its edges
+were measured 3-21 rows off); the subsequence-DTW refinement (core.signs.boundaries) puts them
+on the sign's own rows: measured 0 rows off on every letter of the plain, re-timed and mirrored
+queries.
 """
 
 import time
@@ -22,13 +22,14 @@ from motion_tokens.core.signs.features import NUM_SIGN_FEATURES, SIGN_FPS, resam
 from motion_tokens.core.signs.lexicon import LexiconEntry, lexicon_entries
 from motion_tokens.core.signs.matching import build_lexicon, default_windowing, load_lexicon, save_lexicon, \
     window_confidences
+from motion_tokens.core.signs.boundaries import refined_detections
 from motion_tokens.core.signs.nms import nms_detections
 from motion_tokens.core.skeleton import SMPLX_JOINT_NAMES
 
 LETTERS = "fingerspelling"
 WORD = "BALVY"
 REST_ROWS = 8
-BOUNDARY_TOLERANCE = 24
+BOUNDARY_TOLERANCE = 3
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,8 @@ def joined_query(lexicon, clips: dict[str, np.ndarray]):
 
 def detections_of(rows, lexicon):
     window, hop = default_windowing(lexicon)
-    return nms_detections(window_confidences(rows, lexicon, window, hop), window, hop, 0.5, 0.5)
+    kept = nms_detections(window_confidences(rows, lexicon, window, hop), window, hop, 0.5, 0.5)
+    return refined_detections(kept, rows, lexicon, window // 2)
 
 
 def assert_recovered(detections, truth):
