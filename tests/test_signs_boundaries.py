@@ -30,6 +30,7 @@ def test_a_slower_signing_is_found_whole():
 class Lexicon:
     labels: tuple
     features: tuple
+    scale: float = 1.0
 
 
 def test_refined_detections_narrow_to_the_signs_and_keep_apart():
@@ -40,3 +41,9 @@ def test_refined_detections_narrow_to_the_signs_and_keep_apart():
     refined = refined_detections(wide, rows, lexicon, margin=4)
     assert [(d.label, d.start, d.end, d.confidence) for d in refined] == [("E", 6, 16, 0.9), ("O", 22, 30, 0.7)]
     assert refined_detections([], rows, lexicon, margin=4) == []
+
+
+def test_a_poor_alignment_keeps_the_windows_span():
+    rows = np.concatenate([np.zeros((6, 3)), ENTRY + 3.0, np.zeros((6, 3))])  # nothing like the entry
+    wide = [Detection("E", 0, 20, 0.9)]
+    assert refined_detections(wide, rows, Lexicon(("E",), (ENTRY,), scale=1.0), margin=4) == wide

@@ -6,7 +6,10 @@ joined letters, about half of them stayed under IoU 0.5 with the truth, bench/re
 The sign's own rows are found by subsequence DTW: the label's lexicon entry is aligned to a
 stretch of the query rows with a free start and a free end (the entry must be matched whole,
 the query only in part), each step (1,1), (1,0), (0,1) with the Euclidean row distance as cost,
-and the stretch of the lowest path-length-normalised cost wins. The search runs over the
+and the stretch of the lowest path-length-normalised cost wins among those 0.5x to 2x the entry's
+length (MAX_SPEED: without it, cross-signer, another signer's letter was often squeezed onto a
+few rows, and refining cost F1 instead of raising it). A stretch costing more than GATE lexicon
+scales is no sign the entry matches: the detection then keeps the windows' span. The search runs over the
 detection's rows with `margin` rows on each side (clipped to the query and to its neighbours'
 refined spans, so two detections never overlap), against each entry of the label; the best
 entry's stretch becomes the detection's span. Its confidence is kept (the window's).
@@ -20,6 +23,13 @@ from __future__ import annotations
 import numpy as np
 
 from .nms import Detection
+
+#: The fastest (and, inverted, the slowest) signing a refined span allows against its entry.
+MAX_SPEED = 2.0
+#: The highest alignment cost, in lexicon scales (core.signs.matching), at which a refined span
+#: replaces the NMS span: half a scale, a confidence of 0.61, set before measuring (on the
+#: cross-signer benchmark 0.3 / 0.5 / 0.7 gave F1 0.62 / 0.57 / 0.56 afterwards; not tuned on it).
+GATE = 0.5
 
 
 def subsequence_alignment(entry: np.ndarray, rows: np.ndarray) -> tuple[int, int, float]:
@@ -46,6 +56,12 @@ def subsequence_alignment(entry: np.ndarray, rows: np.ndarray) -> tuple[int, int
                 new_start[j] = new_start[j - 1]
         acc, steps, start = new_acc, new_steps, new_start
     normalised = acc / steps
+    # Only stretches a sign signed 0.5x-2x as fast could take: an entry squeezed onto a few rows
+    # (or spread over many) of a different signer's take is a worse alignment than it costs.
+    span = np.arange(1, n + 1) - start
+    allowed = (span >= m / MAX_SPEED) & (span <= m * MAX_SPEED)
+    if allowed.any():
+        normalised = np.where(allowed, normalised, np.inf)
     end = int(np.argmin(normalised))
     return int(start[end]), end + 1, float(normalised[end])
 
@@ -69,5 +85,8 @@ def refined_detections(detections: list[Detection], query: np.ndarray, lexicon, 
             s, t, c = subsequence_alignment(lexicon.features[e], query[lo:hi])
             if best is None or c < best[2]:
                 best = (s, t, c)
+        if best[2] > GATE * lexicon.scale:  # no stretch matches the sign well: the windows' span stays
+            out.append(d)
+            continue
         out.append(Detection(d.label, lo + best[0], lo + best[1], d.confidence))
     return out

@@ -7,7 +7,12 @@ A frame's features, float64, `NUM_SIGN_FEATURES` = 45 + 3 values:
   world rotation undone, so a signer turning toward the camera does not move it), divided by
   the shoulder width (the distance between the shoulders at that frame): unitless, about
   [-1.5, 1.5] per axis, so signers of any size and distance from the camera compare.
-  Scaled by `WRIST_WEIGHT` so the path weighs like a few finger joints.
+  Scaled by `WRIST_WEIGHT` (0.25): where a signer holds the hand differs between signers and
+  cameras far more than the handshape does. Chosen on isolated letters of seven sign languages
+  (cse, ise, psr, sgg, ssp, svk, tsm: 179 clips) matched against the ASL letters, none of them in
+  the spotting benchmark's held-out set: nearest-entry accuracy 24.6% at weights 0 and 0.25,
+  22.9% at 0.5, 19.0% at 1 and 18.4% at 2 (bench/spotting.py prints the sweep). 0.25 keeps
+  some of the location, which tells signs apart beyond fingerspelling.
 
 Handedness invariance: the dominant hand is the one found in more frames (ties: the right).
 A left-handed signer is mirrored to the right: the left hand's finger rotations (x, y, z) are
@@ -35,8 +40,8 @@ from ..motion import Motion
 SIGN_FPS = 30.0
 NUM_FINGER_JOINTS = 15
 NUM_SIGN_FEATURES = 3 * NUM_FINGER_JOINTS + 3
-FEATURE_LAYOUT = "dominant-hand-fingers-axis-angle-45+wrist-path-3"
-WRIST_WEIGHT = 2.0
+WRIST_WEIGHT = 0.25
+FEATURE_LAYOUT = f"dominant-hand-fingers-axis-angle-45+wrist-path-3x{WRIST_WEIGHT:g}"
 LEFT_FINGERS = tuple(range(25, 40))
 RIGHT_FINGERS = tuple(range(40, 55))
 NECK, SPINE3, LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_WRIST, RIGHT_WRIST = 12, 9, 16, 17, 20, 21
