@@ -174,3 +174,16 @@ def test_esc_after_any_step_leaves_the_scene_as_it_was(scene, words, tmp_path):
             assert stepper.step() is not None
         stepper.cancel()
         assert scene_state(scene) == before, f"cancelled after step {steps_run}"
+
+
+def test_the_signs_panel_draws_its_settings_and_the_operator(scene):
+    from test_quantize import RecordingLayout
+
+    for panel_type in (bpy.types.MOTION_TOKENS_PT_signs, bpy.types.MOTION_TOKENS_PT_signs_sequencer):
+        panel = type("PanelStandIn", (), {"layout": RecordingLayout()})()
+        panel_type.draw(panel, bpy.context)
+        assert panel.layout.props == ["lexicon", "language", "threshold", "overlap", "window", "hop", "markers",
+                                      "sound_strips", "subtitles"]
+        assert panel.layout.operators == ["motion_tokens.spot_signs"]
+        assert any("not synthesised speech" in text for text in panel.layout.labels)
+    assert bpy.types.MOTION_TOKENS_PT_signs_sequencer.bl_space_type == "SEQUENCE_EDITOR"
