@@ -1,0 +1,136 @@
+"""RQ-VAE training variants against the shipped bundle and k-means (issue #14): what capacity,
+steps and the entropy-guided assignment buy, measured by the figures the trainer writes.
+
+    # train one variant (the shipped code, other settings; minutes to an hour on 2 cores):
+    .venv/bin/python bench/codec_variants.py train --family rqvae4 --bits 10 --part body \\
+        --hidden 128 --steps 12000 --threads 1 --out /tmp/variants/rqvae4-10-h128
+    # compare trained variants with the shipped bundle and k-means of the same bits:
+    .venv/bin/python bench/codec_variants.py report /tmp/variants/* [--out bench/results/codec_variants.md]
+
+A variant is `core.codecs.training.train.train_codec` with the part's default RQVAETraining
+changed only where an option is given (hidden, steps, rotation weight, entropy-guided); the data are the part's
+default folders under MOTION_TOKENS_DATA (tools/train_codecs.py's PART_DATA). Its figures are
+the manifest's (`evaluate_codec` on the held-out and training splits of core/codecs/split.json);
+the shipped bundle's come from its manifest, and k-means' (whose manifest has no rotation
+figures) are measured here by the same `evaluate_codec` on the same splits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "codec_variants.md"
+PART_DATA = {"body": ("bandai", "beat2"),
+             "hands": ("beat2", "hands/manipnet", "sign/fingerspelling", "sign/lexicons/fingerspelling"),
+             "face": ("beat2",)}
+
+
+def train(args) -> int:
+    import torch
+
+    from motion_tokens.core.codecs.registry import FAMILY_CLASSES
+    from motion_tokens.core.codecs.training.rqvae_fit import default_training
+    from motion_tokens.core.codecs.training.train import train_codec
+    from motion_tokens.core.paths import data_dir
+
+    torch.set_num_threads(args.threads)
+    settings = default_training(args.part, FAMILY_CLASSES[args.family].FRAMES_PER_LATENT)
+    changes = {k: v for k, v in (("hidden", args.hidden), ("steps", args.steps), ("rot_weight", args.rot_weight))
+               if v is not None}
+    data = [data_dir() / name for name in PART_DATA[args.part]]
+    train_codec(args.family, args.bits, args.part, data, args.out, seed=args.seed, entropy_guided=args.entropy_guided,
+                progress=lambda line: print(line, flush=True), rqvae_training=replace(settings, **changes))
+    return 0
+
+
+def _figures(block: dict) -> dict:
+    levels = [layer["usage_percent"] for layer in block.get("per_layer", [])]
+    return {"rmse": block["rmse_cm"], "rot": block.get("rotation_mean_deg"), "vel": block.get("velocity_rmse_cm_s"),
+            "usage": min(levels) if levels else block.get("usage_percent")}
+
+
+def _kmeans_figures(bits: int, part: str, data_dirs) -> dict:
+    from motion_tokens.core.codecs.registry import load_codec
+    from motion_tokens.core.codecs.training.dataset import part_dataset, read_takes, split_takes
+    from motion_tokens.core.codecs.training.fitted import evaluate_codec
+
+    codec = load_codec(REPO / "models" / f"kmeans-{bits}-{part}")
+    train_takes, held_takes = split_takes(read_takes(data_dirs))
+    return {split: _figures(evaluate_codec(codec, part_dataset(takes, part)))
+            for split, takes in (("held_out", held_takes), ("train", train_takes))}
+
+
+def _settings(opt: dict, entropy_guided: bool) -> str:
+    return (f"hidden {opt['hidden']}, {opt['steps']} steps, rotation weight {opt['rot_weight']:g}"
+            + (", entropy-guided" if entropy_guided else ""))
+
+
+def report(args) -> int:
+    from motion_tokens.core.machine import machine_line
+
+    rows, kmeans_cache = [], {}
+    for folder in args.folders:
+        manifest = json.loads((Path(folder) / "manifest.json").read_text())
+        name, part, training = manifest["name"], manifest["part"], manifest["training"]
+        bits = int(round(manifest["bits_per_frame"]))
+        shipped = json.loads((REPO / "models" / f"{name}-{part}" / "manifest.json").read_text())
+        key = (bits, part)
+        if key not in kmeans_cache:
+            kmeans_cache[key] = _kmeans_figures(bits, part, training["data"])
+        opt, shipped_opt = training["optimisation"], shipped["training"]["optimisation"]
+        variant = _settings(opt, training["entropy_guided"])
+        base = _settings(shipped_opt, shipped["training"]["entropy_guided"])
+        rows.append((f"{name}-{part}", variant, f"{training['seconds']:.0f} s on {training['threads']} thread(s)",
+                     {s: _figures(manifest["evaluation"][s]) for s in ("held_out", "train")},
+                     base, {s: _figures(shipped["evaluation"][s]) for s in ("held_out", "train")},
+                     kmeans_cache[key]))
+    lines = ["# RQ-VAE training variants against the shipped bundle and k-means (issue #14)", "",
+             "Made by `bench/codec_variants.py report` from bundles `bench/codec_variants.py train` wrote (the module "
+             "docstring gives both commands).", "", machine_line(), "",
+             "Figures: position RMSE of the part's points (cm, part alone), mean geodesic rotation error of its "
+             "joints (degrees), the lowest per-level code usage (%), on the held-out takes and in-sample "
+             "(core/codecs/split.json).", "",
+             "| bundle | trained as | time | held-out cm | held-out deg | held-out lowest level usage % | "
+             "in-sample cm | in-sample deg |", "|---|---|---|---:|---:|---:|---:|---:|"]
+    for bundle, variant, time_text, ours, base, shipped_fig, kmeans in rows:
+        for label, fig, t in ((f"variant: {variant}", ours, time_text), (f"shipped: {base}", shipped_fig, ""),
+                              (f"kmeans-{bundle.split('-')[1]}", kmeans, "")):
+            lines.append(f"| {bundle} | {label} | {t} | {fig['held_out']['rmse']:.3f} | "
+                         f"{fig['held_out']['rot']:.2f} | {fig['held_out']['usage']:.1f} | "
+                         f"{fig['train']['rmse']:.3f} | {fig['train']['rot']:.2f} |")
+    lines.append("")
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    t = commands.add_parser("train")
+    t.add_argument("--family", choices=("rqvae", "rqvae4"), required=True)
+    t.add_argument("--bits", type=int, choices=(6, 9, 10, 12), required=True)
+    t.add_argument("--part", choices=tuple(PART_DATA), required=True)
+    t.add_argument("--hidden", type=int, default=None)
+    t.add_argument("--steps", type=int, default=None)
+    t.add_argument("--rot-weight", type=float, default=None, help="weight of the rotation (chordal) loss")
+    t.add_argument("--entropy-guided", action="store_true")
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", type=Path, required=True)
+    t.set_defaults(func=train)
+    r = commands.add_parser("report")
+    r.add_argument("folders", nargs="+", type=Path)
+    r.add_argument("--out", type=Path, default=RESULTS)
+    r.set_defaults(func=report)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
