@@ -98,7 +98,7 @@ class TimedDetection:
 @dataclass
 class SpotResult:
     """detections sorted by start; seconds: the query's duration; spoken: the recorded words'
-    track where audio_out was asked (or `speak` was); lexicon: the one matched against."""
+    track where audio_out was asked; lexicon: the one matched against."""
 
     detections: list[TimedDetection]
     lines: list[str]
@@ -140,12 +140,11 @@ _LEXICON_UNITS, _QUERY_UNITS, _UNITS = 300, 500, 1000
 
 
 def spot_steps(options: SpotOptions, query_features: SignFeatures | None = None, query_name: str = "",
-               speak: bool = False, lexicon: Lexicon | None = None) -> Steps:
+               lexicon: Lexicon | None = None) -> Steps:
     """The job (module docstring) as steps; writes `options.out` and `options.audio_out` where
     given. `query_features`: the query's features where the caller has them (a captured action)
     instead of `options.query`; `lexicon`: one already built (`options.lexicon` then only names it).
-    `speak`: make the spoken track even without audio_out. Raises
-    InputFileError for a query with no hand found in any frame, the lexicon's errors
+    Raises InputFileError for a query with no hand found in any frame, the lexicon's errors
     (core.signs.matching), OptionError/OutputError (SpotOptions.check)."""
     options.check()
     if query_features is None:
@@ -174,7 +173,7 @@ def spot_steps(options: SpotOptions, query_features: SignFeatures | None = None,
     lines = [f"{d.start:7.2f}-{d.end:7.2f} s  {d.label}  ({d.confidence:.2f})" for d in detections]
     written = [str(options.out)] if options.out is not None else []
     warnings, spoken = [], None
-    if options.audio_out is not None or speak:
+    if options.audio_out is not None:
         spoken = spoken_track(detections, lexicon.audio_of, seconds)
         warnings += spoken.warnings
     if options.out is not None:
