@@ -4,7 +4,7 @@ steps and the entropy-guided assignment buy, measured by the figures the trainer
     # train one variant (the shipped code, other settings; minutes to an hour on 2 cores):
     .venv/bin/python bench/codec_variants.py train --family rqvae4 --bits 10 --part body \\
         --hidden 128 --steps 12000 --threads 1 --out /tmp/variants/rqvae4-10-h128
-    # compare trained variants with the shipped bundle and k-means of the same bits:
+    # compare trained bundles with the one shipped and k-means of the same bits:
     .venv/bin/python bench/codec_variants.py report /tmp/variants/* [--out bench/results/codec_variants.md]
 
 A variant is `core.codecs.training.train.train_codec` with the part's default RQVAETraining
@@ -73,34 +73,36 @@ def _settings(opt: dict, entropy_guided: bool) -> str:
 def report(args) -> int:
     from motion_tokens.core.machine import machine_line
 
-    rows, kmeans_cache = [], {}
+    groups: dict[str, list] = {}
     for folder in args.folders:
         manifest = json.loads((Path(folder) / "manifest.json").read_text())
-        name, part, training = manifest["name"], manifest["part"], manifest["training"]
-        bits = int(round(manifest["bits_per_frame"]))
-        shipped = json.loads((REPO / "models" / f"{name}-{part}" / "manifest.json").read_text())
-        key = (bits, part)
-        if key not in kmeans_cache:
-            kmeans_cache[key] = _kmeans_figures(bits, part, training["data"])
-        opt, shipped_opt = training["optimisation"], shipped["training"]["optimisation"]
-        variant = _settings(opt, training["entropy_guided"])
-        base = _settings(shipped_opt, shipped["training"]["entropy_guided"])
-        rows.append((f"{name}-{part}", variant, f"{training['seconds']:.0f} s on {training['threads']} thread(s)",
-                     {s: _figures(manifest["evaluation"][s]) for s in ("held_out", "train")},
-                     base, {s: _figures(shipped["evaluation"][s]) for s in ("held_out", "train")},
-                     kmeans_cache[key]))
+        groups.setdefault(f"{manifest['name']}-{manifest['part']}", []).append(manifest)
     lines = ["# RQ-VAE training variants against the shipped bundle and k-means (issue #14)", "",
-             "Made by `bench/codec_variants.py report` from bundles `bench/codec_variants.py train` wrote (the module "
-             "docstring gives both commands).", "", machine_line(), "",
+             "Made by `bench/codec_variants.py report` from bundles `bench/codec_variants.py train` (or "
+             "`train-codec`) wrote; the module docstring gives both commands.", "", machine_line(), "",
              "Figures: position RMSE of the part's points (cm, part alone), mean geodesic rotation error of its "
              "joints (degrees), the lowest per-level code usage (%), on the held-out takes and in-sample "
-             "(core/codecs/split.json).", "",
+             "(core/codecs/split.json). `shipped` marks the bundle in models/ now (same weights sha256).", "",
              "| bundle | trained as | time | held-out cm | held-out deg | held-out lowest level usage % | "
              "in-sample cm | in-sample deg |", "|---|---|---|---:|---:|---:|---:|---:|"]
-    for bundle, variant, time_text, ours, base, shipped_fig, kmeans in rows:
-        for label, fig, t in ((f"variant: {variant}", ours, time_text), (f"shipped: {base}", shipped_fig, ""),
-                              (f"kmeans-{bundle.split('-')[1]}", kmeans, "")):
-            lines.append(f"| {bundle} | {label} | {t} | {fig['held_out']['rmse']:.3f} | "
+    for bundle, manifests in groups.items():
+        shipped = json.loads((REPO / "models" / bundle / "manifest.json").read_text())
+        part, bits = manifests[0]["part"], int(round(manifests[0]["bits_per_frame"]))
+        rows = []
+        for m in manifests:
+            t = m["training"]
+            mark = " (shipped)" if m["files"] == shipped["files"] else ""
+            rows.append((_settings(t["optimisation"], t["entropy_guided"]) + mark,
+                         f"{t['seconds']:.0f} s, {t['threads']} thread(s)",
+                         {s: _figures(m["evaluation"][s]) for s in ("held_out", "train")}))
+        if not any(m["files"] == shipped["files"] for m in manifests):
+            t = shipped["training"]
+            rows.append((_settings(t["optimisation"], t["entropy_guided"]) + " (shipped)",
+                         f"{t['seconds']:.0f} s, {t['threads']} thread(s)",
+                         {s: _figures(shipped["evaluation"][s]) for s in ("held_out", "train")}))
+        rows.append((f"kmeans-{bits}-{part}", "", _kmeans_figures(bits, part, manifests[0]["training"]["data"])))
+        for label, time_text, fig in rows:
+            lines.append(f"| {bundle} | {label} | {time_text} | {fig['held_out']['rmse']:.3f} | "
                          f"{fig['held_out']['rot']:.2f} | {fig['held_out']['usage']:.1f} | "
                          f"{fig['train']['rmse']:.3f} | {fig['train']['rot']:.2f} |")
     lines.append("")
