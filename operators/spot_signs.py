@@ -103,8 +103,8 @@ class MOTION_TOKENS_OT_spot_signs(SteppedJob, bpy.types.Operator):
 
     def _steps(self, context, queries, options, subtitles):
         total = 100 * (len(queries) + 1)
-        lexicon = yield from within(lexicon_steps(options(queries[0]).lexicon, options(queries[0]).language),
-                                    0, 100, total)
+        first = options(queries[0])
+        lexicon = yield from within(lexicon_steps(first.lexicon, first.language), 0, 100, total)
         found, lines, warnings = [], [], []
         for i, query in enumerate(queries):
             result = yield from within(spot_steps(options(query), query.features, query.timing.name, lexicon=lexicon),
