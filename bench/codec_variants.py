@@ -39,7 +39,7 @@ def train(args) -> int:
     from motion_tokens.core.paths import data_dir
 
     torch.set_num_threads(args.threads)
-    settings = default_training(args.part, FAMILY_CLASSES[args.family].FRAMES_PER_LATENT)
+    settings = default_training(args.part, FAMILY_CLASSES[args.family].FRAMES_PER_LATENT, args.bits)
     changes = {k: v for k, v in (("hidden", args.hidden), ("steps", args.steps), ("rot_weight", args.rot_weight))
                if v is not None}
     data = [data_dir() / name for name in PART_DATA[args.part]]

@@ -298,13 +298,14 @@ def _shipped(name: str):
 def _expected_rate(name: str) -> tuple[type, int, dict, int]:
     """(family class, bits per frame, size fields, frames per latent) the name and manifest
     state: the class from the manifest's family (registry.FAMILY_CLASSES), the bits from the
-    name, the size fields the family offers at those bits (its BITRATES)."""
+    name, the size fields the family offers at those bits for the part (its BITRATES, or
+    PART_BITRATES where the part has its own)."""
     manifest = _manifest(name)
     cls = FAMILY_CLASSES[manifest["family"]]
     family, bits, part = name.split("-")
     assert (family, part) == (manifest["family"], manifest["part"]), name
     assert int(bits) in cls.BITRATES, f"{name}: {cls.__name__} offers {sorted(cls.BITRATES)} bits per frame"
-    return cls, int(bits), cls.BITRATES[int(bits)], int(manifest.get("frames_per_latent", 1))
+    return cls, int(bits), cls.sizes_at(int(bits), part), int(manifest.get("frames_per_latent", 1))
 
 
 SHIPPED = codec_figures.shipped_bundles()

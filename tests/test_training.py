@@ -78,6 +78,48 @@ def test_rqvae_bundle_tokens_decode_and_determinism(tmp_path, demo_features):
     assert other.manifest["files"] != a.manifest["files"]
 
 
+def test_float16_weights_halve_the_bundle_and_keep_its_figures(tmp_path, demo_features):
+    """weights="float16": the file stores the model's floats as float16, the bundle reads them
+    back as float32, numpy codes as torch does, and the manifest's figures are those of the
+    stored weights (re-evaluating the bundle as loaded gives them back)."""
+    from dataclasses import replace
+
+    from motion_tokens.core.codecs.training.dataset import part_dataset, read_takes, split_takes
+    from motion_tokens.core.codecs.training.fitted import evaluate_codec
+    from safetensors.numpy import load_file
+
+    full = _train(tmp_path, "rqvae4", 10, "body", out="full")
+    half = train_codec("rqvae4", 10, "body", DATA, tmp_path / "half", split=SPLIT, progress=lambda s: None,
+                       rqvae_training=replace(TINY, weights="float16"))
+    stored = load_file(str(half.folder / "weights.safetensors"))
+    assert stored["model.encoder.0.weight"].dtype == np.float16 and stored["input_mean"].dtype == np.float32
+    full_size, half_size = ((b.folder / "weights.safetensors").stat().st_size for b in (full, half))
+    assert half_size < 0.6 * full_size
+    tensors = half.tensors()
+    assert tensors["model.encoder.0.weight"].dtype == np.float32
+    np.testing.assert_array_equal(tensors["model.encoder.0.weight"], stored["model.encoder.0.weight"])
+    assert half.manifest["training"]["optimisation"]["weights"] == "float16"
+    numpy_codec, torch_codec = load_codec(half.folder), load_codec(half.folder, backend="torch")
+    f = demo_features["body"]
+    np.testing.assert_array_equal(numpy_codec.encode(f), torch_codec.encode(f))
+    _, held = split_takes(read_takes(DATA), SPLIT)
+    again = evaluate_codec(numpy_codec, part_dataset(held, "body"))
+    for key in ("rmse_cm", "rotation_mean_deg", "usage_percent"):
+        assert again[key] == pytest.approx(half.manifest["evaluation"]["held_out"][key], abs=1e-3), key
+
+
+def test_face_downsampled_codebooks_are_16_codes_a_level(tmp_path):
+    """The face's rqvae4 sizes (PART_BITRATES): D=16, Q=bits, so Q log2 D / 4 = the bits per
+    frame; the body keeps BITRATES' (64 x 6 at 9 bits)."""
+    from motion_tokens.core.codecs.registry import FAMILY_CLASSES
+
+    cls = FAMILY_CLASSES["rqvae4"]
+    assert cls.sizes_at(9, "body") == {"D": 64, "Q": 6} and cls.sizes_at(9, "face") == {"D": 16, "Q": 9}
+    m = train_codec("rqvae4", 6, "face", DATA, tmp_path / "face", split=SPLIT, progress=lambda s: None,
+                    rqvae_training=TINY).manifest
+    assert (m["D"], m["Q"], m["bits_per_frame"], m["model_config"]["D"]) == (16, 6, 6.0, 16)
+
+
 def test_rqvae_entropy_guided_keeps_its_usage(tmp_path):
     bundle = _train(tmp_path, "rqvae", 6, "body", entropy_guided=True)
     usage = bundle.tensors()["model.usage_ema"]

@@ -22,12 +22,12 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
 from motion_tokens.core.codecs.registry import FAMILY_CLASSES, codec_name
 from motion_tokens.core.codecs.training.fitted import command_line
-from motion_tokens.core.codecs.training.rqvae_fit import default_training
+from motion_tokens.core.codecs.training.rqvae_fit import RQVAETraining, default_training
 from motion_tokens.core.errors import MotionTokensError
 from motion_tokens.core.parts import PARTS
 from motion_tokens.core.paths import data_dir
@@ -61,10 +61,15 @@ def is_done(folder: Path, family: str, bits: int, part: str, command: str) -> bo
         return False
     if manifest.get("command") != command:
         return False
+    cls = FAMILY_CLASSES[family]
+    if any(manifest.get(key) != value for key, value in cls.sizes_at(bits, part).items()):
+        return False
     if family == "kmeans":
         return True
-    settings = asdict(default_training(part, FAMILY_CLASSES[family].FRAMES_PER_LATENT))
-    recorded = dict(manifest.get("training", {}).get("optimisation", {}))
+    settings = asdict(default_training(part, cls.FRAMES_PER_LATENT, bits))
+    # A setting added since a bundle was trained took its default value there.
+    recorded = {f.name: f.default for f in fields(RQVAETraining) if f.default is not MISSING}
+    recorded.update(manifest.get("training", {}).get("optimisation", {}))
     recorded.pop("optimizer", None)
     return recorded == settings and manifest.get("model_config", {}).get("rotation") == "6d"
 

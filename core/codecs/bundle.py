@@ -102,14 +102,16 @@ class Bundle:
         return frames_per_latent(self.manifest)
 
     def tensors(self) -> dict[str, np.ndarray]:
-        """The weights as numpy arrays (safetensors, no unpickling)."""
+        """The weights as numpy arrays (safetensors, no unpickling); arrays stored as float16
+        (to halve a large bundle) come back as float32, which holds them exactly."""
         from safetensors.numpy import load_file
 
         path = self.folder / WEIGHTS
         try:
-            return load_file(str(path))
+            tensors = load_file(str(path))
         except Exception as exc:  # safetensors raises its own error types for damaged headers
             raise BundleError(path, f"cannot be read as safetensors ({exc})") from None
+        return {k: v.astype(np.float32) if v.dtype == np.float16 else v for k, v in tensors.items()}
 
 
 def _read_manifest(folder: Path) -> dict:

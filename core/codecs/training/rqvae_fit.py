@@ -51,6 +51,9 @@ class RQVAETraining:
     entropy_weight: float = 0.1
     hidden: int = 64
     latent: int = 16
+    #: Storage of the model weights: "float16" halves the bundle (the figures are measured on
+    #: the stored, rounded weights).
+    weights: str = "float32"
 
 
 #: Steps and sizes per (part, frames per latent). Measured on the body (training split, 800
@@ -67,16 +70,25 @@ class RQVAETraining:
 RQVAE_TRAINING = {
     ("body", 1): RQVAETraining(steps=3000),
     ("body", 4): RQVAETraining(steps=6000, batch=16, window=128),
+    # 9 and 10 bits: twice the width and steps and a heavier rotation loss, so that in-sample
+    # the rotations beat k-means' (bench/results/codec_variants.md: hidden 128 alone took
+    # rqvae4-10's in-sample error from 5.50 to 4.05 deg, a rotation weight of 40 alone to 4.60,
+    # against kmeans-10's 3.75); float16 weights keep the bundle under 4 MB.
+    ("body", 4, 9): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, rot_weight=30.0, weights="float16"),
+    ("body", 4, 10): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, rot_weight=40.0,
+                                   weights="float16"),
     ("hands", 1): RQVAETraining(steps=1000),
-    ("hands", 4): RQVAETraining(steps=1000, batch=16, window=128),
+    ("hands", 4): RQVAETraining(steps=3000, batch=16, window=128),
     ("face", 1): RQVAETraining(steps=800),
     ("face", 4): RQVAETraining(steps=800, batch=16, window=128),
 }
 
 
-def default_training(part: str, frames_per_latent: int) -> RQVAETraining:
-    """The shipped settings for a part and rate (the body's for a part not in the table)."""
-    return RQVAE_TRAINING.get((part, frames_per_latent), RQVAE_TRAINING[("body", frames_per_latent)])
+def default_training(part: str, frames_per_latent: int, bits: int | None = None) -> RQVAETraining:
+    """The shipped settings for a part, rate and bits per frame: the (part, rate, bits) entry,
+    else the (part, rate) one, else the body's."""
+    return (RQVAE_TRAINING.get((part, frames_per_latent, bits)) or RQVAE_TRAINING.get((part, frames_per_latent))
+            or RQVAE_TRAINING[("body", frames_per_latent)])
 
 
 def _window_sampler(arrays, targets, window: int, rng: np.random.Generator):
@@ -223,12 +235,23 @@ def _optimise(model, loss_of, sample, rng, job: FitJob, settings: RQVAETraining)
     model.eval()
 
 
-def _tensors(model, norm: Normalisation, feature_norm: Normalisation, arrays, D: int, Q: int, device):
-    """The weights file's arrays: the model's state, the normalisations, and (Q, D) code
-    frequencies per layer on the (normalised) training takes."""
+def _tensors(model, norm: Normalisation, feature_norm: Normalisation, arrays, D: int, Q: int, device,
+             weights: str = "float32"):
+    """The weights file's arrays: the model's state (floats stored as `weights`), the
+    normalisations, and (Q, D) code frequencies per layer on the (normalised) training takes.
+    The tokens are those of the stored weights."""
     import torch
 
-    tensors = {f"model.{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    if weights not in ("float32", "float16"):
+        raise ValueError(f"weights are stored as float32 or float16, not {weights!r}")
+    state = model.state_dict()
+    if weights == "float16":
+        # Round once, and code with the rounded weights, so the usage below is the bundle's.
+        rounded = {k: v.to(torch.float16).to(v.dtype) if v.is_floating_point() else v for k, v in state.items()}
+        model.load_state_dict(rounded)
+        state = model.state_dict()
+    tensors = {f"model.{k}": (v.detach().cpu().numpy().astype(np.float16) if weights == "float16" and
+                              v.is_floating_point() else v.detach().cpu().numpy()) for k, v in state.items()}
     fpl = model.config.frames_per_latent
     tokens = []
     with torch.no_grad():
@@ -261,14 +284,14 @@ def device_for_training():
 def train_rqvae_codec(job: FitJob, family: type[ResidualCodec] = ResidualCodec) -> Fitted:
     """An RQ-VAE of `family` (per frame, or rqvae4's 4 frames per latent) with D^Q whole
     tokens for the job's bits per frame and part, trained for the settings' steps (job.rqvae,
-    default default_training(part, frames per latent))."""
+    default default_training(part, frames per latent, bits))."""
     import torch
 
     from ..rqvae import RQVAE, RQVAEConfig
 
     fpl = family.FRAMES_PER_LATENT
-    settings = job.rqvae or default_training(job.part, fpl)
-    D, Q = (family.BITRATES[job.bits][key] for key in family.SIZE_FIELDS)
+    settings = job.rqvae or default_training(job.part, fpl, job.bits)
+    D, Q = (family.sizes_at(job.bits, job.part)[key] for key in family.SIZE_FIELDS)
     config = RQVAEConfig(part=job.part, D=D, Q=Q, entropy_guided=job.entropy_guided, rotation="6d",
                          frames_per_latent=fpl, hidden=settings.hidden, latent=settings.latent)
     device = device_for_training()
@@ -294,5 +317,6 @@ def train_rqvae_codec(job: FitJob, family: type[ResidualCodec] = ResidualCodec) 
                      "statistics; `usage` = frequency of each code per layer on the training frames"
                      + ("; `model.usage_ema` = the entropy-guided EMA of soft code usage" if job.entropy_guided else ""))
     shape = {"D": D, "Q": Q, "frames_per_latent": fpl, "model_config": config.to_dict()}
-    tensors = _tensors(model, norm, Normalisation.fit(train.vectors()), arrays, D, Q, torch.device("cpu"))
+    tensors = _tensors(model, norm, Normalisation.fit(train.vectors()), arrays, D, Q, torch.device("cpu"),
+                       settings.weights)
     return Fitted(shape, tensors, fitting, normalisation, data_notes(job.part, CODEC_FPS, train.num_frames, D))

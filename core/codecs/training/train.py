@@ -147,8 +147,11 @@ def train_codec(family: str, bits: int, part: str, data_dirs, out, seed: int = 0
         "train": evaluate_codec(codec, train),
     }
     bundle = write_bundle(Path(out), manifest, fitted.tensors)
-    ev = manifest["evaluation"]
-    progress(f"{name}-{part}: held-out RMSE {ev['held_out'].get('rmse_cm')} cm, train {ev['train']['rmse_cm']} cm, "
-             f"usage {ev['held_out'].get('usage_percent')}%, perplexity {ev['held_out'].get('perplexity')}; "
-             f"{seconds:.0f} s -> {out}")
+    held_out = manifest["evaluation"]["held_out"]
+    # An RQ-VAE's whole tokens cover a sliver of D^Q: its codebooks' usage is the figure to see.
+    levels = [layer["usage_percent"] for layer in held_out.get("per_layer", [])]
+    usage = (f"code usage per level {'/'.join(f'{u:.0f}' for u in levels)}%" if levels
+             else f"code usage {held_out.get('usage_percent')}%")
+    progress(f"{name}-{part}: held-out RMSE {held_out.get('rmse_cm')} cm, train {manifest['evaluation']['train']['rmse_cm']} "
+             f"cm, {usage}, perplexity {held_out.get('perplexity')}; {seconds:.0f} s -> {out}")
     return bundle
