@@ -6,6 +6,8 @@ import math
 import numpy as np
 import pytest
 from motion_tokens.core.codecs.metrics import (
+    code_frequencies,
+    expected_usage,
     QuantizerStats,
     code_usage,
     hull_volume,
@@ -284,6 +286,30 @@ def test_usage_and_perplexity_refuse_bad_tokens(tokens, k, message):
     for fn in (code_usage, perplexity):
         with pytest.raises(ValueError, match=message):
             fn(tokens, k)
+
+
+def test_code_frequencies_by_hand():
+    tokens = np.array([[0, 1], [0, 1], [2, 1], [0, 3]])
+    assert code_frequencies(tokens, 4) == ((0.75, 0.0, 0.25, 0.0), (0.0, 0.75, 0.0, 0.25))
+
+
+def test_expected_usage_by_hand():
+    # Two equally likely codes and one draw: one of the two is used, 50%.
+    assert expected_usage([[0.5, 0.5]], 1).per_quantizer == pytest.approx((50.0,))
+    # Shares (0.75, 0.25, 0, 0), two draws: 1 - 0.25^2 and 1 - 0.75^2 of a code each, over 4 codes.
+    assert expected_usage([[0.75, 0.25, 0.0, 0.0]], 2).mean == pytest.approx(100 * (0.9375 + 0.4375) / 4)
+    # 64 codes used uniformly by 120 latents (the face's held-out split at one latent per 4
+    # frames): 64 (1 - (63/64)^120) codes in expectation, 85%, never 95%.
+    assert expected_usage(np.full((1, 64), 1 / 64), 120).mean == pytest.approx(100 * (1 - (63 / 64) ** 120))
+    assert 84 < expected_usage(np.full((1, 64), 1 / 64), 120).mean < 86
+
+
+def test_expected_usage_matches_sampling():
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.full(32, 0.5))
+    draws = rng.choice(32, size=(4000, 90), p=p)  # 4000 splits of 90 latents
+    sampled = np.mean([100 * len(np.unique(d)) / 32 for d in draws])
+    assert expected_usage([p], 90).mean == pytest.approx(sampled, abs=0.3)
 
 
 def test_hull_volume_of_round_off_noise_around_one_spot_is_zero():

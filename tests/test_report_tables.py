@@ -190,3 +190,21 @@ def test_the_joints_the_rqvae_turns_most_wrongly_are_named(rows):
     assert ("rqvae-10 gets most wrong beyond kmeans-10: left_wrist 15.0 against 9.0 deg, head 8.0 against 7.0 deg, "
             "left_foot 8.5 against 8.0 deg.") in line
     assert "left_wrist, head, left_foot end the part's chain" in line
+
+
+def test_usage_target_gives_the_usage_the_training_frequencies_would_give(rows):
+    """A row whose in-sample split has code frequencies: the expected held-out usage beside
+    the measured one, hand-worked: level 0 has 10 equally used codes of 20 in training, so 100
+    held-out latents would use 10 of 20 codes (50%, less 0.9^100 of a code each); level 1
+    uses all 20 uniformly (100% less 0.95^100 each)."""
+    from dataclasses import replace
+
+    row = rows[3]
+    shares = ((0.1,) * 10 + (0.0,) * 10, (0.05,) * 20)
+    rows[3] = replace(row, held_out=replace(row.held_out, latents=100),
+                      in_sample=replace(row.in_sample, code_frequencies=shares))
+    lines = targets(rows)
+    level0 = 100 * 10 * (1 - 0.9**100) / 20
+    level1 = 100 * (1 - 0.95**100)
+    assert f"rqvae-10-body (levels 100.0/90.0%; {level0:.1f}/{level1:.1f}% expected)" in lines[1]
+    assert lines[2].lstrip().startswith("*Expected*")

@@ -347,6 +347,25 @@ def code_usage(tokens, codebook_size: int) -> QuantizerStats:
     return QuantizerStats(tuple(float(x) for x in pct), float(pct.mean()))
 
 
+def code_frequencies(tokens, codebook_size: int) -> tuple[tuple[float, ...], ...]:
+    """Per quantizer, each code's share of `tokens` ((T,) or (T, Q), each in [0, codebook_size)):
+    Q tuples of codebook_size shares summing to 1 (all zero for no tokens)."""
+    t = _checked_tokens(tokens, codebook_size)
+    counts = [np.bincount(t[:, q], minlength=codebook_size).astype(np.float64) for q in range(t.shape[1])]
+    return tuple(tuple(float(x) for x in c / max(c.sum(), 1.0)) for c in counts)
+
+
+def expected_usage(frequencies, draws: int) -> QuantizerStats:
+    """The % of each codebook that `draws` latents drawn independently with these code
+    `frequencies` (Q rows of D shares, code_frequencies) would use, in expectation:
+    100 x mean over codes of 1 - (1 - p)^draws. What a held-out split as large as the one
+    measured would show if it visited codes as the training split does; below it, the
+    held-out takes leave codes of training-only poses unused (a shift, not the sample size)."""
+    p = np.asarray(frequencies, dtype=np.float64)
+    pct = 100.0 * (1.0 - (1.0 - p) ** int(draws)).mean(axis=-1)
+    return QuantizerStats(tuple(float(x) for x in pct), float(pct.mean()))
+
+
 def perplexity(tokens, codebook_size: int) -> QuantizerStats:
     """exp of the entropy (nats) of the code histogram, per quantizer and their mean.
 

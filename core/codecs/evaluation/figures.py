@@ -25,6 +25,7 @@ from ...parts import PARTS, get_part
 from ...skeleton import NUM_SMPLX_JOINTS, SMPLX_PARENTS
 from ..metrics import (
     WRISTS,
+    code_frequencies,
     code_usage,
     kabsch_rmse,
     mean_jerk,
@@ -202,6 +203,8 @@ def split_figures(s: Sums, takes: int, codebook_size: int) -> SplitFigures:
         rmse_by_source_cm={k: _root_mean(sq, n) for k, (sq, n) in sorted(s.by_source.items())},
         **{f.name: getattr(feats, f.name) for f in fields(FeatureFigures)},
         kabsch_by_part_cm=kabsch,
+        latents=len(tokens),
+        code_frequencies=code_frequencies(tokens, codebook_size) if tokens.ndim == 2 else (),
     )
 
 

@@ -41,7 +41,8 @@ class SplitFigures:
     rotation_joint_mean_deg, rotation_joint_p95_deg (joint name -> degrees),
     velocity_rmse_cm_s (of its part_positions points), expression_rmse (a part with
     expressions only). usage_pct and perplexity are per quantizer level over the codec's
-    latents (one per frames_per_latent frames).
+    latents (one per frames_per_latent frames); latents: how many; code_frequencies: each
+    code's share per level (metrics.code_frequencies), empty where not measured.
     """
 
     takes: int
@@ -64,6 +65,8 @@ class SplitFigures:
     velocity_rmse_cm_s: float = float("nan")
     expression_rmse: float = float("nan")
     kabsch_by_part_cm: dict = field(default_factory=dict)
+    latents: int = 0
+    code_frequencies: tuple = ()
 
     @property
     def feature_figures(self) -> FeatureFigures:
