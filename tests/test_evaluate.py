@@ -244,3 +244,16 @@ def test_frames_of_reference_come_from_the_part_registry():
     assert frame_rows("body") == ((0, tuple(range(22))),)
     assert frame_rows("hands") == ((20, (20, *range(25, 40), *range(55, 60))),
                                    (21, (21, *range(40, 55), *range(60, 65))))
+
+
+def test_coding_speed_is_measured_and_reported(report):
+    """Every codec row has finite encode and decode frames/s on both splits; the markdown's
+    speed table gives them, and kmeans-1 against kmeans-6 are at other rates (no ratio)."""
+    for r in report.rows:
+        for figures in (r.held_out, r.in_sample):
+            assert math.isfinite(figures.encode_fps) and figures.encode_fps > 0
+            assert math.isfinite(figures.decode_fps) and figures.decode_fps > 0
+    text = report.out.read_text(encoding="utf-8")
+    assert "## Coding speed" in text
+    row = report.row("kmeans-6", "body")
+    assert f"| kmeans-6 | body | 180 | {row.in_sample.encode_fps:,.0f} | {row.in_sample.decode_fps:,.0f} | - | - |" in text

@@ -208,3 +208,21 @@ def test_usage_target_gives_the_usage_the_training_frequencies_would_give(rows):
     level1 = 100 * (1 - 0.95**100)
     assert f"rqvae-10-body (levels 100.0/90.0%; {level0:.1f}/{level1:.1f}% expected)" in lines[1]
     assert lines[2].lstrip().startswith("*Expected*")
+
+
+def test_speed_table_gives_frames_per_second_and_the_kmeans_ratio(rows):
+    """Coding speed from the in-sample split's frames/s; the ratio is k-means' speed over the
+    row's at the same part and bits per second (hand-worked: 9000 / 3000 = 3.00x)."""
+    from dataclasses import replace
+
+    from motion_tokens.core.codecs.evaluation.report import speed_table
+
+    def timed(row, enc, dec):
+        return replace(row, in_sample=replace(row.in_sample, encode_fps=enc, decode_fps=dec))
+
+    assert speed_table(rows) == ["No coding speed was measured."]  # the fixture's rows have none
+    rows = [timed(rows[2], 9000.0, 12000.0), timed(rows[3], 3000.0, 2000.0), timed(rows[5], 8000.0, 8000.0)]
+    lines = speed_table(rows)
+    assert "| rqvae-10 | body | 300 | 3,000 | 2,000 | 3.00x | 6.00x |" in lines
+    assert "| kmeans-10 | body | 300 | 9,000 | 12,000 | - | - |" in lines
+    assert "| kmeans-12 | body | 360 | 8,000 | 8,000 | - | - |" in lines

@@ -134,6 +134,8 @@ class Sums:
     tokens: list = field(default_factory=list)
     by_source: dict = field(default_factory=dict)
     features: FeatureSums | None = None
+    encode_seconds: float = 0.0
+    decode_seconds: float = 0.0
 
     def add_features(self, part: str, orig_features, dec_features, fps: float, orig_positions=None) -> None:
         """One take's (T, F) original and decoded features of the coded part: the rotation,
@@ -204,6 +206,8 @@ def split_figures(s: Sums, takes: int, codebook_size: int) -> SplitFigures:
         **{f.name: getattr(feats, f.name) for f in fields(FeatureFigures)},
         kabsch_by_part_cm=kabsch,
         latents=len(tokens),
+        encode_fps=s.frames / s.encode_seconds if s.encode_seconds > 0 else float("nan"),
+        decode_fps=s.frames / s.decode_seconds if s.decode_seconds > 0 else float("nan"),
         code_frequencies=code_frequencies(tokens, codebook_size) if tokens.ndim == 2 else (),
     )
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -13,7 +14,7 @@ from ...machine import machine_line
 from ...parts import PARTS, get_part
 from ..registry import FAMILY_CLASSES
 from .findings import findings, fmt, shortfalls, targets
-from .rows import DataSummary, EvaluationReport, EvaluationRow, FamilyRatio
+from .rows import DataSummary, EvaluationReport, EvaluationRow, FamilyRatio, ratio
 
 if TYPE_CHECKING:
     from ..training.dataset import Split
@@ -133,6 +134,25 @@ def rotation_table(rows: Sequence[EvaluationRow]) -> list[str]:
         if expressions:
             line += f" {fmt(h.expression_rmse, 3)} | {fmt(i.expression_rmse, 3)} |"
         lines.append(line)
+    return lines
+
+
+def speed_table(rows: Sequence[EvaluationRow]) -> list[str]:
+    """Per codec bundle: frames encoded and decoded per second over the training takes (the
+    largest split), in this run, and how many times the k-means of the same part and bits per
+    second is faster (measured in the same run, so the machine's load is shared)."""
+    coded = [r for r in rows if r.family != "baseline"]
+    if not any(math.isfinite(r.in_sample.encode_fps) for r in coded):
+        return ["No coding speed was measured."]
+    kmeans = {(r.part, r.bits_per_second): r for r in coded if r.family == "kmeans"}
+    lines = ["| codec | part | bits/s | encode frames/s | decode frames/s | k-means' encode speed / this | "
+             "k-means' decode speed / this |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in coded:
+        k = kmeans.get((r.part, r.bits_per_second))
+        enc, dec = r.in_sample.encode_fps, r.in_sample.decode_fps
+        vs = ((f"{fmt(ratio(k.in_sample.encode_fps, enc))}x", f"{fmt(ratio(k.in_sample.decode_fps, dec))}x")
+              if k is not None and k is not r else ("-", "-"))
+        lines.append(f"| {r.codec} | {r.part} | {r.bits_per_second:g} | {enc:,.0f} | {dec:,.0f} | {vs[0]} | {vs[1]} |")
     return lines
 
 
@@ -264,6 +284,8 @@ def render_markdown(rows, data, ratios, split: "Split", command: str, data_dirs,
         lines += ["", f"![RMSE against bits per frame]({os.path.relpath(plot, out.parent)})"]
     lines += ["", "## RQ-VAE against k-means, per bitrate", "", *_comparison_section(ratios, best)]
     lines += ["", "## Targets", "", *targets(rows)]
+    lines += ["", "## Coding speed (the training takes, one thread, numpy inference for the RQ-VAE)", "",
+              *speed_table(rows)]
     lines += ["", "## Held-out full-pose RMSE (cm) per source folder", "", *_source_table(rows)]
     lines += ["", "## Findings (computed from the figures above)", "", *findings(rows, data, ratios)]
     lines += ["", "## What the data can and cannot say", "", *_limits_section(data)]

@@ -43,6 +43,8 @@ class SplitFigures:
     expressions only). usage_pct and perplexity are per quantizer level over the codec's
     latents (one per frames_per_latent frames); latents: how many; code_frequencies: each
     code's share per level (metrics.code_frequencies), empty where not measured.
+    encode_fps, decode_fps: frames coded (features to tokens) and decoded (tokens to features)
+    per second of wall time over the split's takes, one thread.
     """
 
     takes: int
@@ -67,6 +69,8 @@ class SplitFigures:
     kabsch_by_part_cm: dict = field(default_factory=dict)
     latents: int = 0
     code_frequencies: tuple = ()
+    encode_fps: float = float("nan")
+    decode_fps: float = float("nan")
 
     @property
     def feature_figures(self) -> FeatureFigures:

@@ -203,8 +203,12 @@ def _evaluate_split(codec: Codec | MeanPoseBaseline, takes: Sequence[MotionTake]
             if isinstance(orig, Points):
                 orig = _Original(orig, {}, {})
             features, positions = orig.part(take, codec.part)
+            t0 = time.perf_counter()
             tokens = codec.encode(features)
+            t1 = time.perf_counter()
             dec_features = decode_frames(codec, tokens, len(features))
+            s.encode_seconds += t1 - t0
+            s.decode_seconds += time.perf_counter() - t1
             decoded = with_part_features(take.motion, codec.part, dec_features)
             s.add(orig.points, Points.of(decoded), codec.part, take.motion.fps, tokens, take.source)
             s.add_features(codec.part, features, dec_features, take.motion.fps, positions)
