@@ -1,6 +1,7 @@
 """RQ-VAE training is deterministic for a seed on the CPU, and a run stopped after a checkpoint
 and resumed gives exactly the weights of the run never stopped (a tiny model, 12 steps)."""
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,8 +52,12 @@ def _job(tmp_path, family="rqvae", bits=6, stop_at=None, resume=False, checkpoin
                   tmp_path / "ckpt" if checkpoints else None, 5, resume)
 
 
+def _fit(job, cls=ResidualCodec):
+    return _fit_deterministically(lambda j: train_rqvae_codec(j, cls), job)
+
+
 def _train(job, cls=ResidualCodec):
-    return _fit_deterministically(lambda j: train_rqvae_codec(j, cls), job).tensors
+    return _fit(job, cls).tensors
 
 
 def _assert_same(a, b):
@@ -63,17 +68,23 @@ def _assert_same(a, b):
 
 @pytest.mark.parametrize("family, cls, bits", [("rqvae", ResidualCodec, 6), ("rqvae4", RQVAE4NumpyCodec, 6)])
 def test_resumed_run_equals_the_uninterrupted_one(tmp_path, family, cls, bits):
-    straight = _train(_job(tmp_path / "x", family, bits, checkpoints=False), cls)
+    straight = _fit(_job(tmp_path / "x", family, bits, checkpoints=False), cls)
+    assert "resumed_from_step" not in straight.fitting
     with pytest.raises(Stop):
         _train(_job(tmp_path, family, bits, stop_at=8), cls)
     folder = tmp_path / "ckpt" / f"{family}-{bits}-body-seed7"
     assert (folder / "checkpoint.json").is_file()  # step 5's checkpoint is what resumes
+    earlier = json.loads((folder / "checkpoint.json").read_text())["seconds"]
+    assert earlier > 0
     lines = []
     job = replace(_job(tmp_path, family, bits, resume=True), progress=lines.append)
-    resumed = _train(job, cls)
+    resumed = _fit(job, cls)
     assert lines[0].startswith("  resumed from step 5")
     assert len([line for line in lines if line.startswith("  step ")]) == 7  # steps 6..12
-    _assert_same(resumed, straight)
+    _assert_same(resumed.tensors, straight.tensors)
+    # The manifest's time counts the steps before the checkpoint too.
+    assert resumed.fitting["resumed_from_step"] == 5
+    assert resumed.fitting["seconds_before_resume"] == round(earlier, 1)
     assert not folder.exists()  # finished: the checkpoint is removed
 
 

@@ -2,8 +2,8 @@
 
 One folder per job under the checkpoint folder (`{family}-{bits}-{part}-seed{seed}`) holds
 `checkpoint.safetensors` (the model's state, the optimiser's moment tensors, torch's CPU
-random state) and `checkpoint.json` (the step reached, the data sampler's numpy random
-state, and the job's key: its settings, model and data, so a checkpoint of another job or
+random state) and `checkpoint.json` (the step reached, the seconds the optimisation has taken
+so far, the data sampler's numpy random state, and the job's key: its settings, model and data, so a checkpoint of another job or
 other settings is never resumed from). Nothing is pickled. Both files are written to
 temporary names and renamed, the JSON last, so an interrupted save leaves the previous
 checkpoint usable.
@@ -42,8 +42,8 @@ class Checkpointer:
                "train_frames": job.data.num_frames, "train_takes": list(job.data.names)}
         return cls(Path(job.checkpoint_dir) / name, max(1, job.checkpoint_every), key)
 
-    def save(self, model, opt, rng: np.random.Generator, step: int) -> None:
-        """Write the state after `step` steps."""
+    def save(self, model, opt, rng: np.random.Generator, step: int, seconds: float = 0.0) -> None:
+        """Write the state after `step` steps, which took `seconds` in all (over every resumed run)."""
         import torch
         from safetensors.numpy import save_file
 
@@ -57,7 +57,7 @@ class Checkpointer:
         tmp = self.folder / (_TENSORS + ".tmp")
         save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp))
         os.replace(tmp, self.folder / _TENSORS)
-        meta = {"step": int(step), "key": self.key, "numpy_rng": rng.bit_generator.state,
+        meta = {"step": int(step), "seconds": float(seconds), "key": self.key, "numpy_rng": rng.bit_generator.state,
                 "opt_entries": {str(i): sorted(e) for i, e in state.items()}}
         tmp = self.folder / (_STATE + ".tmp")
         tmp.write_text(json.dumps(meta), encoding="utf-8")
@@ -70,20 +70,21 @@ class Checkpointer:
         if self.folder.is_dir() and not any(self.folder.iterdir()):
             self.folder.rmdir()
 
-    def restore(self, model, opt, rng: np.random.Generator) -> int:
-        """Load the saved state into model, opt and rng; the step to continue from (0 when
-        there is no checkpoint, or one of another job: then nothing is loaded).
+    def restore(self, model, opt, rng: np.random.Generator) -> tuple[int, float]:
+        """Load the saved state into model, opt and rng; (the step to continue from, the seconds
+        the steps before it took); (0, 0.0) when there is no checkpoint, or one of another job:
+        then nothing is loaded.
         CorruptFileError for a checkpoint that cannot be read."""
         import torch
         from safetensors.numpy import load_file
 
         meta_path, tensor_path = self.folder / _STATE, self.folder / _TENSORS
         if not meta_path.is_file():
-            return 0
+            return 0, 0.0
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             if meta["key"] != json.loads(json.dumps(self.key)):
-                return 0
+                return 0, 0.0
             tensors = load_file(str(tensor_path))
         except Exception as exc:  # JSON, safetensors and missing-file errors alike
             raise CorruptFileError(meta_path, f"is not a readable training checkpoint ({exc}); delete the folder "
@@ -101,4 +102,5 @@ class Checkpointer:
         opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})
         torch.set_rng_state(torch.from_numpy(tensors["torch_rng"]))
         rng.bit_generator.state = meta["numpy_rng"]
-        return int(meta["step"])
+        # Checkpoints written before the time was kept count it as 0.
+        return int(meta["step"]), float(meta.get("seconds", 0.0))

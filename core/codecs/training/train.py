@@ -127,7 +127,8 @@ def train_codec(family: str, bits: int, part: str, data_dirs, out, seed: int = 0
     job = FitJob(bits, part, train_takes, train_fit, seed, entropy_guided, progress, rqvae_training, family,
                  checkpoint_dir, checkpoint_every, resume)
     fitted = _fit_deterministically(TRAINERS[family].fit, job)
-    seconds = time.perf_counter() - t0
+    # A resumed run's time includes the steps its checkpoint was written after.
+    seconds = time.perf_counter() - t0 + fitted.fitting.get("seconds_before_resume", 0.0)
     manifest = {
         "format": 1, "name": name, "kind": "codec", "family": family, "part": part, **fitted.shape, "fps": CODEC_FPS,
         "input": input_description(part, fitted.normalisation),
