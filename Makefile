@@ -64,9 +64,11 @@ bench: $(STAMP)
 	$(PY) -m motion_tokens evaluate-codecs --data $(foreach d,bandai beat2 hands/manipnet sign/fingerspelling sign/lexicons/fingerspelling,$${MOTION_TOKENS_DATA:-../shared/data}/$(d)) --out bench/results/codecs.md
 
 # Every codec bundle (k-means, RQ-VAE, downsampled RQ-VAE; 6/9/10/12 bits; each part), skipping
-# those already trained by the same command; on a GPU when torch sees one.
+# those already trained by the same command; on a GPU when torch sees one. CODEC_JOBS bundles
+# train at once, one thread each (make codecs CODEC_JOBS=2 on 2 cores).
+CODEC_JOBS ?= 1
 codecs: $(STAMP)
-	$(PY) tools/train_codecs.py
+	$(PY) tools/train_codecs.py --jobs $(CODEC_JOBS)
 
 clean:
 	rm -rf dist build *.egg-info demo/output

@@ -4,6 +4,7 @@ settings, a setting added since it was trained counting as its default."""
 
 import importlib.util
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -55,3 +56,42 @@ def test_a_missing_or_unreadable_manifest_is_not_done(tmp_path):
     assert not tool.is_done(tmp_path, "rqvae4", 6, "face", COMMAND)
     (tmp_path / "manifest.json").write_text("{")
     assert not tool.is_done(tmp_path, "rqvae4", 6, "face", COMMAND)
+
+
+def test_lanes_put_the_longest_first_on_the_least_loaded_worker():
+    # Hand-worked: 5 -> A, 4 -> B, 3 -> B (4 < 5), 2 -> A (5 < 7), 1 -> A or B at 7: A (first).
+    lanes = tool.lanes_of({"a": 5, "b": 4, "c": 3, "d": 2, "e": 1}, 2)
+    assert lanes == [["a", "d", "e"], ["b", "c"]]
+    assert tool.lanes_of({"a": 1, "b": 2}, 1) == [["b", "a"]]
+
+
+def test_parallel_runs_prefix_every_line_and_name_the_failures(tmp_path):
+    import io
+    import sys
+
+    script = "import sys; print('one'); print('two'); sys.exit(int(sys.argv[1]))"
+    commands = {"ok": [sys.executable, "-c", script, "0"], "bad": [sys.executable, "-c", script, "3"],
+                "ok2": [sys.executable, "-c", script, "0"]}
+    out = io.StringIO()
+    failed = tool.run_parallel(commands, 2, ["ok", "bad", "ok2"], out=out)
+    assert failed == ["bad"]
+    lines = out.getvalue().splitlines()
+    assert sorted(lines) == sorted(f"[{n}] {w}" for n in commands for w in ("one", "two"))
+    # Each command's own lines keep their order.
+    assert lines.index("[bad] one") < lines.index("[bad] two")
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="--jobs 2 needs 2 cores")
+def test_estimate_sums_what_the_manifests_record(tmp_path, capsys):
+    for name, seconds in (("rqvae-6-face", 30.0), ("rqvae-9-face", 20.0), ("rqvae-10-face", 10.0)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(json.dumps({"training": {"seconds": seconds}}))
+    assert tool.main(["--families", "rqvae", "--parts", "face", "--models", str(tmp_path), "--jobs", "2",
+                      "--estimate"]) == 0
+    # 4 bundles (rqvae-12-face has no manifest: 0 s): 60 s in all; lanes 30 | 20 + 10 + 0.
+    assert "4 bundles: 60 s recorded in all; over 2 worker(s) the busiest takes 30 s" in capsys.readouterr().out
+
+
+def test_absurd_jobs_are_refused(capsys):
+    assert tool.main(["--jobs", "0", "--dry-run"]) == 2
+    assert "--jobs must be between 1" in capsys.readouterr().err

@@ -142,3 +142,17 @@ def test_a_missing_data_folder_is_named_and_nothing_is_written(tmp_path):
     with pytest.raises(MissingFileError, match="no such data folder"):
         train_codec("kmeans", 6, "body", [tmp_path / "none"], tmp_path / "x", progress=lambda s: None)
     assert not (tmp_path / "x").exists()
+
+
+def test_the_dead_code_threshold_setting_reaches_the_quantiser(tmp_path):
+    """RQVAETraining.dead_code_threshold is the model's: recorded in the manifest's settings and
+    model config, and the library's quantiser of the bundle as loaded replaces codes below it."""
+    from dataclasses import replace
+
+    m = train_codec("rqvae", 6, "body", DATA, tmp_path / "dc", split=SPLIT, progress=lambda s: None,
+                    rqvae_training=replace(TINY, dead_code_threshold=5.0)).manifest
+    assert m["training"]["optimisation"]["dead_code_threshold"] == 5.0
+    assert m["model_config"]["dead_code_threshold"] == 5.0
+    model = load_codec(tmp_path / "dc", backend="torch").model
+    thresholds = {layer._codebook.threshold_ema_dead_code for layer in model.quantizer.layers}
+    assert thresholds == {5.0}
