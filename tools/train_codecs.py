@@ -15,10 +15,9 @@ $MOTION_TOKENS_DATA (default ../shared/data) with `PART_DATA` per part.
 
 --jobs N trains N bundles at once, each its own `train-codec` process on one thread
 (OMP_NUM_THREADS=1), longest first by the time the bundle's manifest last recorded, each line
-prefixed with the bundle's name: these models are too small for a second thread to pay (on 2
-cores two one-thread runs side by side each took about what one took alone). On a GPU when
-torch sees one (a few minutes for all); on 2 CPU cores (--jobs 2) the RQ-VAEs take about the
-sum of their manifests' `seconds` over two (tools/train_codecs.py --estimate prints it).
+prefixed with the bundle's name. On a GPU when torch sees one (a few minutes for all); on 2
+CPU cores (--jobs 2) the RQ-VAEs take about the sum of their manifests' `seconds` over two
+(--estimate prints it).
 """
 
 from __future__ import annotations
