@@ -63,7 +63,7 @@ def _family_comparison(p: _PartRows) -> list[str]:
     verdict = ("RQ-VAE is below k-means at every bitrate" if len(better) == len(p.ratios)
                else f"RQ-VAE is below k-means at {len(better)} of {len(p.ratios)} bitrates")
     return [
-        f"- **{p.part}, RQ-VAE against k-means** ({get_part(p.part).headline_label}, held-out): {verdict}; "
+        f"- **{p.part}, per-frame RQ-VAE against k-means** ({get_part(p.part).headline_label}, held-out): {verdict}; "
         "k-means / RQ-VAE = "
         + ", ".join(f"{fmt(q.ratio)}x at {q.bits_per_frame:g} bits" for q in p.ratios)
         + f" (geometric mean {fmt(p.geo)}x; the published finding is about {PUBLISHED_RATIO:g}x). Kabsch-aligned: "
@@ -185,7 +185,7 @@ def _below_published(p: _PartRows) -> list[str]:
     steps = sorted({r.training.get("optimisation", {}).get("steps") for r in p.rq} - {None})
     params = sorted({r.training.get("parameters") for r in p.rq} - {None})
     return [
-        f"- **{p.part}, below the published {PUBLISHED_RATIO:g}x.** The ratio depends on the error figure "
+        f"- **{p.part}, per-frame RQ-VAE below the published {PUBLISHED_RATIO:g}x.** The ratio depends on the error figure "
         f"(Kabsch-aligned {span([q.kabsch_ratio for q in p.ratios])}x, full pose "
         f"{span([q.full_pose_ratio for q in p.ratios])}x) and on what each model could learn: "
         + (f"{d.train_frames:,} training frames ({d.train_frames / 30 / 60:.0f} min)" if d else "little data")

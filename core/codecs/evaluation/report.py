@@ -25,10 +25,16 @@ FAMILY_LABELS = {**{name: cls.family_label for name, cls in FAMILY_CLASSES.items
 #: of the part).
 _DATA_LIMITS = {
     "hands": (
-        " Only BEAT2 has finger motion: the hands are one speaker in one session, held out as the last part "
-        "of the same take (within-take, so the held-out figure is optimistic about new speakers), and a "
-        "difference of a few millimetres between hand codecs is within what another take could change. The "
-        "hand codecs are to be refitted when hand poses fitted from sign-language video arrive."
+        " Three sources of finger motion: BEAT2 (one speaker, held out as the last quarter of the same take, "
+        "within-take), ManipNet grasps (whole objects held out) and fingerspelling in ten sign languages fitted "
+        "from video (whole letters held out, other letters of the same signers in training). ManipNet's takes "
+        "are the largest share of the held-out frames (the per-source table), so the held-out hand figures say "
+        "most about grasps of unseen objects."
+    ),
+    "face": (
+        " One BEAT2 take of one speaker, held out as its last quarter (within-take): a few hundred frames (a "
+        "quarter as many latents for a downsampled codec), so the face figures, held-out code usage "
+        "included, are weak."
     ),
     "body": (
         " Held out are whole Bandai takes (new styles of the trained contents) plus the end of the BEAT2 "
@@ -287,7 +293,10 @@ def render_markdown(rows, data, ratios, split: "Split", command: str, data_dirs,
     lines += ["", "## Coding speed (the training takes, one thread, numpy inference for the RQ-VAE)", "",
               *speed_table(rows)]
     lines += ["", "## Held-out full-pose RMSE (cm) per source folder", "", *_source_table(rows)]
-    lines += ["", "## Findings (computed from the figures above)", "", *findings(rows, data, ratios)]
+    lines += ["", "## Findings: the seed's per-frame families (computed from the figures above)", "",
+              "`RQ-VAE` in this section is the per-frame rqvae-B against k-means, the seed's comparison; the best "
+              "RQ-VAE offered at each bitrate, the downsampled rqvae4-B included, is compared with k-means under "
+              "*The best RQ-VAE offered at each bitrate* above.", "", *findings(rows, data, ratios)]
     lines += ["", "## What the data can and cannot say", "", *_limits_section(data)]
     lines += ["", "## What the columns mean", "", *_COLUMNS]
     return "\n".join(lines) + "\n"
