@@ -8,11 +8,12 @@ steps and the entropy-guided assignment buy, measured by the figures the trainer
     .venv/bin/python bench/codec_variants.py report /tmp/variants/* [--out bench/results/codec_variants.md]
 
 A variant is `core.codecs.training.train.train_codec` with the part's default RQVAETraining
-changed only where an option is given (hidden, steps, rotation weight, dead-code threshold,
-entropy-guided); the data are the part's default folders under MOTION_TOKENS_DATA (tools/train_codecs.py's PART_DATA). Its figures are
-the manifest's (`evaluate_codec` on the held-out and training splits of core/codecs/split.json);
-the shipped bundle's come from its manifest, and k-means' (whose manifest has no rotation
-figures) are measured here by the same `evaluate_codec` on the same splits.
+changed only where an option is given (hidden, latent, steps, rotation and position weights,
+dead-code threshold, entropy-guided); the data are the part's default folders under
+MOTION_TOKENS_DATA (tools/train_codecs.py's PART_DATA). Its figures are the manifest's (`evaluate_codec` on the
+held-out and training splits of core/codecs/split.json); the shipped bundle's come from its
+manifest, and k-means' (whose manifest has no rotation figures) are measured here by the same
+`evaluate_codec` on the same splits.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ def train(args) -> int:
 
     torch.set_num_threads(args.threads)
     settings = default_training(args.part, FAMILY_CLASSES[args.family].FRAMES_PER_LATENT, args.bits)
-    changes = {k: v for k, v in (("hidden", args.hidden), ("steps", args.steps), ("rot_weight", args.rot_weight),
-                                 ("dead_code_threshold", args.dead_code_threshold))
-               if v is not None}
+    options = {"hidden": args.hidden, "latent": args.latent, "steps": args.steps, "rot_weight": args.rot_weight,
+               "fk_weight": args.fk_weight, "dead_code_threshold": args.dead_code_threshold}
+    changes = {k: v for k, v in options.items() if v is not None}
     data = [data_dir() / name for name in PART_DATA[args.part]]
     train_codec(args.family, args.bits, args.part, data, args.out, seed=args.seed, entropy_guided=args.entropy_guided,
                 progress=lambda line: print(line, flush=True), rqvae_training=replace(settings, **changes))
@@ -67,7 +68,9 @@ def _kmeans_figures(bits: int, part: str, data_dirs) -> dict:
 
 
 def _settings(opt: dict, entropy_guided: bool) -> str:
-    return (f"hidden {opt['hidden']}, {opt['steps']} steps, rotation weight {opt['rot_weight']:g}"
+    return (f"hidden {opt['hidden']}" + (f", latent {opt['latent']}" if opt.get("latent", 16) != 16 else "")
+            + f", {opt['steps']} steps, rotation weight {opt['rot_weight']:g}"
+            + (f", position weight {opt['fk_weight']:g}" if opt.get("fk_weight", 0.05) != 0.05 else "")
             + (f", dead-code threshold {opt['dead_code_threshold']:g}" if opt.get("dead_code_threshold", 2.0) != 2.0
                else "")
             + (", entropy-guided" if entropy_guided else ""))
@@ -122,8 +125,10 @@ def main(argv=None) -> int:
     t.add_argument("--bits", type=int, choices=(6, 9, 10, 12), required=True)
     t.add_argument("--part", choices=tuple(PART_DATA), required=True)
     t.add_argument("--hidden", type=int, default=None)
+    t.add_argument("--latent", type=int, default=None, help="latent width (default 16)")
     t.add_argument("--steps", type=int, default=None)
     t.add_argument("--rot-weight", type=float, default=None, help="weight of the rotation (chordal) loss")
+    t.add_argument("--fk-weight", type=float, default=None, help="weight of the position loss (cm^2; default 0.05)")
     t.add_argument("--dead-code-threshold", type=float, default=None,
                    help="EMA usage below which a code is replaced by a batch vector (default 2)")
     t.add_argument("--entropy-guided", action="store_true")

@@ -71,7 +71,14 @@ class RQVAETraining:
 #: bundle there; 1500 before, and 3000 took rqvae4-12's held-out rotation error from 8.78 to
 #: 8.12 deg and its in-sample one from 7.50 to 6.11). More steps do not help the hands: 3000
 #: instead of 1000 gave rqvae4-6-hands 1.615 cm / 12.04 deg / 66% lowest held-out level usage
-#: against 1.608 / 11.66 / 77% (in-sample 1.625 against 1.688 cm; 2026-12-02).
+#: against 1.608 / 11.66 / 77% (in-sample 1.625 against 1.688 cm; 2026-12-02). Neither do a
+#: wider model nor other code replacement (rqvae4-12-hands, 1000 steps, held-out cm / deg /
+#: lowest level usage %, codec_variants.md; shipped 1.522 / 11.10 / 75): hidden 128 1.884 /
+#: 13.23 / 78, latent 32 1.968 / 13.82 / 81, dead-code threshold 1 1.529 / 11.24 / 77, 6
+#: 1.553 / 11.37 / 78; rotation weight 40 1.577 / 11.27 / 73. A heavier position loss trades
+#: rotation for position (fk_weight 1: 1.382 / 11.69 / 83; 5: 1.355 / 13.06 / 84) unless
+#: trained longer: fk_weight 1 with 3000 steps gave 1.333 / 11.03 / 73 (in-sample 1.293 / 10.63
+#: against 1.572 / 11.26; 2026-12-03).
 RQVAE_TRAINING = {
     ("body", 1): RQVAETraining(steps=3000),
     ("body", 4): RQVAETraining(steps=6000, batch=16, window=128),
@@ -87,6 +94,8 @@ RQVAE_TRAINING = {
     ("body", 4, 12): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, weights="float16"),
     ("hands", 1): RQVAETraining(steps=1000),
     ("hands", 4): RQVAETraining(steps=1000, batch=16, window=128),
+    # 12 bits: a heavier position loss, trained longer (above: 1.333 cm / 11.03 deg against 1.522 / 11.10).
+    ("hands", 4, 12): RQVAETraining(steps=3000, batch=16, window=128, fk_weight=1.0),
     ("face", 1): RQVAETraining(steps=800),
     ("face", 4): RQVAETraining(steps=800, batch=16, window=128),
 }
