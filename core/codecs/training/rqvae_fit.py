@@ -94,7 +94,9 @@ RQVAE_TRAINING = {
     ("body", 4, 12): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, weights="float16"),
     ("hands", 1): RQVAETraining(steps=1000),
     ("hands", 4): RQVAETraining(steps=1000, batch=16, window=128),
-    # 12 bits: a heavier position loss, trained longer (above: 1.333 cm / 11.03 deg against 1.522 / 11.10).
+    # 10 and 12 bits: a heavier position loss, trained longer (above: rqvae4-12-hands 1.333 cm /
+    # 11.03 deg against 1.522 / 11.10; rqvae4-10-hands 1.287 / 10.46 / 94% against 1.631 / 11.81 / 84).
+    ("hands", 4, 10): RQVAETraining(steps=3000, batch=16, window=128, fk_weight=1.0),
     ("hands", 4, 12): RQVAETraining(steps=3000, batch=16, window=128, fk_weight=1.0),
     ("face", 1): RQVAETraining(steps=800),
     ("face", 4): RQVAETraining(steps=800, batch=16, window=128),
