@@ -95,3 +95,17 @@ def test_estimate_sums_what_the_manifests_record(tmp_path, capsys):
 def test_absurd_jobs_are_refused(capsys):
     assert tool.main(["--jobs", "0", "--dry-run"]) == 2
     assert "--jobs must be between 1" in capsys.readouterr().err
+
+
+@pytest.mark.data
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="--jobs 2 needs 2 cores")
+def test_parallel_training_writes_the_bundles_and_then_skips_them(data_dir, tmp_path, capsys):
+    args = ["--families", "kmeans", "--bits", "6", "9", "--parts", "face", "--data", str(data_dir / "beat2"),
+            "--models", str(tmp_path), "--jobs", "2"]
+    assert tool.main(args) == 0
+    for name in ("kmeans-6-face", "kmeans-9-face"):
+        manifest = json.loads((tmp_path / name / "manifest.json").read_text())
+        assert manifest["name"] == name.rsplit("-", 1)[0] and manifest["training"]["threads"] == 1
+    assert "2 bundles trained, 0 failed" in capsys.readouterr().out
+    assert tool.main(args) == 0
+    assert "0 bundles to train" in capsys.readouterr().out

@@ -89,11 +89,16 @@ def recorded_seconds(folder: Path) -> float:
         return 0.0
 
 
+def longest_first(seconds: dict[str, float]) -> list[str]:
+    """The names by recorded time, longest first (ties by name)."""
+    return sorted(seconds, key=lambda n: (-seconds[n], n))
+
+
 def lanes_of(seconds: dict[str, float], jobs: int) -> list[list[str]]:
     """The names split over `jobs` workers, longest first, each to the least loaded worker
     (the order a pool taking the longest waiting job first runs them in)."""
     lanes, loads = [[] for _ in range(jobs)], [0.0] * jobs
-    for name in sorted(seconds, key=lambda n: (-seconds[n], n)):
+    for name in longest_first(seconds):
         i = loads.index(min(loads))
         lanes[i].append(name)
         loads[i] += seconds[name]
@@ -209,7 +214,7 @@ def _main_parallel(jobs, args, checkpoints: Path) -> int:
         else:
             commands[out.name] = _train_command(family, bits, part, data, out, args.seed, checkpoints)
             seconds[out.name] = recorded_seconds(out)
-    order = sorted(seconds, key=lambda n: (-seconds[n], n))
+    order = longest_first(seconds)
     print(f"{len(order)} bundles to train, {args.jobs} at a time: {', '.join(order) or 'none'}", flush=True)
     if args.dry_run or not order:
         return 0
