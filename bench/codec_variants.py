@@ -9,7 +9,7 @@ steps and the entropy-guided assignment buy, measured by the figures the trainer
 
 A variant is `core.codecs.training.train.train_codec` with the part's default RQVAETraining
 changed only where an option is given (hidden, latent, steps, rotation and position weights,
-dead-code threshold, entropy-guided); the data are the part's default folders under
+dead-code threshold, entropy-guided, codes per level); the data are the part's default folders under
 MOTION_TOKENS_DATA (tools/train_codecs.py's PART_DATA). Its figures are the manifest's (`evaluate_codec` on the
 held-out and training splits of core/codecs/split.json); the shipped bundle's come from its
 manifest, and k-means' (whose manifest has no rotation figures) are measured here by the same
@@ -40,6 +40,9 @@ def train(args) -> int:
     from motion_tokens.core.paths import data_dir
 
     torch.set_num_threads(args.threads)
+    cls = FAMILY_CLASSES[args.family]
+    if args.codebook is not None:
+        _use_codebook(cls, args.part, args.bits, args.codebook)
     settings = default_training(args.part, FAMILY_CLASSES[args.family].FRAMES_PER_LATENT, args.bits)
     options = {"hidden": args.hidden, "latent": args.latent, "steps": args.steps, "rot_weight": args.rot_weight,
                "fk_weight": args.fk_weight, "dead_code_threshold": args.dead_code_threshold}
@@ -48,6 +51,16 @@ def train(args) -> int:
     train_codec(args.family, args.bits, args.part, data, args.out, seed=args.seed, entropy_guided=args.entropy_guided,
                 progress=lambda line: print(line, flush=True), rqvae_training=replace(settings, **changes))
     return 0
+
+
+def _use_codebook(cls, part: str, bits: int, D: int) -> None:
+    """Make this process's `cls` code `part` at `bits` with codebooks of D entries and as many
+    levels as keep the bits per latent (the manifest records D and Q; loading needs no table)."""
+    per_latent = bits * cls.FRAMES_PER_LATENT
+    if D < 2 or D & (D - 1) or per_latent % (D.bit_length() - 1):
+        raise SystemExit(f"--codebook {D}: not a power of two that divides {per_latent} bits per latent")
+    sizes = {"D": D, "Q": per_latent // (D.bit_length() - 1)}
+    cls.PART_BITRATES = {**cls.PART_BITRATES, part: {**cls.PART_BITRATES.get(part, {}), bits: sizes}}
 
 
 def _figures(block: dict) -> dict:
@@ -59,16 +72,16 @@ def _figures(block: dict) -> dict:
 def _kmeans_figures(bits: int, part: str, data_dirs) -> dict:
     from motion_tokens.core.codecs.registry import load_codec
     from motion_tokens.core.codecs.training.dataset import part_dataset, read_takes, split_takes
-    from motion_tokens.core.codecs.training.fitted import evaluate_codec
+    from motion_tokens.core.codecs.training.train import manifest_evaluation
 
     codec = load_codec(REPO / "models" / f"kmeans-{bits}-{part}")
     train_takes, held_takes = split_takes(read_takes(data_dirs))
-    return {split: _figures(evaluate_codec(codec, part_dataset(takes, part)))
-            for split, takes in (("held_out", held_takes), ("train", train_takes))}
+    evaluation = manifest_evaluation(codec, part_dataset(train_takes, part), part_dataset(held_takes, part))
+    return {split: _figures(evaluation[split]) for split in ("held_out", "train")}
 
 
-def _settings(opt: dict, entropy_guided: bool) -> str:
-    return (f"hidden {opt['hidden']}" + (f", latent {opt['latent']}" if opt.get("latent", 16) != 16 else "")
+def _settings(opt: dict, entropy_guided: bool, geometry: str = "") -> str:
+    return ((f"D={geometry}, " if geometry else "") + f"hidden {opt['hidden']}" + (f", latent {opt['latent']}" if opt.get("latent", 16) != 16 else "")
             + f", {opt['steps']} steps, rotation weight {opt['rot_weight']:g}"
             + (f", position weight {opt['fk_weight']:g}" if opt.get("fk_weight", 0.05) != 0.05 else "")
             + (f", dead-code threshold {opt['dead_code_threshold']:g}" if opt.get("dead_code_threshold", 2.0) != 2.0
@@ -98,7 +111,8 @@ def report(args) -> int:
         for m in manifests:
             t = m["training"]
             mark = " (shipped)" if m["files"] == shipped["files"] else ""
-            rows.append((_settings(t["optimisation"], t["entropy_guided"]) + mark,
+            geometry = f"{m['D']} x Q={m['Q']}" if (m.get("D"), m.get("Q")) != (shipped.get("D"), shipped.get("Q")) else ""
+            rows.append((_settings(t["optimisation"], t["entropy_guided"], geometry) + mark,
                          f"{t['seconds']:.0f} s, {t['threads']} thread(s)",
                          {s: _figures(m["evaluation"][s]) for s in ("held_out", "train")}))
         if not any(m["files"] == shipped["files"] for m in manifests):
@@ -131,6 +145,8 @@ def main(argv=None) -> int:
     t.add_argument("--fk-weight", type=float, default=None, help="weight of the position loss (cm^2; default 0.05)")
     t.add_argument("--dead-code-threshold", type=float, default=None,
                    help="EMA usage below which a code is replaced by a batch vector (default 2)")
+    t.add_argument("--codebook", type=int, default=None,
+                   help="codes per level (a power of two); the levels follow from the bits per latent")
     t.add_argument("--entropy-guided", action="store_true")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--seed", type=int, default=0)

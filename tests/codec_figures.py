@@ -19,7 +19,8 @@ The held-out data is the committed split (core/codecs/split.json) over the share
 bandai, beat2, hands/manipnet and sign fingerspelling folders, each part keeping the takes in
 which it moves: the body Bandai's held-out takes and BEAT2's tail, the hands BEAT2's tail,
 ManipNet's held-out objects and the held-out fingerspelling letters (fitted fingers alone, like
-ManipNet), the face BEAT2's tail.
+ManipNet), the face BEAT2's tail; the hands' takes with their left/right mirror images (the
+held-out set the manifests measure, training.dataset.evaluation_dataset).
 """
 
 from __future__ import annotations
@@ -126,11 +127,11 @@ def held_out_expression_rmse(codec, arrays) -> float:
 
 def held_out_arrays(data: Path) -> dict[str, tuple[np.ndarray, ...]]:
     """part -> the (T_i, F) feature arrays of its held-out takes, for every registered part."""
-    from motion_tokens.core.codecs.training.dataset import part_dataset, read_takes, split_takes
+    from motion_tokens.core.codecs.training.dataset import evaluation_dataset, part_dataset, read_takes, split_takes
     from motion_tokens.core.parts import PARTS
 
     _, held = split_takes(read_takes([data.joinpath(*f) for f in DATA_FOLDERS]))
-    return {part: part_dataset(held, part).arrays for part in PARTS}
+    return {part: evaluation_dataset(part_dataset(held, part)).arrays for part in PARTS}
 
 
 def measure(folder: Path, held: dict) -> dict:

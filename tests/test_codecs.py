@@ -149,6 +149,22 @@ def test_mirrored_dataset_appends_the_mirror_image_of_each_take():
     assert training_dataset(body) is body
 
 
+def test_evaluation_takes_add_the_mirror_image_of_the_part_alone():
+    """A mirrored take: the part's features are mirrored_part of the original's, every other
+    joint and the root stay; the body (not mirrored in training) gets no mirror takes."""
+    from motion_tokens.core.codecs.training.dataset import MotionTake, evaluation_takes
+
+    take = MotionTake("beat", "demo", read_motion(DEMO))
+    plain, mirrored = evaluation_takes([take], "hands")
+    assert plain is take and (mirrored.name, mirrored.source, mirrored.motion.name) == ("beat~mirrored", "demo",
+                                                                                        "beat~mirrored")
+    np.testing.assert_allclose(part_features(mirrored.motion, "hands"),
+                               mirrored_part(part_features(take.motion, "hands"), "hands"), atol=1e-6)
+    np.testing.assert_array_equal(part_features(mirrored.motion, "body"), part_features(take.motion, "body"))
+    np.testing.assert_array_equal(mirrored.motion.trans, take.motion.trans)
+    assert evaluation_takes([take], "body") == [take]
+
+
 # --- k-means -------------------------------------------------------------------------------
 
 def test_nearest_centroid_is_the_brute_force_nearest():

@@ -21,7 +21,7 @@ from motion_tokens.core.codecs.evaluation.figures import (
 )
 from motion_tokens.core.codecs.evaluation.report import summary_lines
 from motion_tokens.core.codecs.evaluation.run import evaluate_codecs
-from motion_tokens.core.codecs.features import part_features
+from motion_tokens.core.codecs.features import mirrored_part, part_features
 from motion_tokens.core.codecs.training.dataset import Split, read_takes
 from motion_tokens.core.errors import MotionTokensError
 from motion_tokens.core.formats import write_smplx_npz
@@ -74,13 +74,17 @@ def _codebook_bundle(models, name, part, centroids):
 
 @pytest.fixture(scope="module")
 def models(data, tmp_path_factory):
-    """kmeans-6: every pose of the data plus far-away fillers (exact); kmeans-1: two poses."""
+    """kmeans-6: every pose of the data plus far-away fillers (exact), for the hands their
+    mirror images too (the hands are evaluated mirrored as well); kmeans-1: two poses."""
     models = tmp_path_factory.mktemp("models")
     takes = read_takes([data])
     for part in ("body", "hands"):
-        poses = np.unique(np.concatenate([part_features(t.motion, part) for t in takes]), axis=0)
-        assert len(poses) == POSES
-        fillers = 50.0 + np.arange(64 - POSES)[:, None] * np.ones((1, poses.shape[1]))
+        features = np.concatenate([part_features(t.motion, part) for t in takes])
+        if part == "hands":
+            features = np.concatenate([features, mirrored_part(features, part)])
+        poses = np.unique(features, axis=0)
+        assert len(poses) == POSES * (2 if part == "hands" else 1)
+        fillers = 50.0 + np.arange(64 - len(poses))[:, None] * np.ones((1, poses.shape[1]))
         _codebook_bundle(models, "kmeans-6", part, np.concatenate([poses, fillers]))
         _codebook_bundle(models, "kmeans-1", part, poses[:2])
     return models
@@ -111,6 +115,17 @@ def test_the_split_is_the_one_given(report):
     body = next(d for d in report.data if d.part == "body")
     assert (body.held_out_takes, body.held_out_frames) == (2, 80 + 20)
     assert (body.train_takes, body.train_frames) == (2, 60 + 60)
+
+
+def test_the_hands_are_measured_on_the_takes_and_their_mirror_images(report):
+    """The data table counts the takes; the hands' figures pool twice their frames, and the
+    exact codebook (mirror poses included) uses twice the body's 8 codes held out."""
+    hands = next(d for d in report.data if d.part == "hands")
+    body = next(d for d in report.data if d.part == "body")
+    assert (hands.held_out_frames, hands.mirrored, body.mirrored) == (100, True, False)
+    assert report.row("kmeans-6", "hands").held_out.frames == 200 and report.row("kmeans-6", "body").held_out.frames == 100
+    assert report.row("kmeans-6", "hands").held_out.usage_pct == (25.0,)
+    assert "The hands codecs are fitted on the training takes and their left/right mirror images" in report.markdown
 
 
 def test_an_exact_codebook_has_no_error(report):
@@ -186,6 +201,25 @@ def test_markdown_and_png_are_written(report):
     assert "No bitrate has both families evaluated." in text
     assert report.plot == report.out.with_name("codecs_rd.png")
     assert report.plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_panel_names_its_figure_and_unit():
+    """The face's headline (expression RMSE) has no unit; the body's and the hands' are cm."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from motion_tokens.core.codecs.evaluation.plot import _panel
+
+    fig, axes = plt.subplots(1, 3)
+    labels = []
+    for ax, part in zip(axes, ("body", "hands", "face")):
+        _panel(ax, part, [])
+        labels.append(ax.get_ylabel())
+    plt.close(fig)
+    assert labels == ["full-pose RMSE (cm)", "Kabsch RMSE of the hands (cm)",
+                      "expression RMSE (the first FLAME coefficients), no unit"]
 
 
 def test_codec_selection_and_its_errors(data, models, tmp_path):

@@ -1,11 +1,12 @@
 """Training tiny codecs on the demo excerpts (seconds): bundles, determinism, manifests, errors."""
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from motion_tokens.core.codecs.bundle import bits_per_frame
-from motion_tokens.core.codecs.features import part_features
+from motion_tokens.core.codecs.features import mirrored_part, part_features
 from motion_tokens.core.codecs.registry import load_codec
 from motion_tokens.core.codecs.training.dataset import Split
 from motion_tokens.core.codecs.training.rqvae_fit import RQVAETraining
@@ -46,6 +47,27 @@ def test_kmeans_bundle_tokens_and_manifest(tmp_path, demo_features):
     codec = load_codec(bundle.folder)
     tokens = codec.encode(demo_features["body"])
     assert tokens.shape == (150,) and tokens.min() >= 0 and tokens.max() < 64
+
+
+def test_hand_codecs_are_evaluated_on_the_takes_and_their_mirror_images(tmp_path):
+    """The hands are fitted mirrored, so both splits are measured with the mirror images too
+    (twice the frames); the body's figures are on the takes alone. Coding the mirror images by
+    hand gives the manifest's held-out usage."""
+    from motion_tokens.core.codecs.training.dataset import part_dataset, read_takes, split_takes
+
+    hands = _train(tmp_path, "kmeans", 6, "hands", out="hands").manifest
+    held = hands["training"]["held_out"]["frames"]
+    assert hands["evaluation"]["held_out"]["frames"] == 2 * held and held > 0
+    assert hands["evaluation"]["train"]["frames"] == 2 * hands["training"]["train"]["frames"]
+    assert hands["evaluation"]["takes"] == "the takes and their left/right mirror images"
+    _, held_takes = split_takes(read_takes(DATA), SPLIT)
+    arrays = part_dataset(held_takes, "hands").arrays
+    codec = load_codec(tmp_path / "hands")
+    tokens = np.concatenate([codec.encode(a) for a in arrays] + [codec.encode(mirrored_part(a, "hands")) for a in arrays])
+    assert hands["evaluation"]["held_out"]["usage_percent"] == pytest.approx(100 * len(np.unique(tokens)) / 64, abs=0.1)
+    body = _train(tmp_path, "kmeans", 6, "body", out="body").manifest
+    assert body["evaluation"]["held_out"]["frames"] == body["training"]["held_out"]["frames"] == 98
+    assert body["evaluation"]["takes"] == "the takes as they are"
 
 
 def test_kmeans_is_deterministic(tmp_path, demo_features):
@@ -108,13 +130,16 @@ def test_float16_weights_halve_the_bundle_and_keep_its_figures(tmp_path, demo_fe
         assert again[key] == pytest.approx(half.manifest["evaluation"]["held_out"][key], abs=1e-3), key
 
 
-def test_face_downsampled_codebooks_are_16_codes_a_level(tmp_path):
-    """The face's rqvae4 sizes (PART_BITRATES): D=16, Q=bits, so Q log2 D / 4 = the bits per
-    frame; the body keeps BITRATES' (64 x 6 at 9 bits)."""
+def test_face_downsampled_codebooks_are_small(tmp_path):
+    """The face's rqvae4 sizes (PART_BITRATES): 16, 8, 4 and 8 codes a level at 6, 9, 10 and 12
+    bits, Q log2 D / 4 = the bits per frame; the body keeps BITRATES' (64 x 6 at 9 bits)."""
     from motion_tokens.core.codecs.registry import FAMILY_CLASSES
 
     cls = FAMILY_CLASSES["rqvae4"]
-    assert cls.sizes_at(9, "body") == {"D": 64, "Q": 6} and cls.sizes_at(9, "face") == {"D": 16, "Q": 9}
+    assert cls.sizes_at(9, "body") == {"D": 64, "Q": 6}
+    face = {bits: cls.sizes_at(bits, "face") for bits in (6, 9, 10, 12)}
+    assert face == {6: {"D": 16, "Q": 6}, 9: {"D": 8, "Q": 12}, 10: {"D": 4, "Q": 20}, 12: {"D": 8, "Q": 16}}
+    assert all(s["Q"] * math.log2(s["D"]) == 4 * bits for bits, s in face.items())
     m = train_codec("rqvae4", 6, "face", DATA, tmp_path / "face", split=SPLIT, progress=lambda s: None,
                     rqvae_training=TINY).manifest
     assert (m["D"], m["Q"], m["bits_per_frame"], m["model_config"]["D"]) == (16, 6, 6.0, 16)

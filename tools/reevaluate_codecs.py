@@ -2,13 +2,14 @@
 
     python tools/reevaluate_codecs.py [--stale | BUNDLE_FOLDER...] [--data DIR...]
 
-When the data or the split grows (ManipNet hands, 2026-12-02), a bundle's manifest still
-states its figures on the split it was trained against. Retraining is the cure; where there
+When the data or the split grows (ManipNet hands, 2026-12-02), or the evaluation changes (the
+hands measured with their mirror images too, 2026-12-03), a bundle's manifest still states
+its figures as they were measured when it was trained. Retraining is the cure; where there
 is no time for it, this recomputes `evaluation` (held-out and in-sample, by
-training.fitted.evaluate_codec, the figures train-codec writes) on today's split of the
+training.train.manifest_evaluation, the figures train-codec writes) on today's split of the
 part's default data (tools/train_codecs.PART_DATA) and says so in the manifest's notes. The
 weights, and so the sha256 every tokens file and generator records, are untouched.
-`--stale` picks the bundles whose held-out frame count differs from the current split's.
+`--stale` picks the bundles whose held-out frame count differs from what is measured now.
 """
 
 from __future__ import annotations
@@ -22,8 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_codecs import _data_for  # noqa: E402  (the one table of each part's data)
 
 from motion_tokens.core.codecs.registry import load_codec  # noqa: E402
-from motion_tokens.core.codecs.training.dataset import part_dataset, read_takes, split_takes  # noqa: E402
-from motion_tokens.core.codecs.training.fitted import evaluate_codec  # noqa: E402
+from motion_tokens.core.codecs.training.dataset import (  # noqa: E402
+    evaluation_dataset,
+    part_dataset,
+    read_takes,
+    split_takes,
+)
+from motion_tokens.core.codecs.training.train import manifest_evaluation  # noqa: E402
 from motion_tokens.core.formats.atomic import write_atomically  # noqa: E402
 
 NOTE = ("evaluation recomputed on the split of {date} by tools/reevaluate_codecs.py (weights unchanged; "
@@ -46,19 +52,16 @@ def reevaluate(folder: Path, data, cache: dict, date: str, stale_only: bool) -> 
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     train, held = _datasets(codec.part, data, cache)
     before = manifest.get("evaluation", {}).get("held_out", {})
-    if stale_only and before.get("frames") == held.num_frames:
+    if stale_only and before.get("frames") == evaluation_dataset(held).num_frames:
         return None
-    evaluation = dict(manifest.get("evaluation", {}))
-    evaluation["held_out"] = evaluate_codec(codec, held)
-    evaluation["train"] = evaluate_codec(codec, train)
-    manifest["evaluation"] = evaluation
+    evaluation = manifest["evaluation"] = manifest_evaluation(codec, train, held)
     notes = [n for n in manifest.get("notes", []) if "tools/reevaluate_codecs.py" not in n]
     manifest["notes"] = notes + [NOTE.format(date=date)]
     text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     write_atomically(folder / "manifest.json", lambda f: f.write(text.encode("utf-8")))
     load_codec(folder)  # still a valid bundle
     return (f"{folder.name}: held-out {before.get('rmse_cm')} cm on {before.get('frames')} frames -> "
-            f"{evaluation['held_out']['rmse_cm']} cm on {held.num_frames} frames")
+            f"{evaluation['held_out']['rmse_cm']} cm on {evaluation['held_out']['frames']} frames")
 
 
 def main(argv=None) -> int:

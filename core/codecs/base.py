@@ -202,13 +202,18 @@ class Codec(ABC):
 #: split of about 1,200 latents cannot use most of 4,096 codes (usage must stay >= 95%).
 DOWNSAMPLED_BITRATES: dict[int, dict[str, int]] = {6: {"D": 64, "Q": 4}, 9: {"D": 64, "Q": 6},
                                                    10: {"D": 32, "Q": 8}, 12: {"D": 64, "Q": 8}}
-#: The face's downsampled codebooks: 16 codes a level. Its held-out split is 477 frames (120
-#: latents), too few to use even uniformly drawn 64 codes (85% expected); and its 1,429
-#: training frames give 22 latents per code instead of 6. Measured against D=64 x Q=4 at 6
-#: bits (800 steps): held-out usage 100% at every level against 64-86%, expression RMSE 0.182
-#: against 0.191, jaw 0.21 against 0.26 deg.
+#: The face's downsampled codebooks: 16 codes a level at 6 bits, 8 at 9 and 12, 4 at 10 (whose
+#: 40 bits a latent 3 does not divide). Its held-out split is 477 frames (120 latents), too
+#: few to use even uniformly drawn 64 codes (85% expected); and its 1,429 training frames give
+#: 22 latents per code instead of 6. Measured against D=64 x Q=4 at 6 bits (800 steps):
+#: held-out usage 100% at every level against 64-86%, expression RMSE 0.182 against 0.191, jaw
+#: 0.21 against 0.26 deg. At 16 codes the 9-12 bit codecs still left one or two codes of a
+#: level unused held out (lowest level 93.8, 93.8, 87.5%); with 8 / 4 / 8 codes every level is
+#: used (100%), at held-out expression RMSE 0.174 / 0.174 / 0.170 against 0.197 / 0.175 /
+#: 0.163 and jaw 0.23 / 0.23 / 0.23 against 0.22 / 0.21 / 0.20 deg; at 6 bits 8 codes lost
+#: (0.189 against 0.182, both 100% used; `bench/codec_variants.py train --codebook`, 2026-12-03).
 DOWNSAMPLED_PART_BITRATES: dict[str, dict[int, dict[str, int]]] = {
-    "face": {bits: {"D": 16, "Q": bits} for bits in DOWNSAMPLED_BITRATES}}
+    "face": {6: {"D": 16, "Q": 6}, 9: {"D": 8, "Q": 12}, 10: {"D": 4, "Q": 20}, 12: {"D": 8, "Q": 16}}}
 
 
 def model_width(part: str, rotation: str) -> int:

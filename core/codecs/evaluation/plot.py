@@ -33,6 +33,13 @@ def _series(rows: Sequence[EvaluationRow], part: str) -> list[tuple[str, str, li
     return out
 
 
+def axis_label(part: str) -> str:
+    """The y label of `part`'s panel: its headline figure and unit (cm for the `*_cm` figures;
+    the face's expression coefficients have none)."""
+    spec = get_part(part)
+    return f"{spec.headline_label} (cm)" if spec.headline.endswith("_cm") else f"{spec.headline_label}, no unit"
+
+
 def _panel(ax, part: str, rows: Sequence[EvaluationRow]) -> None:
     """One part: each curve held-out (solid) and in-sample (dashed), the baseline dotted."""
     for label, colour, fam_rows in _series(rows, part):
@@ -45,7 +52,7 @@ def _panel(ax, part: str, rows: Sequence[EvaluationRow]) -> None:
             ax.axhline(r.part_rmse_cm, color="grey", linestyle=":", label="training mean pose (0 bits), held-out")
     ax.set_title(f"{part} codecs")
     ax.set_xlabel("bits per frame (bits per second / 30)")
-    ax.set_ylabel(f"{get_part(part).headline_label} (cm)")
+    ax.set_ylabel(axis_label(part))
     ax.set_xticks(sorted({r.bits_per_frame for r in rows if r.part == part and r.family != "baseline"}))
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)

@@ -29,7 +29,8 @@ _DATA_LIMITS = {
         "within-take), ManipNet grasps (whole objects held out) and fingerspelling in ten sign languages fitted "
         "from video (whole letters held out, other letters of the same signers in training). ManipNet's takes "
         "are the largest share of the held-out frames (the per-source table), so the held-out hand figures say "
-        "most about grasps of unseen objects."
+        "most about grasps of unseen objects. Every hand figure is over these takes and their mirror images "
+        "(twice the frames counted here; above)."
     ),
     "face": (
         " One BEAT2 take of one speaker, held out as its last quarter (within-take): a few hundred frames (a "
@@ -229,6 +230,13 @@ def _data_section(data: Sequence[DataSummary], split: "Split", data_dirs) -> lis
         lines.append(
             f"| {d.part} | {d.held_out_takes} | {d.held_out_frames:,} | {d.train_takes} | {d.train_frames:,} | {d.skipped} |"
         )
+    mirrored = [d.part for d in data if d.mirrored]
+    if mirrored:
+        lines += ["", f"The {', '.join(mirrored)} codecs are fitted on the training takes and their left/right mirror "
+                  "images, to code either hand leading; so every figure of them, held out and in-sample, is over the "
+                  "takes above and their mirror images (twice the frames; training.dataset.evaluation_dataset). The "
+                  "held-out takes sign right-handed: alone they leave the codes of left-handed poses unused. No "
+                  "mirror image of a held-out take is trained on."]
     return lines
 
 
@@ -240,8 +248,8 @@ def _limits_section(data: Sequence[DataSummary]) -> list[str]:
         for d in data
     ]
     return lines + [
-        "- In-sample figures are on the training takes as they are (30 fps, not mirrored); bundles fitted on 90 fps "
-        "or mirrored copies of them (see the manifests) saw those frames, or frames between them, in fitting."
+        "- In-sample figures are on the training takes at 30 fps (with their mirror images for the parts mirrored in "
+        "training); bundles fitted on 90 fps (see the manifests) saw those frames, or frames between them, in fitting."
     ]
 
 

@@ -153,7 +153,8 @@ class EvaluationRow:
 
 @dataclass(frozen=True)
 class DataSummary:
-    """What one part was evaluated on: takes and frames per split, and takes left out."""
+    """What one part was evaluated on: takes and frames per split, and takes left out;
+    mirrored: each take was also coded as its left/right mirror image (twice the frames)."""
 
     part: str
     held_out_takes: int
@@ -161,6 +162,7 @@ class DataSummary:
     train_takes: int
     train_frames: int
     skipped: int
+    mirrored: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Running the evaluation: `evaluate_codecs(data_dirs, ...) -> EvaluationReport`.
 
 Selects the codec bundles, reads and splits the takes, codes every take in which a part moves
+(and its mirror image, for the parts mirrored in training: training.dataset.evaluation_takes)
 with each of that part's codecs and with the zero-bit mean-pose baseline, and writes the
 markdown report and the plot.
 """
@@ -29,6 +30,8 @@ from ..registry import MODELS_DIR, CodecInfo, available_codecs, load_codec
 from ..training.dataset import (
     MotionTake,
     Split,
+    evaluation_dataset,
+    evaluation_takes,
     load_split,
     part_dataset,
     read_takes,
@@ -228,15 +231,15 @@ class _PartTakes:
 def _part_takes(part: str, train_all, held_all, split: Split, data_dirs) -> _PartTakes:
     # Only takes in which the part moves (no fingers in the Bandai BVH, for instance).
     held_ds, train_ds = part_dataset(held_all, part), part_dataset(train_all, part)
-    held = [t for t in held_all if t.name in set(held_ds.names)]
-    train = [t for t in train_all if t.name in set(train_ds.names)]
+    held = evaluation_takes([t for t in held_all if t.name in set(held_ds.names)], part)
+    train = evaluation_takes([t for t in train_all if t.name in set(train_ds.names)], part)
     if not held:
         raise MotionTokensError(
             f"no held-out take moves the {part} in {', '.join(map(str, data_dirs))}: "
             f"the split ({split.describe()}) names none of these takes"
         )
-    summary = DataSummary(part, len(held), held_ds.num_frames, len(train), train_ds.num_frames,
-                          len(held_ds.skipped) + len(train_ds.skipped))
+    summary = DataSummary(part, held_ds.num_takes, held_ds.num_frames, train_ds.num_takes, train_ds.num_frames,
+                          len(held_ds.skipped) + len(train_ds.skipped), mirrored=evaluation_dataset(held_ds).mirrored)
     return _PartTakes(held, train, summary, (train_ds if train else held_ds).vectors().mean(axis=0))
 
 

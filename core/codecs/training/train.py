@@ -12,7 +12,9 @@ kmeans_fit.py and rqvae_fit.py say how they fit.
 Evaluation (in the manifest, fitted.evaluate_codec): the position RMSE in cm of the part's
 `part_positions` points (body joints 1-21 plus jaw and middle-finger bases, pelvis-relative;
 hands: finger joints and tips, wrist-relative) on the held-out takes and, beside it, on the
-training takes (in-sample: the quantisation error alone); code usage (% of codes used on the
+training takes (in-sample: the quantisation error alone), for the parts mirrored in training
+each with its mirror images (dataset.evaluation_dataset: the codec serves either hand
+leading); code usage (% of codes used on the
 held-out frames) and perplexity (exp of the entropy of the held-out token distribution), for
 k-means over its k codes and for RQ-VAE per layer and over whole (T, Q) token tuples.
 
@@ -37,6 +39,7 @@ from ..registry import FAMILY_CLASSES, codec_from_arrays, codec_name
 from .dataset import (
     PartDataset,
     Split,
+    evaluation_dataset,
     load_split,
     part_dataset,
     read_takes,
@@ -77,6 +80,18 @@ def _fit_deterministically(fit: Callable[[FitJob], Fitted], job: FitJob) -> Fitt
         return fit(job)
     finally:
         torch.use_deterministic_algorithms(deterministic)
+
+
+def manifest_evaluation(codec, train: PartDataset, held: PartDataset) -> dict:
+    """The manifest's `evaluation` block of `codec` on the held-out and training takes, each
+    with its mirror images where the part is mirrored in training (dataset.evaluation_dataset)."""
+    mirrored = get_part(codec.part).mirrored_in_training
+    return {
+        "points": "RMSE of the error_points positions (cm), part alone (rest elsewhere, root at the origin)",
+        "takes": "the takes and their left/right mirror images" if mirrored else "the takes as they are",
+        "held_out": evaluate_codec(codec, evaluation_dataset(held)),
+        "train": evaluate_codec(codec, evaluation_dataset(train)),
+    }
 
 
 def _training_block(data_dirs, split: Split, train: PartDataset, held: PartDataset, fitted: Fitted,
@@ -142,11 +157,7 @@ def train_codec(family: str, bits: int, part: str, data_dirs, out, seed: int = 0
     manifest["bits_per_second"] = bits_per_second(manifest)
     codec = codec_from_arrays(manifest, fitted.tensors)
     progress("  evaluating")
-    manifest["evaluation"] = {
-        "points": "RMSE of the error_points positions (cm), part alone (rest elsewhere, root at the origin)",
-        "held_out": evaluate_codec(codec, held),
-        "train": evaluate_codec(codec, train),
-    }
+    manifest["evaluation"] = manifest_evaluation(codec, train, held)
     bundle = write_bundle(Path(out), manifest, fitted.tensors)
     held_out = manifest["evaluation"]["held_out"]
     # An RQ-VAE's whole tokens cover a sliver of D^Q: its codebooks' usage is the figure to see.
