@@ -22,7 +22,7 @@ import numpy as np
 
 from ...errors import MotionTokensError
 from ...formats.atomic import write_atomically
-from ...parts import PARTS
+from ...parts import PARTS, get_part
 from ..base import Codec
 from ..bundle import bits_per_latent
 from ..features import CODEC_FPS, part_features, part_positions, with_part_features
@@ -30,7 +30,6 @@ from ..registry import MODELS_DIR, CodecInfo, available_codecs, load_codec
 from ..training.dataset import (
     MotionTake,
     Split,
-    evaluation_dataset,
     evaluation_takes,
     load_split,
     part_dataset,
@@ -239,7 +238,7 @@ def _part_takes(part: str, train_all, held_all, split: Split, data_dirs) -> _Par
             f"the split ({split.describe()}) names none of these takes"
         )
     summary = DataSummary(part, held_ds.num_takes, held_ds.num_frames, train_ds.num_takes, train_ds.num_frames,
-                          len(held_ds.skipped) + len(train_ds.skipped), mirrored=evaluation_dataset(held_ds).mirrored)
+                          len(held_ds.skipped) + len(train_ds.skipped), mirrored=get_part(part).mirrored_in_training)
     return _PartTakes(held, train, summary, (train_ds if train else held_ds).vectors().mean(axis=0))
 
 
