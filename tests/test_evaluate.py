@@ -216,7 +216,8 @@ def test_each_panel_names_its_figure_and_unit():
     labels = []
     for ax, part in zip(axes, ("body", "hands", "face")):
         _panel(ax, part, [])
-        labels.append(ax.get_ylabel())
+        labels.append(ax.get_ylabel().replace("\n", " "))
+        assert max(len(line) for line in ax.get_ylabel().splitlines()) <= 34  # fits the panel
     plt.close(fig)
     assert labels == ["full-pose RMSE (cm)", "Kabsch RMSE of the hands (cm)",
                       "expression RMSE (the first FLAME coefficients), no unit"]

@@ -5,7 +5,7 @@ A codec codes one body part (features.py: `body` joints 1-21, `hands` joints 25-
 axis-angle at 30 fps) into one token per frame:
 - k-means (`kmeans-6/9/10/12`): tokens (T,) int64 in [0, k), k = 64, 512, 1024, 4096;
 - RQ-VAE (`rqvae-6/9/10/12`): tokens (T, Q) int64 in [0, D), (D, Q) = (8, 2), (8, 3),
-  (32, 2), (8, 4);
+  (4, 5), (8, 4);
 - downsampled RQ-VAE (`rqvae4-6/9/10/12`): one row of tokens per 4 frames, (ceil(T/4), Q),
   (D, Q) = (64, 4), (64, 6), (32, 8), (64, 8) (the face's: 16 x 6, 8 x 12, 4 x 20, 8 x 16): the
   same bits per second as the others.

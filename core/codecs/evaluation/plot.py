@@ -5,6 +5,8 @@ Bits per frame are the per-frame equivalent (bits per second / fps), so a downsa
 
 from __future__ import annotations
 
+import textwrap
+
 from pathlib import Path
 from typing import Sequence
 
@@ -52,7 +54,7 @@ def _panel(ax, part: str, rows: Sequence[EvaluationRow]) -> None:
             ax.axhline(r.part_rmse_cm, color="grey", linestyle=":", label="training mean pose (0 bits), held-out")
     ax.set_title(f"{part} codecs")
     ax.set_xlabel("bits per frame (bits per second / 30)")
-    ax.set_ylabel(axis_label(part))
+    ax.set_ylabel(textwrap.fill(axis_label(part), 34))  # the face's label is longer than its panel
     ax.set_xticks(sorted({r.bits_per_frame for r in rows if r.part == part and r.family != "baseline"}))
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
