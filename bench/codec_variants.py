@@ -98,7 +98,8 @@ def report(args) -> int:
         groups.setdefault(f"{manifest['name']}-{manifest['part']}", []).append(manifest)
     lines = ["# RQ-VAE training variants against the shipped bundle and k-means (issue #14)", "",
              "Made by `bench/codec_variants.py report` from bundles `bench/codec_variants.py train` (or "
-             "`train-codec`) wrote; the module docstring gives both commands.", "", machine_line(), "",
+             "`train-codec`) wrote; the module docstring gives both commands.", "",
+             "Bundles: " + ", ".join(f"`{f}`" for f in args.folders) + ".", "", machine_line(), "",
              "Figures: position RMSE of the part's points (cm, part alone), mean geodesic rotation error of its "
              "joints (degrees), the lowest per-level code usage (%), on the held-out takes and in-sample "
              "(core/codecs/split.json). `shipped` marks the bundle in models/ now (same weights sha256).", "",

@@ -212,8 +212,13 @@ DOWNSAMPLED_BITRATES: dict[int, dict[str, int]] = {6: {"D": 64, "Q": 4}, 9: {"D"
 #: used (100%), at held-out expression RMSE 0.174 / 0.174 / 0.170 against 0.197 / 0.175 /
 #: 0.163 and jaw 0.23 / 0.23 / 0.23 against 0.22 / 0.21 / 0.20 deg; at 6 bits 8 codes lost
 #: (0.189 against 0.182, both 100% used; `bench/codec_variants.py train --codebook`, 2026-12-03).
+#: The 12-bit hands: 12 levels of 16 codes. With 8 of 64, the lowest level left 11% of its codes
+#: unused on the held-out takes and their mirror images (89.1%); with 16 codes every level is
+#: used (100%) at held-out Kabsch 1.307 cm against 1.339 and rotation 11.21 against 11.12 deg
+#: (`bench/codec_variants.py train --codebook 16`, 2026-12-03).
 DOWNSAMPLED_PART_BITRATES: dict[str, dict[int, dict[str, int]]] = {
-    "face": {6: {"D": 16, "Q": 6}, 9: {"D": 8, "Q": 12}, 10: {"D": 4, "Q": 20}, 12: {"D": 8, "Q": 16}}}
+    "face": {6: {"D": 16, "Q": 6}, 9: {"D": 8, "Q": 12}, 10: {"D": 4, "Q": 20}, 12: {"D": 8, "Q": 16}},
+    "hands": {12: {"D": 16, "Q": 12}}}
 
 
 def model_width(part: str, rotation: str) -> int:
@@ -303,11 +308,11 @@ class ResidualCodec(Codec):
     family_label = "RQ-VAE"
     family_description = "Convolutional autoencoder with Q residual codebooks of D codes (Q log2 D bits)"
     SIZE_FIELDS = ("D", "Q")
-    #: 10 bits are 5 levels of 4 codes, not 2 of 32: the 32-code levels left 6-12% of their
-    #: codes unused held out (body 90.6/93.8%, hands 87.5%, face 93.8%); with 4 codes every
-    #: level is used (100%) at held-out body 7.61 cm / 10.48 deg against 7.31 cm / 10.06 deg,
-    #: hands 1.685 cm either way, face expression 0.188 against 0.173 (both trained by
-    #: `tools/train_codecs.py --families rqvae --bits 10`, 2026-12-02).
+    #: 10 bits are 5 levels of 4 codes, not 2 of 32: the 32-code levels left 3-9% of their
+    #: codes unused held out (lowest level: body 90.6%, hands 96.9%, face 93.8%); with 4 codes
+    #: every level is used (100%), at held-out body 7.49 against 7.36 cm, hands 1.71 cm /
+    #: 12.8 deg against 1.68 cm / 12.5 deg, face expression 0.185 against 0.173 (the manifests of
+    #: `tools/train_codecs.py --families rqvae --bits 10`, 2026-12-03, and of the bundles before).
     BITRATES: ClassVar[dict[int, dict[str, int]]] = {6: {"D": 8, "Q": 2}, 9: {"D": 8, "Q": 3}, 10: {"D": 4, "Q": 5}, 12: {"D": 8, "Q": 4}}
     #: Frames per latent of the family's bundles.
     FRAMES_PER_LATENT: ClassVar[int] = 1
