@@ -215,10 +215,13 @@ DOWNSAMPLED_BITRATES: dict[int, dict[str, int]] = {6: {"D": 64, "Q": 4}, 9: {"D"
 #: The 12-bit hands: 12 levels of 16 codes. With 8 of 64, the lowest level left 11% of its codes
 #: unused on the held-out takes and their mirror images (89.1%); with 16 codes every level is
 #: used (100%) at held-out Kabsch 1.307 cm against 1.339 and rotation 11.21 against 11.12 deg
-#: (`bench/codec_variants.py train --codebook 16`, 2026-12-03).
+#: (`bench/codec_variants.py train --codebook 16`, 2026-12-03). The 6-bit body: 12 levels of 4
+#: codes. With 4 of 64 its lowest level was 89.1% used held out, with 6 of 16 93.8% (5.58 cm,
+#: 9.01 deg); with 4 codes 100%, at held-out 5.74 cm / 9.35 deg against 5.60 cm / 8.88 deg
+#: (k-means-6: 12.83 cm / 11.14 deg; `tools/train_codecs.py --families rqvae4 --bits 6`).
 DOWNSAMPLED_PART_BITRATES: dict[str, dict[int, dict[str, int]]] = {
     "face": {6: {"D": 16, "Q": 6}, 9: {"D": 8, "Q": 12}, 10: {"D": 4, "Q": 20}, 12: {"D": 8, "Q": 16}},
-    "hands": {12: {"D": 16, "Q": 12}}}
+    "hands": {12: {"D": 16, "Q": 12}}, "body": {6: {"D": 4, "Q": 12}}}
 
 
 def model_width(part: str, rotation: str) -> int:
