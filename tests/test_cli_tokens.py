@@ -87,7 +87,8 @@ def test_exported_tokens_import_to_the_same_tokens_and_decode_to_the_same_motion
         np.testing.assert_array_equal(imported[f"tokens_{part}"], source[f"tokens_{part}"])
         assert str(imported[f"codec_sha256_{part}"]) == str(source[f"codec_sha256_{part}"])
     if codec == "rqvae4-6":
-        assert imported["tokens_body"].shape == (38, 4) and float(imported["token_fps_body"]) == 7.5
+        Q = json.loads((MODELS_DIR / "rqvae4-6-body" / "manifest.json").read_text())["Q"]
+        assert imported["tokens_body"].shape == (38, Q) and float(imported["token_fps_body"]) == 7.5
     # the imported file decodes to what the original decodes to
     decoded = tmp_path / "decoded.npz"
     assert main(["decode", str(back), "--out", str(decoded)]) == 0

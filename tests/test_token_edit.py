@@ -4,7 +4,8 @@ and the decoder reach the margins rest on is the one measured here.
 
 The motion is demo/beat2_excerpt.npz (150 frames) played forward, backward, forward, backward
 (600 frames, 20 s, no jump where the copies meet), so that ranges longer than twice an RQ-VAE's
-reach fit; it is encoded with the shipped body bundles kmeans-6, rqvae-6 and rqvae4-6.
+reach fit; it is encoded with the shipped body bundles kmeans-6, rqvae-6 and rqvae4-9 (64 codes a
+level, so a range of rows leaves codes of every level unused to edit in).
 """
 
 from dataclasses import replace
@@ -24,7 +25,7 @@ from motion_tokens.core.inspect.token_edit import (
 from motion_tokens.core.parts import get_part
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "beat2_excerpt.npz"
-CODECS = ["kmeans-6", "rqvae-6", "rqvae4-6"]
+CODECS = ["kmeans-6", "rqvae-6", "rqvae4-9"]
 BODY = list(get_part("body").joints)
 START, STOP = 60, 90
 
@@ -111,7 +112,7 @@ def test_range_decodes_to_the_replacement(encoded_by, name):
         np.testing.assert_array_equal(features[START:STOP], np.broadcast_to(centroid, (STOP - START, len(centroid))))
 
 
-@pytest.mark.parametrize("name", ["rqvae-6", "rqvae4-6"])
+@pytest.mark.parametrize("name", ["rqvae-6", "rqvae4-9"])
 def test_long_range_interior_is_the_codes_steady_pose(encoded_by, name):
     """(b) for RQ-VAE: frames farther than the reach from both ends of a long range decode as if
     every row held the code (one latent held constant decodes to one pose)."""
@@ -187,9 +188,9 @@ def test_sequence_is_tiled_or_cut_to_the_range(encoded_by):
     codec, tokens = enc.codecs["body"], enc.tokens["body"]
     np.testing.assert_array_equal(edited_tokens(codec, tokens, 10, 17, [1, 2, 3])[10:17], [1, 2, 3, 1, 2, 3, 1])
     np.testing.assert_array_equal(edited_tokens(codec, tokens, 10, 12, [1, 2, 3])[10:12], [1, 2])
-    enc4 = encoded_by("rqvae4-6")
+    enc4 = encoded_by("rqvae4-9")
     codec4, tokens4 = enc4.codecs["body"], enc4.tokens["body"]
-    out = edited_tokens(codec4, tokens4, 5, 13, (1, 2, 3, 4))  # frames 5-12: latents 1-3 (frames 4-15)
+    out = edited_tokens(codec4, tokens4, 5, 13, (1, 2, 3, 4, 5, 6))  # frames 5-12: latents 1-3 (frames 4-15)
     np.testing.assert_array_equal(np.flatnonzero(np.any(out != tokens4, axis=1)), [1, 2, 3])
 
 
@@ -208,7 +209,7 @@ def test_sequence_is_tiled_or_cut_to_the_range(encoded_by):
     ("rqvae-6", 30, 40, (1, 2, 3), "wrong number of levels"),
     ("rqvae-6", 30, 40, [(1, 2), (3, 4, 5)], "rows must all hold the same number of codes"),
     ("rqvae-6", 30, 40, (1, 8), "code 8 at level 1 is not one of codec rqvae-6-body's 8 codes"),
-    ("rqvae4-6", 30, 40, (1, 2, 3, 64), "code 64 at level 3"),
+    ("rqvae4-9", 30, 40, (1, 2, 3, 64, 0, 0), "code 64 at level 3"),
 ])
 def test_bad_ranges_and_codes_are_refused(encoded_by, name, start, stop, code, problem):
     """(e) OptionError naming the problem, before anything is decoded."""

@@ -30,6 +30,9 @@ from motion_tokens.pipelines.tokens import (
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "beat2_excerpt.npz"
 FORMATS = ("json", "jsonl", "npy")
 CODECS = ("kmeans-6", "rqvae4-6")
+#: The shipped rqvae4-6 body's codebook size D and levels Q (the export's layout follows them).
+_BODY4 = json.loads((Path(__file__).resolve().parents[1] / "models" / "rqvae4-6-body" / "manifest.json").read_text())
+D4, Q4 = int(_BODY4["D"]), int(_BODY4["Q"])
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +73,7 @@ def test_an_export_reads_back_the_tokens_file_and_decodes_to_its_motion(coded, t
         assert tf.fps_of(part) == (7.5 if codec == "rqvae4-6" else 30.0)
     assert tf.template.num_frames == len(source["poses"]) == 150 and tf.token_fps == 30.0
     if codec == "rqvae4-6":
-        assert tf.tokens["body"].shape == (38, 4)  # ceil(150 / 4) rows of Q = 4
+        assert tf.tokens["body"].shape == (38, Q4)  # ceil(150 / 4) rows of Q
     original = read_tokens_file(coded[codec])
     want = decoded_motion(original, load_tokens_codecs(original))
     got = decoded_motion(tf, load_tokens_codecs(tf))
@@ -88,7 +91,7 @@ def test_the_jsonl_layout_read_with_json_alone(coded, tmp_path):
     assert header["format"] == "motion-tokens" and header["version"] == 1
     assert header["fps"] == 30 and header["num_frames"] == 150
     assert header["parts"]["body"] == {"codec": "rqvae4-6", "sha256": str(source["codec_sha256_body"]),
-                                       "family": "rqvae4", "size": {"D": 64, "Q": 4}, "token_fps": 7.5, "shape": [38, 4]}
+                                       "family": "rqvae4", "size": {"D": D4, "Q": Q4}, "token_fps": 7.5, "shape": [38, Q4]}
     # every motion frame carries the root, the eyes and the translation, and expressions 16-99
     assert header["carried"]["joints"] == [0, 23, 24] and header["carried"]["expressions"] == [16, 100]
     side = [r for r in records if "carried" in r]
@@ -200,10 +203,10 @@ JSONL_DAMAGE = {
     "record before the header": (lambda lines: lines[1:2] + lines[:1] + lines[2:], "missing header: line 1 is a record"),
     "repeated record": (lambda lines: lines + lines[-1:], "repeats frame"),
     "missing record": (lambda lines: lines[:-1], "truncated?"),
-    "token outside": (lambda lines: lines[:2] + [{**lines[2], "tokens": [64, 0, 0, 0]}] + lines[3:], "outside [0, 64)"),
+    "token outside": (lambda lines: lines[:2] + [{**lines[2], "tokens": [D4] + [0] * (Q4 - 1)}] + lines[3:], f"outside [0, {D4})"),
     "part not in the header": (lambda lines: lines + [{**lines[2], "part": "whole"}], "missing part header"),
     "wrong time": (lambda lines: lines[:2] + [{**lines[2], "time": 0.5}] + lines[3:], "`time` is 0.5"),
-    "short row": (lambda lines: lines[:2] + [{**lines[2], "tokens": [1, 2]}] + lines[3:], "list of 4 integer"),
+    "short row": (lambda lines: lines[:2] + [{**lines[2], "tokens": [1, 2]}] + lines[3:], f"list of {Q4} integer"),
 }
 
 
