@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from motion_tokens.cli import main
 from motion_tokens.core.codecs.coding import decoded_motion, load_tokens_codecs
+from motion_tokens.core.codecs.registry import MODELS_DIR
 from motion_tokens.core.errors import CorruptFileError, LayoutError, MissingFileError, OutputError
 from motion_tokens.core.formats.token_export import npy_header_path, read_token_export, write_token_export
 from motion_tokens.core.formats.tokens import read_tokens_file
@@ -31,7 +32,7 @@ DEMO = Path(__file__).resolve().parents[1] / "demo" / "beat2_excerpt.npz"
 FORMATS = ("json", "jsonl", "npy")
 CODECS = ("kmeans-6", "rqvae4-6")
 #: The shipped rqvae4-6 body's codebook size D and levels Q (the export's layout follows them).
-_BODY4 = json.loads((Path(__file__).resolve().parents[1] / "models" / "rqvae4-6-body" / "manifest.json").read_text())
+_BODY4 = json.loads((MODELS_DIR / "rqvae4-6-body" / "manifest.json").read_text())
 D4, Q4 = int(_BODY4["D"]), int(_BODY4["Q"])
 
 
