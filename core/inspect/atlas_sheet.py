@@ -27,6 +27,7 @@ and page.
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,8 +199,11 @@ def write_atlas_sheet(path: str | os.PathLike, features, part: str, codes, heade
     cols = min(COLUMNS, n)
     nrows = -(-n // cols)
     origin = np.stack([np.arange(n) % cols * step_x, -(np.arange(n) // cols) * step_y], axis=1)  # (N, 2) tops
-    header_in = 0.16 * (header.count("\n") + 1) + 0.12
     width_in = CELL_INCHES * cols
+    # a 7.5 pt monospace character is 0.6 x 7.5 pt wide: a sheet of few codes is narrower than its header
+    chars = max(20, int(width_in * 72 / (0.6 * 7.5)) - 2)
+    header = "\n".join(textwrap.fill(line, chars, subsequent_indent="  ") for line in header.split("\n"))
+    header_in = 0.16 * (header.count("\n") + 1) + 0.12
     grid_h_in = width_in * nrows * step_y / (cols * step_x)
     fig = Figure(figsize=(width_in, grid_h_in + header_in), dpi=DPI)
     canvas = FigureCanvasAgg(fig)
