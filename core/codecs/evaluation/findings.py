@@ -272,8 +272,20 @@ def _short_by(q: FamilyRatio) -> str:
                       "k-means' quantisation of the training poses themselves")
     if not q.in_sample_rotation_ratio >= 1:
         misses.append(f"in-sample its rotation error is worse than k-means' ({fmt(q.rqvae.in_sample.rotation_mean_deg)} "
-                      f"against {fmt(q.kmeans.in_sample.rotation_mean_deg)} deg, {fmt(q.in_sample_rotation_ratio)}x)")
+                      f"against {fmt(q.kmeans.in_sample.rotation_mean_deg)} deg, {fmt(q.in_sample_rotation_ratio)}x)"
+                      + _memorised(q.kmeans.held_out.rotation_mean_deg, q.kmeans.in_sample.rotation_mean_deg,
+                                   q.rqvae.held_out.rotation_mean_deg, q.rqvae.in_sample.rotation_mean_deg,
+                                   q.kmeans.codec))
     return "; ".join(misses)
+
+
+def _memorised(kmeans_held: float, kmeans_in: float, rqvae_held: float, rqvae_in: float, kmeans: str) -> str:
+    """Why an RQ-VAE that wins held out can lose in-sample: the generalisation gaps of both."""
+    if not (kmeans_in > 0 and rqvae_in > 0 and kmeans_held / kmeans_in > rqvae_held / rqvae_in):
+        return ""
+    return (f": {kmeans} stores training poses among its codes (its held-out error is "
+            f"{fmt(kmeans_held / kmeans_in, 1)}x its in-sample one, the RQ-VAE's {fmt(rqvae_held / rqvae_in, 1)}x), "
+            "which a decoder that generalises to new takes does not")
 
 
 def shortfalls(best: Sequence[FamilyRatio]) -> list[str]:
@@ -300,7 +312,9 @@ def _hull_target(rows: Sequence[EvaluationRow]) -> list[str]:
 
     def cell(r):
         left, right = r.held_out.wrist_hull_pct
-        return f"{r.codec} {fmt(left, 1)}/{fmt(right, 1)}%"
+        misses = [f"{name} {fmt(lo - v if v < lo else v - hi, 1)} points {'below' if v < lo else 'above'}"
+                  for name, v in (("left", left), ("right", right)) if not lo <= v <= hi]
+        return f"{r.codec} {fmt(left, 1)}/{fmt(right, 1)}%" + (f" ({', '.join(misses)})" if misses else "")
 
     inside = [r for r in at if all(lo <= v <= hi for v in r.held_out.wrist_hull_pct)]
     outside = [r for r in at if r not in inside]
