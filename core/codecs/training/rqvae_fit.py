@@ -91,6 +91,10 @@ RQVAE_TRAINING = {
                                    weights="float16"),
     # 12 bits: hidden 128 alone (codec_variants.md: held-out usage 95.3% against 92.2%, in-sample
     # rotation 3.87 against 5.16 deg; kmeans-12 memorises its 4,096 training poses at 2.10).
+    # Tried by tools/train_codecs.py (2026-12-03, 1 thread, 2584 s / 2500 s): rotation weight 40
+    # gave rqvae4-12 in-sample 3.31 deg and held out 7.34 deg / 4.98 cm, but its first level's
+    # held-out usage fell to 84.4%; rqvae4-10 with fk_weight 0.2 gave held out 5.03 cm / 8.52 deg,
+    # in-sample 4.77 deg (worse than kmeans-10's 3.75): neither kept.
     ("body", 4, 12): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, weights="float16"),
     ("hands", 1): RQVAETraining(steps=1000),
     ("hands", 4): RQVAETraining(steps=1000, batch=16, window=128),
