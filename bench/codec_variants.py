@@ -8,7 +8,7 @@ steps and the entropy-guided assignment buy, measured by the figures the trainer
     .venv/bin/python bench/codec_variants.py report /tmp/variants/* [--out bench/results/codec_variants.md]
 
 A variant is `core.codecs.training.train.train_codec` with the part's default RQVAETraining
-changed only where an option is given (hidden, latent, steps, rotation and position weights,
+changed only where an option is given (hidden, latent, steps, rotation and position and reach weights,
 dead-code threshold, entropy-guided, codes per level); the data are the part's default folders under
 MOTION_TOKENS_DATA (tools/train_codecs.py's PART_DATA). Its figures are the manifest's (`evaluate_codec` on the
 held-out and training splits of core/codecs/split.json); the shipped bundle's come from its
@@ -45,7 +45,8 @@ def train(args) -> int:
         _use_codebook(cls, args.part, args.bits, args.codebook)
     settings = default_training(args.part, FAMILY_CLASSES[args.family].FRAMES_PER_LATENT, args.bits)
     options = {"hidden": args.hidden, "latent": args.latent, "steps": args.steps, "rot_weight": args.rot_weight,
-               "fk_weight": args.fk_weight, "dead_code_threshold": args.dead_code_threshold}
+               "fk_weight": args.fk_weight, "reach_weight": args.reach_weight,
+               "dead_code_threshold": args.dead_code_threshold}
     changes = {k: v for k, v in options.items() if v is not None}
     data = [data_dir() / name for name in PART_DATA[args.part]]
     train_codec(args.family, args.bits, args.part, data, args.out, seed=args.seed, entropy_guided=args.entropy_guided,
@@ -144,6 +145,8 @@ def main(argv=None) -> int:
     t.add_argument("--steps", type=int, default=None)
     t.add_argument("--rot-weight", type=float, default=None, help="weight of the rotation (chordal) loss")
     t.add_argument("--fk-weight", type=float, default=None, help="weight of the position loss (cm^2; default 0.05)")
+    t.add_argument("--reach-weight", type=float, default=None,
+                   help="weight of the wrists' position loss at their furthest frames (cm^2; default 0)")
     t.add_argument("--dead-code-threshold", type=float, default=None,
                    help="EMA usage below which a code is replaced by a batch vector (default 2)")
     t.add_argument("--codebook", type=int, default=None,

@@ -18,7 +18,7 @@ from motion_tokens.core.formats import read_motion
 
 torch = pytest.importorskip("torch", reason="the reference model needs torch")
 from motion_tokens.core.codecs.rqvae import RQVAE, RQVAEConfig, sixd_to_matrix  # noqa: E402
-from motion_tokens.core.codecs.training.rqvae_fit import PartPoints  # noqa: E402
+from motion_tokens.core.codecs.training.rqvae_fit import PartPoints, _reach_error, _support_directions  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo" / "beat2_excerpt.npz"
@@ -70,6 +70,34 @@ def test_part_points_from_matrices_match_part_positions():
         points = PartPoints(part, "cpu")
         got = points(torch.from_numpy(rot.axis_angle_to_matrix(aa))).numpy()
         np.testing.assert_allclose(got, part_positions(aa.reshape(6, -1), part), atol=1e-9)
+
+
+def test_support_directions_are_26_distinct_unit_vectors():
+    u = _support_directions()
+    assert u.shape == (26, 3)
+    np.testing.assert_allclose(np.linalg.norm(u, axis=1), 1.0, rtol=1e-6)
+    assert len({tuple(np.round(v, 6)) for v in u}) == 26
+
+
+def test_reach_error_by_hand():
+    # One window of 3 frames, one point moving along x: 0, 1, 2 cm; decoded 0, 1, 1 cm. The
+    # truth reaches furthest at frame 2 along the 9 directions with a +x component (1 cm off
+    # there), at frame 0 along the 9 with a -x one, and ties at frame 0 (the earliest) along
+    # the 8 with none: 9 of 26 squared errors of 1 cm^2.
+    directions = torch.from_numpy(_support_directions())
+    target = torch.zeros(1, 3, 1, 3)
+    target[0, :, 0, 0] = torch.tensor([0.0, 1.0, 2.0])
+    pos = target.clone()
+    pos[0, 2, 0, 0] = 1.0
+    mask = torch.ones(1, 3)
+    assert _reach_error(pos, target, mask, directions).item() == pytest.approx(9 / 26, rel=1e-6)
+    assert _reach_error(target, target, mask, directions).item() == 0.0
+    # A masked-out frame is never the furthest: hiding frame 2 leaves no error.
+    assert _reach_error(pos, target, torch.tensor([[1.0, 1.0, 0.0]]), directions).item() == 0.0
+    # Errors at frames that are extreme in no direction do not count.
+    pos[0, 1, 0, 1] = 5.0
+    pos[0, 2, 0, 0] = 2.0
+    assert _reach_error(pos, target, mask, directions).item() == 0.0
 
 
 def test_geodesic_error_by_hand():
