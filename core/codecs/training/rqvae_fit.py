@@ -95,14 +95,22 @@ RQVAE_TRAINING = {
     # rqvae4-10's in-sample error from 5.50 to 4.05 deg, a rotation weight of 40 alone to 4.60,
     # against kmeans-10's 3.75); float16 weights keep the bundle under 4 MB.
     ("body", 4, 9): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, rot_weight=30.0, weights="float16"),
+    # 10 bits: the wrists' reach term (a 1500-step trial, 2026-12-04, held out / in-sample:
+    # weight 0 hull 86.4/90.7% and 82.2/93.2%, 5.16 / 3.23 cm, 7.66 / 5.76 deg; 0.02
+    # 92.6/102.1% and 95.4/100.0%, 5.01 / 3.27 cm, 8.16 / 6.10 deg; 0.05 97.1/94.1%, 5.17 / 3.80
+    # cm, 8.81 / 7.14 deg; 0.2 7.27 / 6.04 cm). Matching the support function itself, or adding
+    # the term half-way through training, cost more rotation for less hull.
     ("body", 4, 10): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, rot_weight=40.0,
-                                   weights="float16"),
+                                   reach_weight=0.02, weights="float16"),
     # 12 bits: hidden 128 alone (codec_variants.md: held-out usage 95.3% against 92.2%, in-sample
     # rotation 3.87 against 5.16 deg; kmeans-12 memorises its 4,096 training poses at 2.10).
-    # Tried by tools/train_codecs.py (2026-12-03, 1 thread, 2584 s / 2500 s): rotation weight 40
+    # Tried by tools/train_codecs.py (1 thread, 2584 s / 2500 s / 2321 s): rotation weight 40
     # gave rqvae4-12 in-sample 3.31 deg and held out 7.34 deg / 4.98 cm, but its first level's
-    # held-out usage fell to 84.4%; rqvae4-10 with fk_weight 0.2 gave held out 5.03 cm / 8.52 deg,
-    # in-sample 4.77 deg (worse than kmeans-10's 3.75): neither kept.
+    # held-out usage fell to 84.4%; with the reach term 0.02 and a dead-code threshold of 4 as
+    # well the wrist hull came to 98.7/101.8% held out (bench/results/wrist_reach.md), but
+    # held out 6.23 cm / 8.46 deg (worse than kmeans-12's 8.17), in-sample 3.98 deg, first level
+    # 87.5% (2026-12-04); rqvae4-10 with fk_weight 0.2 gave held out 5.03 cm / 8.52 deg,
+    # in-sample 4.77 deg (worse than kmeans-10's 3.75): none kept.
     ("body", 4, 12): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, weights="float16"),
     ("hands", 1): RQVAETraining(steps=1000),
     ("hands", 4): RQVAETraining(steps=1000, batch=16, window=128),
