@@ -100,6 +100,9 @@ RQVAE_TRAINING = {
     # 92.6/102.1% and 95.4/100.0%, 5.01 / 3.27 cm, 8.16 / 6.10 deg; 0.05 97.1/94.1%, 5.17 / 3.80
     # cm, 8.81 / 7.14 deg; 0.2 7.27 / 6.04 cm). Matching the support function itself, or adding
     # the term half-way through training, cost more rotation for less hull.
+    # At 12000 steps (bench/results/wrist_reach.md): 0.02 as here hull 97.0/96.5%, in-sample
+    # 4.10 deg; with rotation weight 60 and reach 0.01 in-sample 3.54 deg but held out 6.23 cm
+    # and its first level's usage 93.8%; rotation 80 and reach 0.02 hull 110.0/114.6%.
     ("body", 4, 10): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, rot_weight=40.0,
                                    reach_weight=0.02, weights="float16"),
     # 12 bits: hidden 128 alone (codec_variants.md: held-out usage 95.3% against 92.2%, in-sample
