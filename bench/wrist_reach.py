@@ -31,16 +31,16 @@ def hull_pct(codec, arrays) -> tuple[float, float]:
     """(left, right) decoded wrist hull volume as % of the original, summed over the takes:
     arrays are body features (T, 63) per take; nan when the original has no volume."""
     from motion_tokens.core.codecs.features import part_positions
-    from motion_tokens.core.codecs.metrics import WRISTS, hull_volume
+    from motion_tokens.core.codecs.metrics import WRISTS, wrist_hull_volume_ratio
     from motion_tokens.core.parts import get_part
 
-    rows = [get_part("body").points.index(j) for j in WRISTS]
+    rows = tuple(get_part("body").points.index(j) for j in WRISTS)
     orig, dec = np.zeros(2), np.zeros(2)
     for a in arrays:
         decoded = codec.decode(codec.encode(a), len(a))
-        po, pd = part_positions(a, "body")[:, rows], part_positions(decoded, "body")[:, rows]
-        orig += [hull_volume(po[:, i]) for i in range(2)]
-        dec += [hull_volume(pd[:, i]) for i in range(2)]
+        hull = wrist_hull_volume_ratio(part_positions(a, "body"), part_positions(decoded, "body"), rows)
+        orig += hull.original_m3
+        dec += hull.decoded_m3
     return tuple(float(100.0 * d / o) if o > 0 else float("nan") for o, d in zip(orig, dec))
 
 
