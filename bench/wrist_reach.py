@@ -48,7 +48,8 @@ def _settings(manifest: dict) -> str:
     opt = manifest.get("training", {}).get("optimisation")
     if not opt:
         return manifest["family"]
-    return (f"{opt['steps']} steps, hidden {opt['hidden']}, rotation weight {opt['rot_weight']:g}, "
+    levels = f"{manifest['Q']} levels of {manifest['D']} codes, " if "D" in manifest and "Q" in manifest else ""
+    return (levels + f"{opt['steps']} steps, hidden {opt['hidden']}, rotation weight {opt['rot_weight']:g}, "
             f"reach weight {opt.get('reach_weight', 0.0):g}"
             + (f", dead-code threshold {opt['dead_code_threshold']:g}" if opt.get("dead_code_threshold", 2.0) != 2.0
                else ""))

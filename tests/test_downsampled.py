@@ -126,11 +126,11 @@ def test_train_codec_writes_a_downsampled_bundle(tmp_path, monkeypatch):
     bundle = train_codec("rqvae4", 10, "body", data, tmp_path / "rqvae4-10-body", split=split, progress=lambda s: None,
                          rqvae_training=RQVAETraining(steps=4, batch=4, window=32, warmup=1, hidden=16, latent=8))
     m = bundle.manifest
-    assert (m["name"], m["family"], m["D"], m["Q"], m["frames_per_latent"]) == ("rqvae4-10", "rqvae4", 32, 8, 4)
+    assert (m["name"], m["family"], m["D"], m["Q"], m["frames_per_latent"]) == ("rqvae4-10", "rqvae4", 16, 10, 4)
     assert (m["bits_per_frame"], m["bits_per_second"]) == (10.0, 300.0)
     assert m["model_config"]["rotation"] == "6d" and m["model_config"]["frames_per_latent"] == 4
     assert "--family rqvae4" in m["command"]
     held = m["evaluation"]["held_out"]
     assert {"rmse_cm", "rotation_mean_deg", "rotation_p95_deg", "velocity_rmse_cm_s"} <= set(held)
     codec = load_codec(bundle.folder)
-    assert codec.encode(part_features(read_motion(DEMO), "body")).shape == (38, 8)
+    assert codec.encode(part_features(read_motion(DEMO), "body")).shape == (38, 10)

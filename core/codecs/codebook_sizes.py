@@ -38,6 +38,10 @@ DOWNSAMPLED_BITRATES: dict[int, dict[str, int]] = {6: {"D": 64, "Q": 4}, 9: {"D"
 #: codes. With 4 of 64 its lowest level was 89.1% used held out, with 6 of 16 93.8% (5.58 cm,
 #: 9.01 deg); with 4 codes 100%, at held-out 5.74 cm / 9.35 deg against 5.60 cm / 8.88 deg
 #: (k-means-6: 12.83 cm / 11.14 deg; `tools/train_codecs.py --families rqvae4 --bits 6`).
+#: The 10-bit body: 10 levels of 16 codes. With 8 of 32 (rotation weight 60, reach 0.01) its
+#: first level used 30 of 32 codes held out (93.8%), 31 with a dead-code threshold of 4; with 16
+#: codes every level is used (100%), at held-out 5.53 cm / 7.49 deg against 6.23 / 7.78 and
+#: in-sample 3.25 against 3.54 deg (kmeans-10: 3.75; bench/results/wrist_reach.md, 2026-12-07).
 DOWNSAMPLED_PART_BITRATES: dict[str, dict[int, dict[str, int]]] = {
     "face": {6: {"D": 16, "Q": 6}, 9: {"D": 8, "Q": 12}, 10: {"D": 4, "Q": 20}, 12: {"D": 8, "Q": 16}},
-    "hands": {12: {"D": 16, "Q": 12}}, "body": {6: {"D": 4, "Q": 12}}}
+    "hands": {12: {"D": 16, "Q": 12}}, "body": {6: {"D": 4, "Q": 12}, 10: {"D": 16, "Q": 10}}}

@@ -8,7 +8,7 @@ axis-angle at 30 fps) into one token per frame:
   (4, 5), (8, 4);
 - downsampled RQ-VAE (`rqvae4-6/9/10/12`): one row of tokens per 4 frames, (ceil(T/4), Q),
   (D, Q) = (64, 4), (64, 6), (32, 8), (64, 8) (the face's: 16 x 6, 8 x 12, 4 x 20, 8 x 16; the
-  12-bit hands' 16 x 12, the 6-bit body's 4 x 12): the
+  12-bit hands' 16 x 12, the body's 4 x 12 at 6 and 16 x 10 at 10 bits): the
   same bits per second as the others.
 Bits per frame = log2(k) or Q * log2(D), divided by frames_per_latent, computed from the
 manifest; bits per second = that x 30. The root orientation

@@ -100,11 +100,11 @@ RQVAE_TRAINING = {
     # 92.6/102.1% and 95.4/100.0%, 5.01 / 3.27 cm, 8.16 / 6.10 deg; 0.05 97.1/94.1%, 5.17 / 3.80
     # cm, 8.81 / 7.14 deg; 0.2 7.27 / 6.04 cm). Matching the support function itself, or adding
     # the term half-way through training, cost more rotation for less hull.
-    # At 12000 steps (bench/results/wrist_reach.md): 0.02 as here hull 97.0/96.5%, in-sample
-    # 4.10 deg; with rotation weight 60 and reach 0.01 in-sample 3.54 deg but held out 6.23 cm
-    # and its first level's usage 93.8%; rotation 80 and reach 0.02 hull 110.0/114.6%.
-    ("body", 4, 10): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, rot_weight=40.0,
-                                   reach_weight=0.02, weights="float16"),
+    # At 12000 steps (bench/results/wrist_reach.md), 8 levels of 32 codes: rotation 40 + reach
+    # 0.02 hull 97.0/96.5%, in-sample 4.10 deg; rotation 60 + reach 0.01 3.54 deg but its first
+    # level 93.8% used held out; with 10 levels of 16 (codebook_sizes) 100%, 3.25 deg, hull 93.2/97.2.
+    ("body", 4, 10): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, rot_weight=60.0,
+                                   reach_weight=0.01, weights="float16"),
     # 12 bits: hidden 128 alone (codec_variants.md: held-out usage 95.3% against 92.2%, in-sample
     # rotation 3.87 against 5.16 deg; kmeans-12 memorises its 4,096 training poses at 2.10).
     # Tried by tools/train_codecs.py (1 thread, 2584 s / 2500 s / 2321 s): rotation weight 40
