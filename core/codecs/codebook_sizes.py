@@ -42,6 +42,10 @@ DOWNSAMPLED_BITRATES: dict[int, dict[str, int]] = {6: {"D": 64, "Q": 4}, 9: {"D"
 #: first level used 30 of 32 codes held out (93.8%), 31 with a dead-code threshold of 4; with 16
 #: codes every level is used (100%), at held-out 5.53 cm / 7.49 deg against 6.23 / 7.78 and
 #: in-sample 3.25 against 3.54 deg (kmeans-10: 3.75; bench/results/wrist_reach.md, 2026-12-07).
+#: The 6-bit hands: 6 levels of 16 codes. Trained like the 10- and 12-bit hands (fk_weight 1,
+#: 3000 steps), 4 levels of 64 left the lowest level 90.6% used held out (1.470 cm / 12.44 deg);
+#: 6 of 16 use every code (100%) at 1.453 cm / 11.59 deg, against the 1000-step bundle's 1.610 /
+#: 11.66 (`bench/codec_variants.py train --fk-weight 1 --steps 3000 --codebook 16`, 2026-12-08).
 DOWNSAMPLED_PART_BITRATES: dict[str, dict[int, dict[str, int]]] = {
     "face": {6: {"D": 16, "Q": 6}, 9: {"D": 8, "Q": 12}, 10: {"D": 4, "Q": 20}, 12: {"D": 8, "Q": 16}},
-    "hands": {12: {"D": 16, "Q": 12}}, "body": {6: {"D": 4, "Q": 12}, 10: {"D": 16, "Q": 10}}}
+    "hands": {6: {"D": 16, "Q": 6}, 12: {"D": 16, "Q": 12}}, "body": {6: {"D": 4, "Q": 12}, 10: {"D": 16, "Q": 10}}}
