@@ -114,7 +114,7 @@ RQVAE_TRAINING = {
     # held out 6.23 cm / 8.46 deg (worse than kmeans-12's 8.17), in-sample 3.98 deg, first level
     # 87.5% (2026-12-04); rqvae4-10 with fk_weight 0.2 gave held out 5.03 cm / 8.52 deg,
     # in-sample 4.77 deg (worse than kmeans-10's 3.75): none kept. 12 levels of 16 codes with
-    # rotation 60 (or 100) + reach 0.01 (2026-12-07, bench/results/wrist_reach.md): every code
+    # rotation 60 (or 100) + reach 0.01 (2026-12-08, bench/results/wrist_reach.md): every code
     # used, hull 91.7/96.3% (90.9/97.4), in-sample 3.45 (3.28) deg, but held out 5.63 (6.27) cm
     # against 4.67, about 1.6x k-means instead of 1.93x: not kept.
     ("body", 4, 12): RQVAETraining(steps=12000, batch=16, window=128, hidden=128, weights="float16"),
